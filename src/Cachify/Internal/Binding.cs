@@ -1,0 +1,64 @@
+namespace CachifyNet.Internal;
+
+/// <summary>
+/// A wrapper bound to its keyspace: everything the call path needs, resolved once (the TTL in clock
+/// ticks, the key settings, the invoker). Entries point at the binding that wrote them.
+/// </summary>
+internal abstract class Binding<TKey, TValue>
+    where TKey : struct, IArgsKey<TKey>
+{
+    protected Binding(Keyspace<TKey, TValue> keyspace, WrapperConfig config, TimeSpan ttl, long ttlTicks, long idleTicks)
+    {
+        Keyspace = keyspace;
+        Name = config.DisplayName;
+        Ttl = ttl;
+        TtlTicks = ttlTicks;
+        NeverDie = config.NeverDie;
+        IdleTicks = idleTicks;
+    }
+
+    public Keyspace<TKey, TValue> Keyspace { get; }
+
+    /// <summary>Name for logs and metrics.</summary>
+    public string Name { get; }
+
+    public TimeSpan Ttl { get; }
+
+    /// <summary>TTL in the backend clock's ticks; <see cref="long.MaxValue"/> when entries never expire.</summary>
+    public long TtlTicks { get; }
+
+    public bool NeverDie { get; }
+
+    /// <summary>Never-die idle limit in clock ticks; <see cref="long.MaxValue"/> when there is none.</summary>
+    public long IdleTicks { get; }
+
+    /// <summary>
+    /// Whether an entry written by <paramref name="writer"/> may be returned to this reader without
+    /// looking at its age: the writer's lifetime is no longer than the reader's promise.
+    /// </summary>
+    public bool TrustsWriter(Binding<TKey, TValue> writer)
+        => ReferenceEquals(writer, this) || (writer.TtlTicks <= TtlTicks && (!writer.NeverDie || NeverDie));
+}
+
+/// <summary>The binding of a wrapper of a given arity (<typeparamref name="TArgs"/> is its argument tuple).</summary>
+internal sealed class Binding<TKey, TArgs, TValue> : Binding<TKey, TValue>
+    where TKey : struct, IArgsKey<TKey>
+{
+    public Binding(Keyspace<TKey, TValue> keyspace, WrapperConfig config, Invoker<TArgs, TValue> invoker, object? keyTarget, TimeSpan ttl, long ttlTicks, long idleTicks)
+        : base(keyspace, config, ttl, ttlTicks, idleTicks)
+    {
+        Invoker = invoker;
+        KeyMask = config.KeyMask;
+        KeyTarget = keyTarget;
+    }
+
+    public Invoker<TArgs, TValue> Invoker { get; }
+
+    /// <summary>Bit i set when argument i is part of the key.</summary>
+    public int KeyMask { get; }
+
+    /// <summary>The target that is part of every key of this wrapper, or null.</summary>
+    public object? KeyTarget { get; }
+
+    public Flight<TValue> NewFlight() => new(Invoker.CancellationMask != 0);
+}

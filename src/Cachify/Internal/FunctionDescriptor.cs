@@ -1,0 +1,187 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace CachifyNet.Internal;
+
+/// <summary>
+/// What Cachify knows about a wrapped delegate, computed once at wrap time: its identity,
+/// its parameters and whether its target (the <c>this</c> of an instance method or a closure) matters.
+/// </summary>
+internal sealed class FunctionDescriptor
+{
+    private FunctionDescriptor(MethodInfo method, object? target, bool isAsync)
+    {
+        Method = method;
+        var parameters = method.GetParameters();
+        ParameterNames = new string[parameters.Length];
+        ParameterTypes = new Type[parameters.Length];
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            ParameterNames[i] = parameters[i].Name is { Length: > 0 } name ? name : "arg" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ParameterTypes[i] = parameters[i].ParameterType;
+            if (ParameterTypes[i] == typeof(CancellationToken))
+            {
+                CancellationMask |= 1 << i;
+            }
+        }
+
+        IsCompilerGenerated = IsGenerated(method);
+        Target = target is not null && !IsStatelessClosure(target) ? target : null;
+        IsAsync = isAsync;
+        Identity = BuildIdentity(method, IsCompilerGenerated);
+        DisplayName = TypeNames.Short(method.DeclaringType) + "." + method.Name;
+    }
+
+    /// <summary>The method the delegate calls (after unwrapping delegates of delegates).</summary>
+    public MethodInfo Method { get; }
+
+    /// <summary>The target that distinguishes entries, or null for static methods and stateless lambdas.</summary>
+    public object? Target { get; }
+
+    /// <summary>Parameter names in declaration order (used by <c>IgnoreArgs</c> and error messages).</summary>
+    public string[] ParameterNames { get; }
+
+    /// <summary>Parameter types in declaration order.</summary>
+    public Type[] ParameterTypes { get; }
+
+    /// <summary>Bit i is set when parameter i is a <see cref="CancellationToken"/> (never part of a key).</summary>
+    public int CancellationMask { get; }
+
+    /// <summary>True for lambdas and local functions, whose names the compiler may change between builds.</summary>
+    public bool IsCompilerGenerated { get; }
+
+    /// <summary>True when the function returns a <see cref="Task{TResult}"/>.</summary>
+    public bool IsAsync { get; }
+
+    /// <summary>
+    /// Stable text identity: declaring type, method, parameter types and result type; compiler-generated
+    /// methods also carry the module version id, so an unnamed lambda never matches a lambda of another build.
+    /// </summary>
+    public string Identity { get; }
+
+    /// <summary>Short human name for logs and metrics, e.g. <c>UserRepository.GetUser</c>.</summary>
+    public string DisplayName { get; }
+
+    /// <summary>Describes <paramref name="func"/>; throws for delegates that cannot be cached safely.</summary>
+    public static FunctionDescriptor Create(Delegate func, bool isAsync)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        var (method, target) = Unwrap(func);
+        return new FunctionDescriptor(method, target, isAsync);
+    }
+
+    private static (MethodInfo Method, object? Target) Unwrap(Delegate func)
+    {
+        var current = func;
+        for (var depth = 0; ; depth++)
+        {
+            if (current.GetInvocationList().Length != 1)
+            {
+                throw new ArgumentException(
+                    "The function is a multicast delegate (several methods combined with +=). Cachify caches one function; wrap a single method or lambda.",
+                    nameof(func));
+            }
+
+            var target = current.Target;
+            if (target is ICachedFunction)
+            {
+                throw new ArgumentException(
+                    "The function is already a Cachify cached function. Use the cached function directly, or wrap the original function.",
+                    nameof(func));
+            }
+
+            // A delegate built from another delegate's Invoke (e.g. new Func<int, int>(other.Invoke)) is that other delegate.
+            if (target is Delegate inner && current.Method.Name == "Invoke" && typeof(Delegate).IsAssignableFrom(current.Method.DeclaringType) && depth < 16)
+            {
+                current = inner;
+                continue;
+            }
+
+            return (current.Method, target);
+        }
+    }
+
+    private static bool IsGenerated(MethodInfo method)
+    {
+        if (method.IsDefined(typeof(CompilerGeneratedAttribute), false) || method.Name.Contains('<', StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        for (var type = method.DeclaringType; type is not null; type = type.DeclaringType)
+        {
+            if (type.IsDefined(typeof(CompilerGeneratedAttribute), false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The C# compiler gives non-capturing lambdas a shared instance of a field-less generated class.
+    /// That instance carries no state, so it must not split entries (it is the same as a static method).
+    /// </summary>
+    private static bool IsStatelessClosure(object target)
+    {
+        var type = target.GetType();
+        if (!type.IsDefined(typeof(CompilerGeneratedAttribute), false))
+        {
+            return false;
+        }
+
+        for (var t = type; t is not null && t != typeof(object); t = t.BaseType)
+        {
+            if (t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Length > 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string BuildIdentity(MethodInfo method, bool compilerGenerated)
+    {
+        var sb = new StringBuilder(128);
+        sb.Append(TypeNames.Full(method.DeclaringType)).Append('.').Append(method.Name);
+        if (method.IsGenericMethod)
+        {
+            sb.Append('<');
+            var args = method.GetGenericArguments();
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (i > 0)
+                {
+                    sb.Append(',');
+                }
+
+                sb.Append(TypeNames.Full(args[i]));
+            }
+
+            sb.Append('>');
+        }
+
+        sb.Append('(');
+        var parameters = method.GetParameters();
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append(',');
+            }
+
+            sb.Append(TypeNames.Full(parameters[i].ParameterType));
+        }
+
+        sb.Append(")->").Append(TypeNames.Full(method.ReturnType));
+        if (compilerGenerated)
+        {
+            sb.Append('@').Append(method.Module.ModuleVersionId.ToString("N"));
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace CachifyNet.Internal;
+
+/// <summary>
+/// Writes the argument part of a key as stable, culture-invariant text, for backends shared across
+/// processes. The encoding is injective for the supported types: arguments are separated by ',' and
+/// every ',' '%' '~' '#' '{' '}', white space and control character inside a value is percent-escaped;
+/// null is '~'; equal values (by <see cref="EqualityComparer{T}.Default"/>) give equal text.
+/// A part longer than <see cref="MaxReadableLength"/> characters is replaced by '#' and its SHA-256.
+/// </summary>
+internal sealed class KeyTextWriter
+{
+    /// <summary>Argument parts up to this length stay readable; longer ones are hashed.</summary>
+    public const int MaxReadableLength = 128;
+
+    private readonly StringBuilder _text = new();
+    private readonly int _mask;
+    private bool _first = true;
+
+    public KeyTextWriter(int mask) => _mask = mask;
+
+    /// <summary>Encodes the key-relevant arguments of <paramref name="key"/> (those in <paramref name="mask"/>).</summary>
+    public static string Encode<TKey>(in TKey key, int mask)
+        where TKey : struct, IArgsKey<TKey>
+    {
+        var writer = new KeyTextWriter(mask);
+        key.WriteText(writer);
+        return writer.ToString();
+    }
+
+    public void Write<T>(int index, T value)
+    {
+        if ((_mask & (1 << index)) == 0)
+        {
+            return;
+        }
+
+        Separate();
+        ArgText<T>.Append(_text, value);
+    }
+
+    /// <summary>Writes the <c>KeyBy</c> string; targets are never written (they have no text form).</summary>
+    public void WriteExtra(object? extra)
+    {
+        if (extra is string text)
+        {
+            Separate();
+            ArgText.AppendEscaped(_text, text);
+        }
+    }
+
+    public override string ToString()
+    {
+        if (_text.Length <= MaxReadableLength)
+        {
+            return _text.ToString();
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(_text.ToString());
+        return "#" + Convert.ToHexString(SHA256.HashData(bytes));
+    }
+
+    private void Separate()
+    {
+        if (!_first)
+        {
+            _text.Append(',');
+        }
+
+        _first = false;
+    }
+}
+
+/// <summary>Which argument types have a stable text form, and the shared escaping.</summary>
+internal static class ArgText
+{
+    /// <summary>Null is written as this character, which never starts an escaped value.</summary>
+    public const char Null = '~';
+
+    /// <summary>
+    /// Whether values of <paramref name="type"/> have a stable text form. <see cref="object"/>, delegates,
+    /// reflection objects, streams and tasks do not (their text would depend on the runtime type or identity).
+    /// </summary>
+    public static bool IsSupported(Type type, out string reason)
+    {
+        reason = string.Empty;
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if (underlying == typeof(object))
+        {
+            reason = "it is declared as object, so its text would depend on the runtime type";
+        }
+        else if (typeof(Delegate).IsAssignableFrom(underlying))
+        {
+            reason = "it is a delegate";
+        }
+        else if (typeof(MemberInfo).IsAssignableFrom(underlying) || underlying == typeof(Type))
+        {
+            reason = "it is a reflection object";
+        }
+        else if (typeof(Stream).IsAssignableFrom(underlying) || typeof(Task).IsAssignableFrom(underlying) || underlying == typeof(CancellationToken))
+        {
+            reason = "it has no stable value";
+        }
+        else if (underlying.IsPointer || underlying == typeof(IntPtr) || underlying == typeof(UIntPtr))
+        {
+            reason = "it is a pointer";
+        }
+
+        return reason.Length == 0;
+    }
+
+    public static void AppendEscaped(StringBuilder sb, string value)
+    {
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var c in value)
+        {
+            if (c is ',' or '%' or '~' or '#' or '{' or '}' || char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                if (c < 0x80)
+                {
+                    sb.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    var count = Encoding.UTF8.GetBytes([c], utf8);
+                    for (var i = 0; i < count; i++)
+                    {
+                        sb.Append('%').Append(utf8[i].ToString("X2", CultureInfo.InvariantCulture));
+                    }
+                }
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+    }
+}
+
+/// <summary>The text encoder of one argument type, chosen once per type.</summary>
+internal static class ArgText<T>
+{
+    private static readonly Action<StringBuilder, T> Encoder = Create();
+
+    public static void Append(StringBuilder sb, T value)
+    {
+        if (value is null)
+        {
+            sb.Append(ArgText.Null);
+            return;
+        }
+
+        Encoder(sb, value);
+    }
+
+    private static Action<StringBuilder, T> Create()
+    {
+        var type = typeof(T);
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
+        {
+            // Null was handled by Append; a boxed Nullable<U> is a boxed U.
+            var method = typeof(ArgText<T>).GetMethod(nameof(ForNullable), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(underlying);
+            return (Action<StringBuilder, T>)method.Invoke(null, null)!;
+        }
+
+        if (type.IsEnum)
+        {
+            return static (sb, v) => sb.Append(EnumNumber(v));
+        }
+
+        return type switch
+        {
+            _ when type == typeof(string) => static (sb, v) => ArgText.AppendEscaped(sb, (string)(object)v!),
+            _ when type == typeof(bool) => static (sb, v) => sb.Append(As<bool>(v) ? "true" : "false"),
+            _ when type == typeof(char) => static (sb, v) => ArgText.AppendEscaped(sb, As<char>(v).ToString()),
+            _ when type == typeof(double) => static (sb, v) => sb.Append(Number(As<double>(v))),
+            _ when type == typeof(float) => static (sb, v) => sb.Append(Number(As<float>(v))),
+            _ when type == typeof(Half) => static (sb, v) => sb.Append(Number((double)As<Half>(v))),
+            _ when type == typeof(decimal) => static (sb, v) => sb.Append(Number(As<decimal>(v))),
+            _ when type == typeof(Guid) => static (sb, v) => sb.Append(As<Guid>(v).ToString("D")),
+            _ when type == typeof(DateTime) => static (sb, v) => sb.Append(As<DateTime>(v).ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture)),
+            _ when type == typeof(DateTimeOffset) => static (sb, v) => sb.Append(As<DateTimeOffset>(v).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)),
+            _ when type == typeof(TimeSpan) => static (sb, v) => sb.Append(As<TimeSpan>(v).ToString("c", CultureInfo.InvariantCulture)),
+            _ when type == typeof(DateOnly) => static (sb, v) => sb.Append(As<DateOnly>(v).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+            _ when type == typeof(TimeOnly) => static (sb, v) => sb.Append(As<TimeOnly>(v).ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture)),
+            _ when type == typeof(byte[]) => static (sb, v) => ArgText.AppendEscaped(sb, Convert.ToBase64String((byte[])(object)v!)),
+            _ when typeof(IFormattable).IsAssignableFrom(type) && type.IsPrimitive => static (sb, v) => sb.Append(((IFormattable)v!).ToString(null, CultureInfo.InvariantCulture)),
+            _ when type == typeof(Int128) || type == typeof(UInt128) => static (sb, v) => sb.Append(((IFormattable)v!).ToString(null, CultureInfo.InvariantCulture)),
+            _ => static (sb, v) => ArgText.AppendEscaped(sb, JsonSerializer.Serialize(v, JsonOptions)),
+        };
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    private static Action<StringBuilder, T> ForNullable<TUnderlying>()
+        where TUnderlying : struct
+        => static (sb, v) => ArgText<TUnderlying>.Append(sb, (TUnderlying)(object)v!);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TTo As<TTo>(T value) => Unsafe.As<T, TTo>(ref value);
+
+    private static string EnumNumber(T value)
+    {
+        var underlying = Enum.GetUnderlyingType(typeof(T));
+        return Type.GetTypeCode(underlying) switch
+        {
+            TypeCode.SByte => As<sbyte>(value).ToString(CultureInfo.InvariantCulture),
+            TypeCode.Byte => As<byte>(value).ToString(CultureInfo.InvariantCulture),
+            TypeCode.Int16 => As<short>(value).ToString(CultureInfo.InvariantCulture),
+            TypeCode.UInt16 => As<ushort>(value).ToString(CultureInfo.InvariantCulture),
+            TypeCode.Int32 => As<int>(value).ToString(CultureInfo.InvariantCulture),
+            TypeCode.UInt32 => As<uint>(value).ToString(CultureInfo.InvariantCulture),
+            TypeCode.Int64 => As<long>(value).ToString(CultureInfo.InvariantCulture),
+            _ => As<ulong>(value).ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>Shortest round-trip text; -0 is written as 0 because the two are equal.</summary>
+    private static string Number(double value) => (value == 0 ? 0d : value).ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Number(float value) => (value == 0 ? 0f : value).ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Decimals that are equal (1.0 and 1.00) are written alike: trailing zeros removed.</summary>
+    private static string Number(decimal value) => (value / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+}

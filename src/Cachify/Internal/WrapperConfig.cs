@@ -1,0 +1,200 @@
+using System.Globalization;
+
+namespace CachifyNet.Internal;
+
+/// <summary>
+/// The immutable settings of one wrapper. Every fluent option returns a validated copy, so errors
+/// surface at configure time and a partially configured chain can be reused safely.
+/// </summary>
+internal sealed class WrapperConfig
+{
+    private static readonly string[] NoNames = [];
+
+    private WrapperConfig(FunctionDescriptor function, WrapDefaults defaults)
+    {
+        Function = function;
+        Defaults = defaults;
+        IgnoredNames = NoNames;
+        KeyMask = AllParameters(function) & ~function.CancellationMask;
+    }
+
+    private WrapperConfig(WrapperConfig other)
+    {
+        Function = other.Function;
+        Defaults = other.Defaults;
+        Ttl = other.Ttl;
+        NeverDie = other.NeverDie;
+        IdleTimeout = other.IdleTimeout;
+        IgnoredNames = other.IgnoredNames;
+        KeyMask = other.KeyMask;
+        NoSelf = other.NoSelf;
+        KeyBy = other.KeyBy;
+        Name = other.Name;
+        Backend = other.Backend;
+    }
+
+    public FunctionDescriptor Function { get; }
+
+    /// <summary>Where the TTL and backend come from when the wrapper does not set them.</summary>
+    public WrapDefaults Defaults { get; }
+
+    /// <summary>The explicit TTL, or null to use <see cref="WrapDefaults.Ttl"/> at bind time.</summary>
+    public TimeSpan? Ttl { get; private init; }
+
+    public bool NeverDie { get; private init; }
+
+    public TimeSpan? IdleTimeout { get; private init; }
+
+    /// <summary>Ignored parameter names, sorted, without duplicates.</summary>
+    public string[] IgnoredNames { get; private init; }
+
+    /// <summary>Bit i set when argument i is part of the key (not ignored, not a CancellationToken).</summary>
+    public int KeyMask { get; private init; }
+
+    public bool NoSelf { get; private init; }
+
+    public Delegate? KeyBy { get; private init; }
+
+    public string? Name { get; private init; }
+
+    /// <summary>The explicit backend, or null to use <see cref="WrapDefaults.Backend"/> at the first call.</summary>
+    public ICacheBackend? Backend { get; private init; }
+
+    /// <summary>Whether the target (instance or closure) is part of the key.</summary>
+    public bool KeyHasTarget => Function.Target is not null && !NoSelf && KeyBy is null;
+
+    /// <summary>The function identity: the explicit name, else the method identity.</summary>
+    public string Identity => Name ?? Function.Identity;
+
+    /// <summary>Name for logs and metrics.</summary>
+    public string DisplayName => Name ?? Function.DisplayName;
+
+    /// <summary>
+    /// Describes how the key is built, so that wrappers of one function with different key settings never
+    /// read each other's entries. Empty for the default (all arguments).
+    /// </summary>
+    public string KeyShape
+    {
+        get
+        {
+            if (KeyBy is not null)
+            {
+                var keyFunction = FunctionDescriptor.Create(KeyBy, isAsync: false);
+                return "~key(" + keyFunction.Identity + ")";
+            }
+
+            return IgnoredNames.Length == 0 ? string.Empty : "~ignore(" + string.Join(",", IgnoredNames) + ")";
+        }
+    }
+
+    public static WrapperConfig Create(Delegate func, WrapDefaults defaults, bool isAsync)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        return new WrapperConfig(FunctionDescriptor.Create(func, isAsync), defaults);
+    }
+
+    public WrapperConfig WithTtl(TimeSpan ttl)
+    {
+        Guard.Ttl(ttl, nameof(ttl));
+        if (NeverDie && ttl == Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "A never-die function needs a finite TTL: it is refreshed every TTL. Pass a finite duration, or remove NeverDie().");
+        }
+
+        return new WrapperConfig(this) { Ttl = ttl };
+    }
+
+    public WrapperConfig WithNeverDie(TimeSpan? idleTimeout)
+    {
+        if (idleTimeout is { } idle)
+        {
+            Guard.Positive(idle, nameof(idleTimeout), "The idle timeout must be positive: entries nobody read for this long stop being refreshed.");
+        }
+
+        if (Ttl == Timeout.InfiniteTimeSpan)
+        {
+            throw new InvalidOperationException("NeverDie() needs a finite TTL, because a never-die entry is refreshed every TTL. Replace Ttl(Timeout.InfiniteTimeSpan) with a finite duration.");
+        }
+
+        return new WrapperConfig(this) { NeverDie = true, IdleTimeout = idleTimeout };
+    }
+
+    public WrapperConfig WithIgnoredArgs(string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (KeyBy is not null)
+        {
+            throw KeyByConflict("IgnoreArgs");
+        }
+
+        var mask = KeyMask;
+        var all = new SortedSet<string>(IgnoredNames, StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new ArgumentException("Argument names to ignore must not be null or empty.", nameof(names));
+            }
+
+            var index = Array.IndexOf(Function.ParameterNames, name);
+            if (index < 0)
+            {
+                var valid = Function.ParameterNames.Length == 0 ? "(the function has no parameters)" : string.Join(", ", Function.ParameterNames);
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a parameter of {Function.DisplayName}. Valid names: {valid}."),
+                    nameof(names));
+            }
+
+            mask &= ~(1 << index);
+            all.Add(name);
+        }
+
+        return new WrapperConfig(this) { IgnoredNames = [.. all], KeyMask = mask };
+    }
+
+    public WrapperConfig WithNoSelf()
+    {
+        if (KeyBy is not null)
+        {
+            throw KeyByConflict("NoSelf");
+        }
+
+        return new WrapperConfig(this) { NoSelf = true };
+    }
+
+    public WrapperConfig WithKeyBy(Delegate keyBy)
+    {
+        ArgumentNullException.ThrowIfNull(keyBy);
+        if (IgnoredNames.Length > 0)
+        {
+            throw KeyByConflict("IgnoreArgs");
+        }
+
+        if (NoSelf)
+        {
+            throw KeyByConflict("NoSelf");
+        }
+
+        // Validates the key function the same way as the function itself (no multicast, no cached function).
+        _ = FunctionDescriptor.Create(keyBy, isAsync: false);
+        return new WrapperConfig(this) { KeyBy = keyBy };
+    }
+
+    public WrapperConfig WithName(string name)
+    {
+        Guard.Name(name, nameof(name));
+        return new WrapperConfig(this) { Name = name };
+    }
+
+    public WrapperConfig WithBackend(ICacheBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return new WrapperConfig(this) { Backend = backend };
+    }
+
+    private static int AllParameters(FunctionDescriptor function) => (1 << function.ParameterNames.Length) - 1;
+
+    private static InvalidOperationException KeyByConflict(string other) => new(
+        $"KeyBy cannot be combined with {other}: the key function sees every argument and the instance, so it already decides what is part of the key. " +
+        $"Remove {other}() and leave what should not count out of the key function.");
+}

@@ -1,0 +1,83 @@
+using CachifyNet.Internal;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace CachifyNet;
+
+/// <summary>
+/// Keeps entries in process memory, in an <see cref="IMemoryCache"/> (yours, or one of its own), so they
+/// count against its size limit and take part in its compaction. This is the default backend.
+/// </summary>
+/// <remarks>
+/// Hits are served from a typed index in front of the cache: no boxing, no clock read, no lock. Entries
+/// expire at their TTL by a single scheduler per backend, which also refreshes never-die entries.
+/// Because hits do not touch the <see cref="IMemoryCache"/>, its compaction under a size limit removes
+/// Cachify entries in write order (oldest first) rather than least-recently-read first.
+/// Every caller receives the same cached object: prefer immutable results such as records.
+/// </remarks>
+public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
+{
+    private readonly BackendServices _services;
+    private readonly IMemoryCache _cache;
+    private readonly bool _ownsCache;
+    private readonly long _entrySize;
+
+    /// <summary>Creates a backend over a cache of its own, with no size limit.</summary>
+    /// <param name="options">Clock, entry size and logging; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryCacheBackendOptions.EntrySize"/> is not positive.</exception>
+    public MemoryCacheBackend(MemoryCacheBackendOptions? options = null)
+        : this(new MemoryCache(new MemoryCacheOptions()), ownsCache: true, options)
+    {
+    }
+
+    /// <summary>Creates a backend over the app's cache, which it does not dispose.</summary>
+    /// <param name="cache">The cache that holds the entries. Its <see cref="MemoryCacheOptions.SizeLimit"/> is honoured.</param>
+    /// <param name="options">Clock, entry size and logging; null for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="cache"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryCacheBackendOptions.EntrySize"/> is not positive.</exception>
+    public MemoryCacheBackend(IMemoryCache cache, MemoryCacheBackendOptions? options = null)
+        : this(cache ?? throw new ArgumentNullException(nameof(cache)), ownsCache: false, options)
+    {
+    }
+
+    private MemoryCacheBackend(IMemoryCache cache, bool ownsCache, MemoryCacheBackendOptions? options)
+    {
+        options ??= new MemoryCacheBackendOptions();
+        if (options.EntrySize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.EntrySize, "MemoryCacheBackendOptions.EntrySize must be positive (it is the size each entry counts against MemoryCacheOptions.SizeLimit).");
+        }
+
+        _cache = cache;
+        _ownsCache = ownsCache;
+        _entrySize = options.EntrySize;
+        _services = new BackendServices(options.TimeProvider, options.LoggerFactory);
+    }
+
+    BackendServices ICacheBackend.Services => _services;
+
+    /// <summary>Stops expiry and refreshes; disposes the cache if the backend created it.</summary>
+    /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>.</remarks>
+    public void Dispose()
+    {
+        _services.Dispose();
+        if (_ownsCache)
+        {
+            _cache.Dispose();
+        }
+    }
+
+    Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
+    {
+        // Unnamed functions are told apart by their method, so lambdas of different assemblies or load contexts never meet.
+        object identity = config.Name is null ? config.Function.Method : config.Name;
+        var shape = config.KeyShape;
+        return _services.GetKeyspace<TKey, TValue>(
+            new KeyspaceId(identity, shape),
+            config.DisplayName,
+            () => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize));
+    }
+
+    object? ICacheBackend.KeyTarget(WrapperConfig config) => config.KeyHasTarget ? config.Function.Target : null;
+
+    private readonly record struct KeyspaceId(object Identity, string Shape);
+}
