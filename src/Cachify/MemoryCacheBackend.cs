@@ -50,7 +50,7 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         _cache = cache;
         _ownsCache = ownsCache;
         _entrySize = options.EntrySize;
-        _services = new BackendServices(options.TimeProvider, options.LoggerFactory);
+        _services = new BackendServices(nameof(MemoryCacheBackend), options.TimeProvider, options.LoggerFactory);
     }
 
     BackendServices ICacheBackend.Services => _services;
@@ -59,6 +59,7 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
     /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>.</remarks>
     public void Dispose()
     {
+        // Entries leave the app's cache too; the typed front is emptied so nothing is served any more.
         _services.Dispose();
         if (_ownsCache)
         {

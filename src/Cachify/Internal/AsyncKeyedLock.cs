@@ -50,6 +50,9 @@ internal sealed class AsyncKeyedLock<TKey, TValue>
         }
     }
 
+    /// <summary>How many callers hold the key's gate now (tests: every waiter of a synchronous call holds one).</summary>
+    public int Users(TKey key) => _gates.TryGetValue(key, out var gate) ? Math.Max(0, gate.Refs) : 0;
+
     /// <summary>The execution running for <paramref name="key"/>, if any (no reference is taken).</summary>
     public Flight<TValue>? Current(TKey key) => _gates.TryGetValue(key, out var gate) ? Volatile.Read(ref gate.Current) : null;
 
@@ -104,6 +107,8 @@ internal sealed class AsyncKeyedLock<TKey, TValue>
                 return existing ?? Interlocked.CompareExchange(ref _exclusive, new AsyncLock(), null) ?? _exclusive!;
             }
         }
+
+        public int Refs => Volatile.Read(ref _refs);
 
         /// <summary>Takes one more reference; only valid while the caller already holds one.</summary>
         public void AddRef() => Interlocked.Increment(ref _refs);

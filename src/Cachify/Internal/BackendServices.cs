@@ -9,9 +9,15 @@ internal sealed class BackendServices : IDisposable
 {
     private readonly ConcurrentDictionary<object, object> _keyspaces = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly object _workLock = new();
+    private int _backgroundWork;
+    private TaskCompletionSource? _idle;
 
-    public BackendServices(TimeProvider? time, ILoggerFactory? loggerFactory)
+    private readonly string _ownerName;
+
+    public BackendServices(string ownerName, TimeProvider? time, ILoggerFactory? loggerFactory)
     {
+        _ownerName = ownerName;
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Cachify");
         Scheduler = new Scheduler(Time, Logger);
@@ -53,11 +59,52 @@ internal sealed class BackendServices : IDisposable
     public Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(object id, string displayName, Func<Keyspace<TKey, TValue>> create)
         where TKey : struct, IArgsKey<TKey>
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfDisposed();
         var keyspace = _keyspaces.GetOrAdd(id, static (_, create) => create(), create);
         return keyspace as Keyspace<TKey, TValue> ?? throw new ArgumentException(
             $"The name \"{displayName}\" is already used by another function whose arguments or result differ. Give each function its own name.");
     }
+
+    /// <summary>Counts a background refresh as started (see <see cref="WhenIdle"/>).</summary>
+    public void BeginWork()
+    {
+        lock (_workLock)
+        {
+            _backgroundWork++;
+        }
+    }
+
+    /// <summary>Counts a background refresh as ended.</summary>
+    public void EndWork()
+    {
+        lock (_workLock)
+        {
+            if (--_backgroundWork == 0 && _idle is not null)
+            {
+                _idle.TrySetResult();
+                _idle = null;
+            }
+        }
+    }
+
+    /// <summary>Completes when no background refresh is running (tests wait on it instead of sleeping).</summary>
+    public Task WhenIdle()
+    {
+        lock (_workLock)
+        {
+            return _backgroundWork == 0 ? Task.CompletedTask : (_idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    public void ThrowIfDisposed()
+    {
+        if (IsDisposed)
+        {
+            throw DisposedError();
+        }
+    }
+
+    public ObjectDisposedException DisposedError() => new(_ownerName, $"The {_ownerName} of this cached function was disposed. Create the wrapper with a live backend.");
 
     public void Dispose()
     {
@@ -68,6 +115,10 @@ internal sealed class BackendServices : IDisposable
 
         _stopping.Cancel();
         Scheduler.Dispose();
+        foreach (var keyspace in _keyspaces.Values)
+        {
+            ((IKeyspace)keyspace).OnBackendDisposed();
+        }
     }
 
 }

@@ -6,10 +6,11 @@ namespace CachifyNet.Internal;
 /// </summary>
 /// <remarks>
 /// When the function takes a <see cref="CancellationToken"/>, it receives <see cref="Token"/>, which is
-/// cancelled only when every participant has cancelled: one caller giving up never cancels the work
-/// the others wait for (the rule HybridCache follows too).
+/// cancelled only when every participant has given up: one caller cancelling never cancels the work
+/// the others wait for (the rule HybridCache follows too). A participant that stops waiting because
+/// its own token fired calls <see cref="Leave"/>; one that cannot cancel never leaves.
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source has no timer or wait handle, so it holds nothing to release; disposing it would race with late Leave callbacks.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source has no timer or wait handle, so it holds nothing to release; disposing it would race with a late Leave.")]
 internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 {
     private readonly CancellationTokenSource? _cts;
@@ -35,12 +36,11 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
     public void Doom() => _doomed = true;
 
     /// <summary>
-    /// Adds a caller to the execution. Returns false when every earlier participant has cancelled and the
-    /// execution is being abandoned; the caller then waits for it to end and starts a new one.
+    /// Counts a caller in. Returns false when every earlier participant has given up and the execution is
+    /// being cancelled; the caller then waits for it to end and starts a new one.
     /// </summary>
-    public bool TryParticipate(CancellationToken waitToken, out CancellationTokenRegistration registration)
+    public bool TryJoin()
     {
-        registration = default;
         if (_cts is null)
         {
             return true;
@@ -54,18 +54,18 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
             }
 
             _participants++;
+            return true;
         }
-
-        if (waitToken.CanBeCanceled)
-        {
-            registration = waitToken.UnsafeRegister(static state => ((Flight<TValue>)state!).Leave(), this);
-        }
-
-        return true;
     }
 
-    private void Leave()
+    /// <summary>A participant stopped waiting (its own token fired). The last one out cancels the work.</summary>
+    public void Leave()
     {
+        if (_cts is null)
+        {
+            return;
+        }
+
         lock (this)
         {
             if (--_participants > 0 || Task.IsCompleted)
@@ -76,6 +76,17 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
             _abandoned = true;
         }
 
-        _cts!.Cancel();
+        _cts.Cancel();
+    }
+
+    /// <summary>Makes <paramref name="token"/> a participant that leaves when it fires (used for background refreshes).</summary>
+    public CancellationTokenRegistration JoinUntil(CancellationToken token)
+    {
+        if (_cts is null || !TryJoin() || !token.CanBeCanceled)
+        {
+            return default;
+        }
+
+        return token.UnsafeRegister(static state => ((Flight<TValue>)state!).Leave(), this);
     }
 }

@@ -8,7 +8,7 @@ namespace CachifyNet.Internal;
 /// behind it; Invalidate and Clear doom executions that started before them.
 /// Backends implement the storage primitives and what the owner of an execution does (<c>Produce</c>).
 /// </summary>
-internal abstract class Keyspace<TKey, TValue>
+internal abstract class Keyspace<TKey, TValue> : IKeyspace
     where TKey : struct, IArgsKey<TKey>
 {
     private int _generation;
@@ -54,6 +54,9 @@ internal abstract class Keyspace<TKey, TValue>
     /// <summary>Removes every entry of this keyspace and dooms every running execution.</summary>
     public abstract void Clear();
 
+    /// <summary>The backend was disposed: drop every entry held locally.</summary>
+    public virtual void OnBackendDisposed() => Clear();
+
     public virtual ValueTask ClearAsync(CancellationToken cancellationToken)
     {
         Clear();
@@ -87,6 +90,7 @@ internal abstract class Keyspace<TKey, TValue>
     /// <summary>The slow path of a synchronous call (the wrapper already tried <see cref="TryGet"/>).</summary>
     public TValue Invoke<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
+        Services.ThrowIfDisposed();
         var waitToken = binding.Invoker.ArgumentToken(in args);
         var gate = Locks.Enter(key);
         try
@@ -101,12 +105,9 @@ internal abstract class Keyspace<TKey, TValue>
                 var current = Volatile.Read(ref gate.Current);
                 if (current is not null)
                 {
-                    if (current.TryParticipate(waitToken, out var registration))
+                    if (current.TryJoin())
                     {
-                        using (registration)
-                        {
-                            return Wait(current, waitToken);
-                        }
+                        return Wait(current, waitToken);
                     }
 
                     WaitQuietly(current, waitToken);
@@ -116,7 +117,7 @@ internal abstract class Keyspace<TKey, TValue>
                 var mine = binding.NewFlight();
                 if (gate.TryStart(mine))
                 {
-                    return Own(gate, mine, in key, in args, binding, skipCache: false, waitToken);
+                    return Own(gate, mine, in key, in args, binding, skipCache: false);
                 }
             }
         }
@@ -142,15 +143,16 @@ internal abstract class Keyspace<TKey, TValue>
                 var mine = binding.NewFlight();
                 if (gate.TryStart(mine))
                 {
-                    return Own(gate, mine, in key, in args, binding, skipCache: true, waitToken);
+                    return Own(gate, mine, in key, in args, binding, skipCache: true);
                 }
             }
         }
     }
 
-    private TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken waitToken)
+    private TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
-        flight.TryParticipate(waitToken, out var registration);
+        // A synchronous owner runs the function on its own thread: it never leaves its execution.
+        flight.TryJoin();
         try
         {
             var value = Produce(in key, in args, binding, flight, skipCache, refreshing: null);
@@ -164,7 +166,6 @@ internal abstract class Keyspace<TKey, TValue>
         }
         finally
         {
-            registration.Dispose();
             gate.Finish(flight);
         }
     }
@@ -172,7 +173,16 @@ internal abstract class Keyspace<TKey, TValue>
     /// <summary>Blocks until the flight ends or the caller cancels; returns its result or throws its exception.</summary>
     private static TValue Wait(Flight<TValue> flight, CancellationToken waitToken)
     {
-        WaitQuietly(flight, waitToken);
+        try
+        {
+            WaitQuietly(flight, waitToken);
+        }
+        catch (OperationCanceledException)
+        {
+            flight.Leave();
+            throw;
+        }
+
         return flight.Task.GetAwaiter().GetResult();
     }
 
@@ -202,6 +212,11 @@ internal abstract class Keyspace<TKey, TValue>
     /// <summary>The slow path of an asynchronous call (the wrapper already tried <see cref="TryGetTask"/>).</summary>
     public virtual Task<TValue> InvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken cancellationToken)
     {
+        if (Services.IsDisposed)
+        {
+            return Task.FromException<TValue>(Services.DisposedError());
+        }
+
         var argumentToken = binding.Invoker.ArgumentToken(in args);
         if (argumentToken.CanBeCanceled && cancellationToken.CanBeCanceled && argumentToken != cancellationToken)
         {
@@ -239,9 +254,9 @@ internal abstract class Keyspace<TKey, TValue>
                 var current = Volatile.Read(ref gate.Current);
                 if (current is not null)
                 {
-                    if (current.TryParticipate(waitToken, out var registration))
+                    if (current.TryJoin())
                     {
-                        return WaitAsync(current, registration, waitToken);
+                        return WaitAsync(current, waitToken);
                     }
 
                     release = false;
@@ -251,10 +266,10 @@ internal abstract class Keyspace<TKey, TValue>
                 var mine = binding.NewFlight();
                 if (gate.TryStart(mine))
                 {
-                    mine.TryParticipate(waitToken, out var registration);
+                    mine.TryJoin();
                     gate.AddRef();
                     _ = OwnAsync(gate, mine, key, args, binding, skipCache: false, refreshing: null);
-                    return WaitAsync(mine, registration, waitToken);
+                    return WaitAsync(mine, waitToken);
                 }
             }
         }
@@ -286,7 +301,6 @@ internal abstract class Keyspace<TKey, TValue>
         try
         {
             Flight<TValue> mine;
-            CancellationTokenRegistration registration;
             using (await gate.Exclusive.LockAsync(waitToken).ConfigureAwait(false))
             {
                 while (true)
@@ -305,7 +319,7 @@ internal abstract class Keyspace<TKey, TValue>
                     }
                 }
 
-                mine.TryParticipate(waitToken, out registration);
+                mine.TryJoin();
                 gate.AddRef();
                 _ = OwnAsync(gate, mine, key, args, binding, skipCache: true, refreshing: null);
 
@@ -313,7 +327,7 @@ internal abstract class Keyspace<TKey, TValue>
                 await WaitQuietlyAsync(mine, CancellationToken.None).ConfigureAwait(false);
             }
 
-            return await WaitAsync(mine, registration, waitToken).ConfigureAwait(false);
+            return await WaitAsync(mine, waitToken).ConfigureAwait(false);
         }
         finally
         {
@@ -344,22 +358,35 @@ internal abstract class Keyspace<TKey, TValue>
         }
     }
 
-    private static Task<TValue> WaitAsync(Flight<TValue> flight, CancellationTokenRegistration registration, CancellationToken waitToken)
+    private static Task<TValue> WaitAsync(Flight<TValue> flight, CancellationToken waitToken)
     {
         if (!waitToken.CanBeCanceled || flight.Task.IsCompleted)
         {
-            registration.Dispose();
             return flight.Task;
         }
 
-        return WaitSlowAsync(flight, registration, waitToken);
+        return WaitSlowAsync(flight, waitToken);
 
-        static async Task<TValue> WaitSlowAsync(Flight<TValue> flight, CancellationTokenRegistration registration, CancellationToken waitToken)
+        static async Task<TValue> WaitSlowAsync(Flight<TValue> flight, CancellationToken waitToken)
         {
-            using (registration)
+            try
             {
-                return await flight.Task.WaitAsync(waitToken).ConfigureAwait(false);
+                await ((Task)flight.Task.WaitAsync(waitToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+            finally
+            {
+                if (!flight.Task.IsCompleted)
+                {
+                    flight.Leave();
+                }
+            }
+
+            if (!flight.Task.IsCompleted)
+            {
+                waitToken.ThrowIfCancellationRequested();
+            }
+
+            return await flight.Task.ConfigureAwait(false);
         }
     }
 
@@ -398,6 +425,7 @@ internal abstract class Keyspace<TKey, TValue>
         {
             var busy = Volatile.Read(ref gate.Current);
             Locks.Exit(key, gate);
+            Services.BeginWork();
             var retry = new RefreshRetry<TArgs>(this, key, binding, args, item);
             if (busy is null)
             {
@@ -412,7 +440,8 @@ internal abstract class Keyspace<TKey, TValue>
         }
 
         // The scheduler is the refresh's participant: the function's shared token is cancelled on dispose.
-        flight.TryParticipate(Services.Stopping, out var registration);
+        var registration = flight.JoinUntil(Services.Stopping);
+        Services.BeginWork();
         var work = new RefreshWork<TArgs>(this, gate, flight, key, args, binding, item, registration);
         ThreadPool.UnsafeQueueUserWorkItem(
             static work => _ = work.Keyspace.RefreshAsync(work),
@@ -422,30 +451,40 @@ internal abstract class Keyspace<TKey, TValue>
 
     private async Task RefreshAsync<TArgs>(RefreshWork<TArgs> work)
     {
-        using (work.Registration)
+        try
         {
-            if (work.Binding.Invoker.IsAsync)
-            {
-                // OwnAsync releases the gate reference taken by StartRefresh.
-                await OwnAsync(work.Gate, work.Flight, work.Key, work.Args, work.Binding, skipCache: true, work.Item).ConfigureAwait(false);
-                return;
-            }
+            await RefreshCoreAsync(work).ConfigureAwait(false);
+        }
+        finally
+        {
+            work.Registration.Dispose();
+            Services.EndWork();
+        }
+    }
 
-            try
-            {
-                var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, skipCache: true, work.Item);
-                work.Flight.TrySetResult(value);
-            }
-            catch (Exception error)
-            {
-                work.Flight.TrySetException(error);
-                OnRefreshFailed(work.Item, error);
-            }
-            finally
-            {
-                work.Gate.Finish(work.Flight);
-                Locks.Exit(work.Key, work.Gate);
-            }
+    private async Task RefreshCoreAsync<TArgs>(RefreshWork<TArgs> work)
+    {
+        if (work.Binding.Invoker.IsAsync)
+        {
+            // OwnAsync releases the gate reference taken by StartRefresh.
+            await OwnAsync(work.Gate, work.Flight, work.Key, work.Args, work.Binding, skipCache: true, work.Item).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, skipCache: true, work.Item);
+            work.Flight.TrySetResult(value);
+        }
+        catch (Exception error)
+        {
+            work.Flight.TrySetException(error);
+            OnRefreshFailed(work.Item, error);
+        }
+        finally
+        {
+            work.Gate.Finish(work.Flight);
+            Locks.Exit(work.Key, work.Gate);
         }
     }
 
@@ -477,6 +516,16 @@ internal abstract class Keyspace<TKey, TValue>
 
     private sealed class RefreshRetry<TArgs>(Keyspace<TKey, TValue> keyspace, TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, ScheduledItem item) : IThreadPoolWorkItem
     {
-        public void Execute() => keyspace.StartRefresh(key, binding, args, item);
+        public void Execute()
+        {
+            try
+            {
+                keyspace.StartRefresh(key, binding, args, item);
+            }
+            finally
+            {
+                keyspace.Services.EndWork();
+            }
+        }
     }
 }

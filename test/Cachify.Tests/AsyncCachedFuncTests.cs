@@ -1,0 +1,149 @@
+namespace CachifyNet.Tests;
+
+public class AsyncCachedFuncTests : IDisposable
+{
+    private readonly MemoryFixture _fx = new();
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public async Task Invoke_SameArguments_RunsOnce()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x) => { await Task.Yield(); Interlocked.Increment(ref calls); return x * 2; }).Backend(_fx.Backend);
+
+        Assert.Equal(4, await f.Invoke(2));
+        Assert.Equal(4, await f.Invoke(2));
+        Assert.Equal(6, await f.Invoke(3));
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task Invoke_Hit_ReturnsTheSameCompletedTask()
+    {
+        var f = Cachify.Wrap((int x) => Task.FromResult(new object())).Backend(_fx.Backend);
+        await f.Invoke(1);
+
+        var first = f.Invoke(1);
+        var second = f.Invoke(1);
+        Assert.True(first.IsCompletedSuccessfully);
+        Assert.Same(first, second);
+    }
+
+    [Fact]
+    public async Task Ttl_EntryExpiresExactlyAtTtl()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Ttl(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+
+        await f.Invoke(1);
+        _fx.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        Assert.Equal(1, await f.Invoke(1));
+        _fx.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
+    [Fact]
+    public async Task Ttl_ReturnsNewWrapper_OriginalKeepsItsSettings()
+    {
+        var calls = 0;
+        var original = Cachify.Wrap((int x) => Task.FromResult(++calls)).Backend(_fx.Backend);
+        var shortLived = original.Ttl(TimeSpan.FromSeconds(10));
+
+        await shortLived.Invoke(1);
+        await original.Invoke(2);
+        _fx.Advance(TimeSpan.FromSeconds(11));
+        await shortLived.Invoke(1);
+        await original.Invoke(2);
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public async Task Invoke_Throws_NothingCachedAndNextCallRunsAgain()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            await Task.Yield();
+            return ++calls == 1 ? throw new InvalidOperationException("boom") : calls;
+        }).Backend(_fx.Backend);
+
+        Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => f.Invoke(1))).Message);
+        Assert.Equal(2, await f.Invoke(1));
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
+    [Fact]
+    public async Task Invoke_ThrowsSynchronously_IsReportedThroughTheTask()
+    {
+        var f = Cachify.Wrap((int x) => x > 0 ? throw new ArgumentOutOfRangeException(nameof(x)) : Task.FromResult(x)).Backend(_fx.Backend);
+
+        var task = f.Invoke(1);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => task);
+    }
+
+    [Fact]
+    public async Task Invoke_ReturnsNullTask_ThrowsClearError()
+    {
+        var f = Cachify.Wrap((int x) => (Task<int>)null!).Backend(_fx.Backend);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => f.Invoke(1));
+        Assert.Contains("null Task", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invoke_NullResult_IsCached()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((string key) => { calls++; return Task.FromResult<string?>(null); }).Backend(_fx.Backend);
+
+        Assert.Null(await f.Invoke("a"));
+        Assert.Null(await f.Invoke("a"));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task InvalidateAsync_AndClearAsync_RemoveEntries()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Backend(_fx.Backend);
+        await f.Invoke(1);
+        await f.Invoke(2);
+
+        await f.InvalidateAsync(1);
+        Assert.Equal(3, await f.Invoke(1));
+        Assert.Equal(2, await f.Invoke(2));
+
+        await f.ClearAsync();
+        Assert.Equal(4, await f.Invoke(2));
+        f.Invalidate(2);
+        Assert.Equal(5, await f.Invoke(2));
+        f.Clear();
+        Assert.Equal(6, await f.Invoke(2));
+    }
+
+    [Fact]
+    public async Task AsFunc_ReturnsSameCachedDelegate()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return Task.FromResult(x); }).Backend(_fx.Backend);
+
+        Func<int, Task<int>> plain = f;
+        Assert.Same(f.AsFunc(), plain);
+        Assert.Equal(5, await plain(5));
+        Assert.Equal(5, await f.Invoke(5));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Invoke_CancelledBeforeCall_ThrowsWithoutRunning()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Backend(_fx.Backend);
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => f.Invoke(1, cancellationToken: cts.Token));
+        Assert.Equal(0, calls);
+    }
+}

@@ -1,0 +1,303 @@
+using CachifyNet.Internal;
+
+namespace CachifyNet.Tests;
+
+public class CachedFuncTests : IDisposable
+{
+    private readonly MemoryFixture _fx = new();
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public void Invoke_SameArguments_RunsOnce()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x * 2; }).Backend(_fx.Backend);
+
+        Assert.Equal(4, f.Invoke(2));
+        Assert.Equal(4, f.Invoke(2));
+        Assert.Equal(6, f.Invoke(3));
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public void Invoke_ArityZeroToEight_CachesEach()
+    {
+        var calls = 0;
+        var f0 = Cachify.Wrap(() => ++calls).Backend(_fx.Backend);
+        var f8 = Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => { calls++; return a + b + c + d + e + f + g + h; }).Backend(_fx.Backend);
+
+        Assert.Equal(f0.Invoke(), f0.Invoke());
+        Assert.Equal(36, f8.Invoke(1, 2, 3, 4, 5, 6, 7, 8));
+        Assert.Equal(36, f8.Invoke(1, 2, 3, 4, 5, 6, 7, 8));
+        Assert.Equal(37, f8.Invoke(1, 2, 3, 4, 5, 6, 7, 9));
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public void Ttl_ReturnsNewWrapper_OriginalKeepsItsSettings()
+    {
+        var calls = 0;
+        var original = Cachify.Wrap((int x) => ++calls + (x * 0)).Backend(_fx.Backend);
+        var shortLived = original.Ttl(TimeSpan.FromSeconds(10));
+
+        Assert.NotSame(original, shortLived);
+        shortLived.Invoke(1);
+        original.Invoke(2);
+        _fx.Advance(TimeSpan.FromSeconds(11));
+
+        shortLived.Invoke(1); // expired after 10 s: runs again
+        original.Invoke(2);   // 300 s default: still cached
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public void Ttl_EntryExpiresExactlyAtTtl()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls).Ttl(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+
+        f.Invoke(1);
+        _fx.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        Assert.Equal(1, f.Invoke(1));
+        _fx.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Fact]
+    public void Ttl_DefaultIs300Seconds()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls).Backend(_fx.Backend);
+
+        f.Invoke(1);
+        _fx.Advance(TimeSpan.FromSeconds(299));
+        Assert.Equal(1, f.Invoke(1));
+        _fx.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Fact]
+    public void Ttl_Infinite_NeverExpires()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls).Ttl(Timeout.InfiniteTimeSpan).Backend(_fx.Backend);
+
+        f.Invoke(1);
+        _fx.Advance(TimeSpan.FromDays(1000));
+        Assert.Equal(1, f.Invoke(1));
+        Assert.Equal(0, _fx.Services.Scheduler.Count);
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    [InlineData(-10_000_000L)]
+    public void Ttl_NotPositive_ThrowsNamingTtl(long ticks)
+    {
+        var f = Cachify.Wrap((int x) => x);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => f.Ttl(TimeSpan.FromTicks(ticks)));
+        Assert.Equal("ttl", error.ParamName);
+        Assert.Contains("positive", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ttl_OverOneYearOrMax_Throws()
+    {
+        var f = Cachify.Wrap((int x) => x);
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.Ttl(TimeSpan.FromDays(366)));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => f.Ttl(TimeSpan.MaxValue));
+        Assert.Contains("InfiniteTimeSpan", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ttl_ShorterReaderNeverSeesOlderEntryOfLongerWriter()
+    {
+        var calls = 0;
+        var longLived = Cachify.Wrap((int x) => ++calls).Ttl(TimeSpan.FromMinutes(10)).Backend(_fx.Backend);
+        var shortLived = longLived.Ttl(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, longLived.Invoke(1));
+        Assert.Equal(1, shortLived.Invoke(1)); // shares the entry while it is young enough
+        _fx.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, shortLived.Invoke(1)); // 10 s old: too old for this wrapper's promise
+        Assert.Equal(2, longLived.Invoke(1));  // and the fresh value replaced the entry for everyone
+    }
+
+    [Fact]
+    public void Invoke_Throws_NothingCachedAndNextCallRunsAgain()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls == 1 ? throw new InvalidOperationException("boom") : calls).Backend(_fx.Backend);
+
+        Assert.Equal("boom", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message);
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Fact]
+    public void Invoke_NullResult_IsCachedAndDistinctFromMissing()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((string key) => { calls++; return (string?)null; }).Backend(_fx.Backend);
+
+        Assert.Null(f.Invoke("a"));
+        Assert.Null(f.Invoke("a"));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public void Invalidate_RemovesOnlyThatEntry()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Backend(_fx.Backend);
+        f.Invoke(1);
+        f.Invoke(2);
+
+        f.Invalidate(1);
+
+        f.Invoke(1);
+        f.Invoke(2);
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public void Clear_RemovesEveryEntryOfTheFunctionOnly()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Backend(_fx.Backend);
+        var other = Cachify.Wrap((int x) => { calls++; return -x; }).Backend(_fx.Backend);
+        f.Invoke(1);
+        f.Invoke(2);
+        other.Invoke(1);
+
+        f.Clear();
+
+        f.Invoke(1);
+        f.Invoke(2);
+        other.Invoke(1);
+        Assert.Equal(5, calls);
+        Assert.Equal(3, _fx.Services.Scheduler.Count);
+    }
+
+    [Fact]
+    public async Task Invalidate_DuringExecution_ResultIsReturnedButNotStored()
+    {
+        var calls = 0;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                entered.Set();
+                release.Wait();
+            }
+
+            return calls;
+        }).Backend(_fx.Backend);
+
+        var first = Task.Run(() => f.Invoke(1));
+        entered.Wait();
+        f.Invalidate(1);
+        release.Set();
+
+        Assert.Equal(1, await first);
+        Assert.Equal(2, f.Invoke(1)); // the first result was computed before Invalidate: not kept
+    }
+
+    [Fact]
+    public async Task Clear_DuringExecution_ResultIsNotStored()
+    {
+        var calls = 0;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                entered.Set();
+                release.Wait();
+            }
+
+            return calls;
+        }).Backend(_fx.Backend);
+
+        var first = Task.Run(() => f.Invoke(1));
+        entered.Wait();
+        f.Clear();
+        release.Set();
+
+        Assert.Equal(1, await first);
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Fact]
+    public void AsFunc_ReturnsSameCachedDelegate_AndImplicitConversionUsesIt()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Backend(_fx.Backend);
+
+        Func<int, int> plain = f;
+        Assert.Same(f.AsFunc(), plain);
+        Assert.Equal(5, plain(5));
+        Assert.Equal(5, f.Invoke(5));
+        Assert.Equal(1, calls);
+
+        CachedFunc<int, int>? none = null;
+        Func<int, int>? converted = none;
+        Assert.Null(converted);
+    }
+
+    [Fact]
+    public void Wrap_CachedFunctionAsDelegate_Throws()
+    {
+        var f = Cachify.Wrap((int x) => x);
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap(f.AsFunc()));
+        Assert.Contains("already a Cachify cached function", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Wrap_MulticastDelegate_Throws()
+    {
+        Func<int, int> a = x => x;
+        Func<int, int> b = x => -x;
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Func<int, int>)Delegate.Combine(a, b)!));
+        Assert.Equal("func", error.ParamName);
+    }
+
+    [Fact]
+    public void Wrap_Null_ThrowsNamingFunc()
+    {
+        Assert.Equal("func", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((Func<int, int>)null!)).ParamName);
+        Assert.Equal("func", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((Func<int, Task<int>>)null!)).ParamName);
+    }
+
+    [Fact]
+    public void Backend_Null_Throws()
+    {
+        Assert.Equal("backend", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((int x) => x).Backend(null!)).ParamName);
+    }
+
+    [Fact]
+    public void Backend_Disposed_CallsThrowObjectDisposed()
+    {
+        var backend = new MemoryCacheBackend();
+        backend.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => Cachify.Wrap((int x) => x).Backend(backend));
+    }
+
+    [Fact]
+    public void Wrap_DelegateOfDelegateInvoke_HasTheInnerIdentity()
+    {
+        var calls = 0;
+        Func<int, int> inner = x => { calls++; return x; };
+        var outer = new Func<int, int>(inner.Invoke);
+        var a = Cachify.Wrap(inner).Backend(_fx.Backend);
+        var b = Cachify.Wrap(outer).Backend(_fx.Backend);
+
+        a.Invoke(1);
+        b.Invoke(1);
+        Assert.Equal(1, calls);
+    }
+}

@@ -1,0 +1,71 @@
+namespace CachifyNet.Tests;
+
+[Collection(nameof(GlobalDefaults))]
+public class CachifyTests
+{
+    [Fact]
+    public void Wrap_TaskReturningLambda_PicksAsyncOverload()
+    {
+        var f = Cachify.Wrap(() => Task.FromResult(1));
+        Assert.IsType<AsyncCachedFunc<int>>(f);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x));
+        Assert.IsType<AsyncCachedFunc<int, int>>(g);
+    }
+
+    [Fact]
+    public void Wrap_MethodGroup_NeedsTypeArguments()
+    {
+        var f = Cachify.Wrap<int, string, string>(Format);
+        Assert.Equal("1-a", f.Invoke(1, "a"));
+    }
+
+    [Fact]
+    public void DefaultTtl_Is300Seconds()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(300), Cachify.DefaultTtl);
+    }
+
+    [Fact]
+    public void DefaultTtl_InvalidValues_Throw()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cachify.DefaultTtl = TimeSpan.Zero);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cachify.DefaultTtl = TimeSpan.FromSeconds(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cachify.DefaultTtl = Timeout.InfiniteTimeSpan);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cachify.DefaultTtl = TimeSpan.FromDays(400));
+        Assert.Equal(TimeSpan.FromSeconds(300), Cachify.DefaultTtl);
+    }
+
+    [Fact]
+    public void DefaultTtlAndBackend_AreReadAtTheFirstCall()
+    {
+        using var fx = new MemoryFixture();
+        var previousBackend = Cachify.DefaultBackend;
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls); // created before the defaults change (like a static field)
+        try
+        {
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(5);
+            Cachify.DefaultBackend = fx.Backend;
+
+            f.Invoke(1);
+            fx.Advance(TimeSpan.FromSeconds(4));
+            Assert.Equal(1, f.Invoke(1));
+            fx.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(2, f.Invoke(1));
+        }
+        finally
+        {
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(300);
+            Cachify.DefaultBackend = previousBackend;
+        }
+    }
+
+    [Fact]
+    public void DefaultBackend_IsMemory_AndRejectsNull()
+    {
+        Assert.IsType<MemoryCacheBackend>(Cachify.DefaultBackend);
+        Assert.Throws<ArgumentNullException>(() => Cachify.DefaultBackend = null!);
+    }
+
+    private static string Format(int n, string s) => $"{n}-{s}";
+}

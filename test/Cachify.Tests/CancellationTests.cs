@@ -1,0 +1,113 @@
+namespace CachifyNet.Tests;
+
+/// <summary>One caller giving up never cancels the execution the others wait for.</summary>
+public class CancellationTests : IDisposable
+{
+    private readonly MemoryFixture _fx = new();
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public async Task Invoke_OneWaiterCancels_OthersGetTheValueAndItIsCached()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x) => { calls++; await release.Task; return x; }).Backend(_fx.Backend);
+        using var cts = new CancellationTokenSource();
+
+        var first = f.Invoke(1, cancellationToken: cts.Token);
+        var second = f.Invoke(1);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+
+        release.SetResult();
+        Assert.Equal(1, await second);
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Invoke_OwnerCancels_ExecutionStillCompletesAndIsCached()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x) => { calls++; await release.Task; return x; }).Backend(_fx.Backend);
+        using var cts = new CancellationTokenSource();
+
+        var only = f.Invoke(1, cancellationToken: cts.Token);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => only);
+        release.SetResult();
+
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task TokenParameter_IsCancelledOnlyWhenEveryCallerCancelled()
+    {
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            started.TrySetResult(token);
+            await Task.Delay(Timeout.Infinite, token);
+            return x;
+        }).Backend(_fx.Backend);
+        using var a = new CancellationTokenSource();
+        using var b = new CancellationTokenSource();
+
+        var first = f.Invoke(1, a.Token);
+        var second = f.Invoke(1, b.Token);
+        var shared = await started.Task;
+        Assert.NotEqual(a.Token, shared);
+
+        await a.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.False(shared.IsCancellationRequested); // the second caller still waits
+
+        await b.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        Assert.True(shared.IsCancellationRequested); // nobody waits any more: the work is cancelled
+    }
+
+    [Fact]
+    public async Task TokenParameter_AfterAllCancelled_NextCallerStartsFresh()
+    {
+        var executions = 0;
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref executions) == 1)
+            {
+                await Task.Delay(Timeout.Infinite, token);
+            }
+
+            return x;
+        }).Backend(_fx.Backend);
+        using var a = new CancellationTokenSource();
+
+        var first = f.Invoke(1, a.Token);
+        await a.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+        Assert.Equal(2, executions);
+    }
+
+    [Fact]
+    public async Task SyncTokenParameter_WaiterCancelsItsWait()
+    {
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var f = Cachify.Wrap((int x, CancellationToken token) => { entered.Set(); release.Wait(); return x; }).Backend(_fx.Backend);
+        using var cts = new CancellationTokenSource();
+
+        var owner = Task.Run(() => f.Invoke(1, CancellationToken.None));
+        entered.Wait();
+        var waiter = Task.Run(() => f.Invoke(1, cts.Token));
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter);
+        release.Set();
+        Assert.Equal(1, await owner);
+    }
+}

@@ -1,0 +1,124 @@
+using CachifyNet.Internal;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace CachifyNet.Tests;
+
+public class MemoryCacheBackendTests
+{
+    [Fact]
+    public void SizeLimit_IsHonoured_OneUnitPerEntryByDefault()
+    {
+        using var fx = new MemoryFixture(sizeLimit: 10);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Backend(fx.Backend);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(i, f.Invoke(i));
+            Assert.True(fx.Cache.Count <= 10, $"IMemoryCache holds {fx.Cache.Count} entries");
+            Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= 10, "the typed front holds no entry the cache rejected");
+        }
+
+        Assert.Equal(50, calls);
+    }
+
+    [Fact]
+    public void SizeLimit_UsesConfiguredEntrySize()
+    {
+        using var fx = new MemoryFixture(sizeLimit: 10, entrySize: 2);
+        var f = Cachify.Wrap((int x) => x).Backend(fx.Backend);
+
+        for (var i = 0; i < 20; i++)
+        {
+            f.Invoke(i);
+        }
+
+        Assert.True(fx.Cache.Count <= 5);
+        Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= 5);
+    }
+
+    [Fact]
+    public void EntrySize_NotPositive_Throws()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryCacheBackend(new MemoryCacheBackendOptions { EntrySize = 0 }));
+        Assert.Contains("EntrySize", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentNullException>(() => new MemoryCacheBackend((IMemoryCache)null!));
+    }
+
+    [Fact]
+    public void Evictions_ByTheApp_RemoveEntriesFromTheFrontAndTheScheduler()
+    {
+        using var fx = new MemoryFixture();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Backend(fx.Backend);
+        for (var i = 0; i < 10; i++)
+        {
+            f.Invoke(i);
+        }
+
+        fx.Cache.Compact(1.0); // the app (or memory pressure) empties the cache
+        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "eviction callbacks ran");
+
+        Assert.Equal(0, fx.Services.Scheduler.Count);
+        f.Invoke(1);
+        Assert.Equal(11, calls);
+    }
+
+    [Fact]
+    public void Entries_SharedAppCache_CountTowardsItsEntries()
+    {
+        using var fx = new MemoryFixture();
+        fx.Cache.Set("app-key", "app-value");
+        var f = Cachify.Wrap((int x) => x).Backend(fx.Backend);
+        f.Invoke(1);
+        f.Invoke(2);
+
+        Assert.Equal(3, fx.Cache.Count);
+        Assert.Equal("app-value", fx.Cache.Get<string>("app-key"));
+    }
+
+    [Fact]
+    public void Expiry_RemovesEntriesFromTheCache()
+    {
+        using var fx = new MemoryFixture();
+        var f = Cachify.Wrap((int x) => x).Ttl(TimeSpan.FromSeconds(1)).Backend(fx.Backend);
+        for (var i = 0; i < 10; i++)
+        {
+            f.Invoke(i);
+        }
+
+        fx.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(0, fx.Cache.Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Count);
+        Assert.Equal(0, fx.Services.Scheduler.Count);
+    }
+
+    [Fact]
+    public void Dispose_OwnCache_IsDisposed_AppCache_IsNot()
+    {
+        var own = new MemoryCacheBackend();
+        var f = Cachify.Wrap((int x) => x).Backend(own);
+        f.Invoke(1);
+        own.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(2));
+
+        using var appCache = new MemoryCache(new MemoryCacheOptions());
+        var onApp = new MemoryCacheBackend(appCache);
+        onApp.Dispose();
+        appCache.Set("still", "usable");
+        Assert.Equal("usable", appCache.Get<string>("still"));
+    }
+
+    [Fact]
+    public void SystemClock_ExpiresOnTheSchedulerThread()
+    {
+        using var backend = new MemoryCacheBackend();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Ttl(TimeSpan.FromMilliseconds(20)).Backend(backend);
+
+        Assert.Equal(1, f.Invoke(1));
+        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the entry expired");
+        Assert.Equal(2, f.Invoke(1));
+    }
+}

@@ -1,0 +1,200 @@
+using CachifyNet.Internal;
+
+namespace CachifyNet.Tests;
+
+/// <summary>Concurrent callers of one key share one execution; different keys never wait on each other.</summary>
+public class StampedeTests : IDisposable
+{
+    private readonly MemoryFixture _fx = new();
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public async Task Invoke_ThousandAsyncCallersOneKey_RunsOnce()
+    {
+        const int Callers = 1000;
+        var executions = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            Interlocked.Increment(ref executions);
+            await release.Task;
+            return x * 2;
+        }).Backend(_fx.Backend);
+
+        // Every Invoke has joined the execution by the time it returns its task.
+        var tasks = Enumerable.Range(0, Callers).Select(_ => f.Invoke(21)).ToArray();
+        Assert.All(tasks, t => Assert.False(t.IsCompleted));
+        release.SetResult();
+
+        Assert.All(await Task.WhenAll(tasks), v => Assert.Equal(42, v));
+        Assert.Equal(1, executions);
+    }
+
+    [Fact]
+    public void Invoke_ThousandSyncCallersOneKey_RunsOnce()
+    {
+        const int Callers = 1000;
+        var executions = 0;
+        CachedFunc<int, int>? f = null;
+        f = Cachify.Wrap((int x) =>
+        {
+            Interlocked.Increment(ref executions);
+            // Hold the execution until every caller is inside (each blocked caller holds the key's gate).
+            Internals.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
+            return x * 2;
+        }).Backend(_fx.Backend);
+
+        var results = RunOnThreads(Callers, () => f.Invoke(21));
+
+        Assert.All(results, v => Assert.Equal(42, v));
+        Assert.Equal(1, executions);
+    }
+
+    [Fact]
+    public async Task Invoke_HundredKeysTimesHundredCallers_RunsOncePerKey()
+    {
+        var executions = new int[100];
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int key) =>
+        {
+            Interlocked.Increment(ref executions[key]);
+            await release.Task;
+            return key;
+        }).Backend(_fx.Backend);
+
+        var tasks = (from caller in Enumerable.Range(0, 100) from key in Enumerable.Range(0, 100) select f.Invoke(key)).ToArray();
+        release.SetResult();
+        var results = await Task.WhenAll(tasks);
+
+        Assert.All(executions, count => Assert.Equal(1, count));
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.Equal(i % 100, results[i]);
+        }
+    }
+
+    [Fact]
+    public void Invoke_SyncHundredKeysTimesHundredCallers_RunsOncePerKey()
+    {
+        var executions = new int[100];
+        var f = Cachify.Wrap((int key) => { Interlocked.Increment(ref executions[key]); Thread.SpinWait(1000); return key; }).Backend(_fx.Backend);
+
+        var results = new int[10_000];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 16 }, i => results[i] = f.Invoke(i % 100));
+
+        Assert.All(executions, count => Assert.Equal(1, count));
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.Equal(i % 100, results[i]);
+        }
+    }
+
+    [Fact]
+    public async Task Invoke_DifferentKeys_NeverWaitOnEachOther()
+    {
+        var blocked = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap((int key) => key == 1 ? blocked.Task : Task.FromResult(key)).Backend(_fx.Backend);
+
+        var slow = f.Invoke(1);
+        Assert.Equal(2, await f.Invoke(2)); // completes while key 1 is still running
+        Assert.False(slow.IsCompleted);
+        blocked.SetResult(1);
+        Assert.Equal(1, await slow);
+    }
+
+    [Fact]
+    public async Task Invoke_ExecutionThrows_EveryWaiterGetsTheExceptionAndNothingIsCached()
+    {
+        var executions = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            var n = Interlocked.Increment(ref executions);
+            await release.Task;
+            return n == 1 ? throw new TimeoutException("dependency down") : n;
+        }).Backend(_fx.Backend);
+
+        var tasks = Enumerable.Range(0, 100).Select(_ => f.Invoke(1)).ToArray();
+        release.SetResult();
+
+        foreach (var task in tasks)
+        {
+            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task)).Message);
+        }
+
+        Assert.Equal(1, executions);       // the failing dependency was called once, not once per waiter
+        Assert.Equal(2, await f.Invoke(1)); // nothing cached: the next call runs again
+    }
+
+    [Fact]
+    public void Invoke_SyncExecutionThrows_EveryWaiterGetsTheException()
+    {
+        const int Callers = 50;
+        var executions = 0;
+        CachedFunc<int, int>? f = null;
+        f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref executions);
+            if (n == 1)
+            {
+                Internals.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
+                throw new TimeoutException("dependency down");
+            }
+
+            return n;
+        }).Backend(_fx.Backend);
+
+        var errors = RunOnThreads(Callers, () =>
+        {
+            try
+            {
+                f.Invoke(1);
+                return null;
+            }
+            catch (TimeoutException e)
+            {
+                return e;
+            }
+        });
+
+        Assert.All(errors, e => Assert.Equal("dependency down", e?.Message));
+        Assert.Equal(1, executions);
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Fact]
+    public async Task LockTable_AfterHundredThousandDistinctKeys_IsEmpty()
+    {
+        var f = Cachify.Wrap((int key) => key).Backend(_fx.Backend);
+        var g = Cachify.Wrap((int key) => Task.FromResult(key)).Backend(_fx.Backend);
+
+        Parallel.For(0, 100_000, i => f.Invoke(i));
+        for (var i = 0; i < 100_000; i++)
+        {
+            await g.Invoke(i);
+        }
+
+        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Locks.Count);
+        Assert.Equal(0, Internals.Keyspace(g.CurrentBinding).Locks.Count);
+        Assert.Equal(100_000, Internals.Keyspace(f.CurrentBinding).Count);
+    }
+
+    private static AsyncKeyedLock<ArgsKey<int>, int> Locks(CachedFunc<int, int> f) => Internals.Keyspace(f.CurrentBinding).Locks;
+
+    private static ArgsKey<int> KeyOf(CachedFunc<int, int> f, int x) => new(x, f.CurrentBinding!.KeyTarget);
+
+    private static T[] RunOnThreads<T>(int count, Func<T> body)
+    {
+        var results = new T[count];
+        using var start = new Barrier(count);
+        var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
+        {
+            start.SignalAndWait();
+            results[i] = body();
+        }, maxStackSize: 256 * 1024)).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return results;
+    }
+}

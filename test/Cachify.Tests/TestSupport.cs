@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using CachifyNet.Internal;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CachifyNet.Tests;
+
+/// <summary>A memory backend on a fake clock, with hooks to observe its internals.</summary>
+internal sealed class MemoryFixture : IDisposable
+{
+    public MemoryFixture(long? sizeLimit = null, long entrySize = 1, TimeProvider? time = null)
+    {
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        Cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = sizeLimit });
+        Backend = new MemoryCacheBackend(Cache, new MemoryCacheBackendOptions { TimeProvider = time ?? Time, EntrySize = entrySize });
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public MemoryCache Cache { get; }
+
+    public MemoryCacheBackend Backend { get; }
+
+    public BackendServices Services => ((ICacheBackend)Backend).Services;
+
+    /// <summary>Waits for background refreshes started so far to end.</summary>
+    public Task RefreshesDone() => Services.WhenIdle().WaitAsync(TimeSpan.FromSeconds(30));
+
+    public void Advance(TimeSpan by) => Time.Advance(by);
+
+    public void Dispose()
+    {
+        Backend.Dispose();
+        Cache.Dispose();
+    }
+}
+
+internal static class Internals
+{
+    public static MemoryKeyspace<TKey, TValue> Keyspace<TKey, TValue>(Binding<TKey, TValue>? binding)
+        where TKey : struct, IArgsKey<TKey>
+        => (MemoryKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet: call it once.")).Keyspace;
+
+    /// <summary>Spins (yielding) until <paramref name="condition"/> holds; fails after 30 s. For conditions driven by other threads.</summary>
+    public static void Until(Func<bool> condition, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        var spinner = default(SpinWait);
+        while (!condition())
+        {
+            if (watch.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("Timed out waiting until " + what);
+            }
+
+            spinner.SpinOnce();
+        }
+    }
+}
+
+/// <summary>Tests that change <see cref="Cachify.DefaultTtl"/> or <see cref="Cachify.DefaultBackend"/> run alone.</summary>
+[CollectionDefinition(nameof(GlobalDefaults), DisableParallelization = true)]
+public sealed class GlobalDefaults;
