@@ -259,6 +259,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     var key = Key(binding{{a.Trail(a.Args)}});
                     if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
                     {
+                        Telemetry.Hit(binding.Tags);
                         return task!;
                     }
 
@@ -290,6 +291,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     var key = Key(binding{{a.Trail(a.Args)}});
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
+                        Telemetry.Hit(binding.Tags);
                         return value;
                     }
 

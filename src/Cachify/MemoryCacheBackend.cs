@@ -50,7 +50,7 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         _cache = cache;
         _ownsCache = ownsCache;
         _entrySize = options.EntrySize;
-        _services = new BackendServices(nameof(MemoryCacheBackend), options.TimeProvider, options.LoggerFactory);
+        _services = new BackendServices(nameof(MemoryCacheBackend), "memory", options.TimeProvider, options.LoggerFactory);
     }
 
     BackendServices ICacheBackend.Services => _services;

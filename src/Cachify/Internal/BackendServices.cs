@@ -15,15 +15,19 @@ internal sealed class BackendServices : IDisposable
 
     private readonly string _ownerName;
 
-    public BackendServices(string ownerName, TimeProvider? time, ILoggerFactory? loggerFactory)
+    public BackendServices(string ownerName, string kind, TimeProvider? time, ILoggerFactory? loggerFactory)
     {
         _ownerName = ownerName;
+        Kind = kind;
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Cachify");
         Scheduler = new Scheduler(Time, Logger);
     }
 
     public TimeProvider Time { get; }
+
+    /// <summary>The backend's short name in metrics ("memory", "redis").</summary>
+    public string Kind { get; }
 
     public ILogger Logger { get; }
 

@@ -15,7 +15,11 @@ internal abstract class Binding<TKey, TValue>
         TtlTicks = ttlTicks;
         NeverDie = config.NeverDie;
         IdleTicks = idleTicks;
+        Tags = new Telemetry.Tags(config.DisplayName, keyspace.Services.Kind);
     }
+
+    /// <summary>Metric and trace tags of this wrapper.</summary>
+    public Telemetry.Tags Tags { get; }
 
     public Keyspace<TKey, TValue> Keyspace { get; }
 

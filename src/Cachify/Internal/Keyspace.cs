@@ -79,6 +79,40 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     /// <summary>Whether <paramref name="item"/> still stands for a live never-die entry worth refreshing.</summary>
     protected abstract bool IsCurrent(in TKey key, ScheduledItem item);
 
+    /// <summary>Runs the synchronous function once, timed and traced.</summary>
+    protected static TValue Execute<TArgs>(Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight)
+    {
+        var activity = Telemetry.StartExecution(binding.Tags, out var started);
+        try
+        {
+            var value = binding.Invoker.Invoke(in args, flight.Token);
+            Telemetry.Executed(binding.Tags, activity, started, error: null);
+            return value;
+        }
+        catch (Exception error)
+        {
+            Telemetry.Executed(binding.Tags, activity, started, error);
+            throw;
+        }
+    }
+
+    /// <summary>Runs the asynchronous function once, timed and traced.</summary>
+    protected static async Task<TValue> ExecuteAsync<TArgs>(Binding<TKey, TArgs, TValue> binding, TArgs args, Flight<TValue> flight)
+    {
+        var activity = Telemetry.StartExecution(binding.Tags, out var started);
+        try
+        {
+            var value = await binding.Invoker.InvokeAsync(in args, flight.Token).ConfigureAwait(false);
+            Telemetry.Executed(binding.Tags, activity, started, error: null);
+            return value;
+        }
+        catch (Exception error)
+        {
+            Telemetry.Executed(binding.Tags, activity, started, error);
+            throw;
+        }
+    }
+
     /// <summary>Starts a new generation (Clear): executions that started before store nothing.</summary>
     protected void NextGeneration() => Interlocked.Increment(ref _generation);
 
@@ -100,6 +134,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                 return InvokeExclusive(gate, in key, in args, binding, waitToken);
             }
 
+            Telemetry.Miss(binding.Tags);
             while (true)
             {
                 var current = Volatile.Read(ref gate.Current);
@@ -107,6 +142,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                 {
                     if (current.TryJoin())
                     {
+                        Telemetry.Joined(binding.Tags);
                         return Wait(current, waitToken);
                     }
 
@@ -217,6 +253,11 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
             return Task.FromException<TValue>(Services.DisposedError());
         }
 
+        if (!skipCache)
+        {
+            Telemetry.Miss(binding.Tags);
+        }
+
         var argumentToken = binding.Invoker.ArgumentToken(in args);
         if (argumentToken.CanBeCanceled && cancellationToken.CanBeCanceled && argumentToken != cancellationToken)
         {
@@ -256,6 +297,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                 {
                     if (current.TryJoin())
                     {
+                        Telemetry.Joined(binding.Tags);
                         return WaitAsync(current, waitToken);
                     }
 
@@ -342,12 +384,17 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         {
             var value = await ProduceAsync(key, args, binding, flight, skipCache, refreshing).ConfigureAwait(false);
             flight.TrySetResult(value);
+            if (refreshing is not null)
+            {
+                Telemetry.Refreshed(binding.Tags, success: true);
+            }
         }
         catch (Exception error)
         {
             flight.TrySetException(error);
             if (refreshing is not null)
             {
+                Telemetry.Refreshed(binding.Tags, success: false);
                 OnRefreshFailed(refreshing, error);
             }
         }
@@ -475,10 +522,12 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         {
             var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, skipCache: true, work.Item);
             work.Flight.TrySetResult(value);
+            Telemetry.Refreshed(work.Binding.Tags, success: true);
         }
         catch (Exception error)
         {
             work.Flight.TrySetException(error);
+            Telemetry.Refreshed(work.Binding.Tags, success: false);
             OnRefreshFailed(work.Item, error);
         }
         finally

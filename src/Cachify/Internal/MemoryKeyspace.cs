@@ -108,7 +108,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             return hit;
         }
 
-        var value = binding.Invoker.Invoke(in args, flight.Token);
+        var value = Execute(binding, in args, flight);
         Store(in key, value, binding, in args, flight, generation, (MemoryEntry<TKey, TValue>?)refreshing);
         return value;
     }
@@ -121,7 +121,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             return hit;
         }
 
-        var value = await binding.Invoker.InvokeAsync(in args, flight.Token).ConfigureAwait(false);
+        var value = await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
         Store(in key, value, binding, in args, flight, generation, (MemoryEntry<TKey, TValue>?)refreshing);
         return value;
     }
