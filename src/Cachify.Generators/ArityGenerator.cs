@@ -23,6 +23,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
         context.RegisterPostInitializationOutput(static ctx =>
         {
             var wrap = new StringBuilder();
+            var extensions = new StringBuilder();
             for (var n = 0; n <= MaxArity; n++)
             {
                 var a = new Arity(n);
@@ -30,7 +31,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 ctx.AddSource($"Invokers{n}.g.cs", SourceText.From(Invokers(a), Encoding.UTF8));
                 ctx.AddSource($"CachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: false), Encoding.UTF8));
                 ctx.AddSource($"AsyncCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: true), Encoding.UTF8));
-                wrap.Append(WrapOverloads(a, "public static", "WrapDefaults.Static"));
+                wrap.Append(WrapOverloads(a, "public static", string.Empty, "WrapDefaults.Static", "<see cref=\"Cachify.DefaultTtl\"/>", "<see cref=\"Cachify.DefaultBackend\"/>"));
+                extensions.Append(WrapOverloads(a, "public static", "this ICachify cachify, ", "WrapDefaults.For(cachify)", "<see cref=\"ICachify.DefaultTtl\"/>", "<see cref=\"ICachify.Backend\"/>"));
             }
 
             ctx.AddSource("Cachify.Wrap.g.cs", SourceText.From(Header + $$"""
@@ -39,6 +41,19 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public static partial class Cachify
                 {
                 {{wrap}}}
+
+                """, Encoding.UTF8));
+
+            ctx.AddSource("CachifyExtensions.g.cs", SourceText.From(Header + $$"""
+                namespace CachifyNet;
+
+                /// <summary>
+                /// <c>Wrap</c> on an <see cref="ICachify"/> (the injectable entry point): the same overloads as
+                /// <see cref="Cachify"/>, with the TTL and backend of that instance.
+                /// </summary>
+                public static class CachifyExtensions
+                {
+                {{extensions}}}
 
                 """, Encoding.UTF8));
         });
@@ -202,26 +217,27 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
     // ------------------------------------------------------------------ Cachify.Wrap
 
-    private static string WrapOverloads(Arity a, string modifiers, string defaults)
+    private static string WrapOverloads(Arity a, string modifiers, string receiver, string defaults, string ttlDoc, string backendDoc)
     {
         var docs = ParamTypeDocsForWrap(a);
+        var receiverDoc = receiver.Length == 0 ? string.Empty : "    /// <param name=\"cachify\">The entry point whose defaults the wrapper uses.</param>\n";
         return $$"""
-                /// <summary>Wraps a synchronous function of {{a.N}} argument(s) into a cached function (TTL <see cref="Cachify.DefaultTtl"/>, backend <see cref="Cachify.DefaultBackend"/>).</summary>
+                /// <summary>Wraps a synchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the result.</typeparam>
-                /// <param name="func">The function to cache.</param>
+            {{receiverDoc}}    /// <param name="func">The function to cache.</param>
                 /// <returns>The cached function; configure it further with its fluent options.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
-                {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>(Func<{{a.TypesWithResult}}> func)
+                {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.TypesWithResult}}> func)
                     => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: false), keyBy: null);
 
-                /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL <see cref="Cachify.DefaultTtl"/>, backend <see cref="Cachify.DefaultBackend"/>).</summary>
+                /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the task's result.</typeparam>
-                /// <param name="func">The function to cache.</param>
+            {{receiverDoc}}    /// <param name="func">The function to cache.</param>
                 /// <returns>The cached function; configure it further with its fluent options.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
-                {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>(Func<{{a.Lead(a.Types)}}Task<TResult>> func)
+                {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.Lead(a.Types)}}Task<TResult>> func)
                     => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true), keyBy: null);
 
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CachifyNet.Internal;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CachifyNet.Tests;
@@ -8,11 +9,11 @@ namespace CachifyNet.Tests;
 /// <summary>A memory backend on a fake clock, with hooks to observe its internals.</summary>
 internal sealed class MemoryFixture : IDisposable
 {
-    public MemoryFixture(long? sizeLimit = null, long entrySize = 1, TimeProvider? time = null)
+    public MemoryFixture(long? sizeLimit = null, long entrySize = 1, TimeProvider? time = null, ILoggerFactory? loggerFactory = null)
     {
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = sizeLimit });
-        Backend = new MemoryCacheBackend(Cache, new MemoryCacheBackendOptions { TimeProvider = time ?? Time, EntrySize = entrySize });
+        Backend = new MemoryCacheBackend(Cache, new MemoryCacheBackendOptions { TimeProvider = time ?? Time, EntrySize = entrySize, LoggerFactory = loggerFactory });
     }
 
     public FakeTimeProvider Time { get; }
