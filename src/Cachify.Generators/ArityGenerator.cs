@@ -403,6 +403,28 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or contains a forbidden character.</exception>
                 public {{self}} Named(string name) => new(_func, _config.WithName(name), _keyBy);
 
+                /// <summary>
+                /// Returns a wrapper whose callers wait at most <paramref name="timeout"/> for an execution. Past it, every waiter
+                /// gets a <see cref="TimeoutException"/>, the execution is abandoned (its result is not cached; a
+                /// <see cref="CancellationToken"/> parameter is cancelled) and the next call starts a new one.
+                /// </summary>
+                /// <remarks>With a timeout, a synchronous function runs on the thread pool while its caller waits, so a hung function cannot hold the caller.</remarks>
+                /// <param name="timeout">The longest wait, at most 365 days.</param>
+                /// <returns>A new wrapper; this one is unchanged.</returns>
+                /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive, too long, or not longer than the soft timeout.</exception>
+                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout), _keyBy);
+
+                /// <summary>
+                /// Returns a wrapper whose callers, after waiting <paramref name="softTimeout"/> for an execution, get the key's last
+                /// value if it is younger than <paramref name="maxStale"/> (even past its TTL). The execution goes on and stores its result.
+                /// Expired entries are kept until <paramref name="maxStale"/> for this purpose.
+                /// </summary>
+                /// <param name="softTimeout">How long a caller waits before it takes a stale value.</param>
+                /// <param name="maxStale">The oldest value served this way, measured from when it was stored; usually longer than the TTL.</param>
+                /// <returns>A new wrapper; this one is unchanged.</returns>
+                /// <exception cref="ArgumentOutOfRangeException">A duration is not positive or too long, or <paramref name="softTimeout"/> is not shorter than the timeout.</exception>
+                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale), _keyBy);
+
                 /// <summary>Returns a wrapper that keeps its entries in <paramref name="backend"/>.</summary>
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>

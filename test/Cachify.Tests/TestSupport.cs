@@ -57,6 +57,21 @@ internal static class Internals
             spinner.SpinOnce();
         }
     }
+
+    /// <summary>Yields until <paramref name="condition"/> holds; fails after 30 s. For conditions driven by background work.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (watch.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("Timed out waiting until " + what);
+            }
+
+            await Task.Yield();
+        }
+    }
 }
 
 /// <summary>Tests that change <see cref="Cachify.DefaultTtl"/> or <see cref="Cachify.DefaultBackend"/> run alone.</summary>

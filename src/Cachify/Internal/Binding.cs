@@ -16,7 +16,22 @@ internal abstract class Binding<TKey, TValue>
         NeverDie = config.NeverDie;
         IdleTicks = idleTicks;
         Tags = new Telemetry.Tags(config.DisplayName, keyspace.Services.Kind);
+        HardTimeout = config.HardTimeout;
+        SoftTimeout = config.SoftTimeout;
+        MaxStaleTicks = config.MaxStale is { } maxStale ? keyspace.Services.ToTicks(maxStale) : 0;
     }
+
+    /// <summary>How long callers wait for an execution before it is abandoned; null for no limit.</summary>
+    public TimeSpan? HardTimeout { get; }
+
+    /// <summary>How long a caller waits before it takes a stale value (see <see cref="MaxStaleTicks"/>); null for never.</summary>
+    public TimeSpan? SoftTimeout { get; }
+
+    /// <summary>The oldest stale value (clock ticks since stored) served at the soft timeout; 0 when stale values are not kept.</summary>
+    public long MaxStaleTicks { get; }
+
+    /// <summary>True when an execution must not run on the caller's thread: a waiting caller may have to give up.</summary>
+    public bool HasTimeouts => HardTimeout is not null || SoftTimeout is not null;
 
     /// <summary>Metric and trace tags of this wrapper.</summary>
     public Telemetry.Tags Tags { get; }

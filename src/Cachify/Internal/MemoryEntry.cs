@@ -17,6 +17,9 @@ internal sealed class MemoryEntry<TKey, TValue> : ScheduledItem
     /// <summary>Set at TTL (or eviction, invalidation): readers treat the entry as missing from then on.</summary>
     public volatile bool Expired;
 
+    /// <summary>Set when the entry left the front for good (an expired entry may stay as a stale value until then).</summary>
+    public volatile bool Removed;
+
     /// <summary>Set when a newer entry replaced this one: still a valid value, but no longer scheduled.</summary>
     public volatile bool Retired;
 
@@ -35,7 +38,7 @@ internal sealed class MemoryEntry<TKey, TValue> : ScheduledItem
         NeverDie = neverDie;
     }
 
-    internal override bool IsDead => Expired || Retired;
+    internal override bool IsDead => Removed || Retired;
 
     internal override void OnDue() => ((MemoryKeyspace<TKey, TValue>)Writer.Keyspace).OnDue(this);
 }

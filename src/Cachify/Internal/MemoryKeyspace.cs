@@ -128,6 +128,18 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     protected override bool IsCurrent(in TKey key, ScheduledItem item) => !item.IsDead;
 
+    protected override bool TryGetStale(in TKey key, Binding<TKey, TValue> reader, out TValue value)
+    {
+        if (reader.MaxStaleTicks > 0 && _front.TryGetValue(key, out var entry) && !entry.Removed && Services.Now - entry.CreatedAt < reader.MaxStaleTicks)
+        {
+            value = entry.Value;
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
+
     protected override void OnRefreshFailed(ScheduledItem item, Exception error)
     {
         var entry = (MemoryEntry<TKey, TValue>)item;
@@ -138,11 +150,20 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Services.Scheduler.Schedule(entry, Services.Now + delay);
     }
 
-    /// <summary>The scheduler's callback: expire a TTL entry, or refresh a never-die one (unless idle).</summary>
+    /// <summary>The scheduler's callback: expire a TTL entry (keeping it as a stale value if its writer asks), or refresh a never-die one (unless idle).</summary>
     internal void OnDue(MemoryEntry<TKey, TValue> entry)
     {
         if (entry.NeverDie is not { } state)
         {
+            var staleUntil = entry.CreatedAt + entry.Writer.MaxStaleTicks;
+            if (!entry.Expired && entry.Writer.MaxStaleTicks > entry.Writer.TtlTicks)
+            {
+                // Past its TTL: no longer a hit, but a soft timeout may still serve it until staleUntil.
+                entry.Expired = true;
+                Services.Scheduler.Schedule(entry, staleUntil);
+                return;
+            }
+
             Evict(entry);
             return;
         }
@@ -269,6 +290,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     internal void Evict(MemoryEntry<TKey, TValue> entry)
     {
         entry.Expired = true;
+        entry.Removed = true;
         _front.TryRemove(new KeyValuePair<TKey, MemoryEntry<TKey, TValue>>(entry.Key, entry));
         Services.Scheduler.Unschedule(entry);
         RemoveFromCache(entry);
