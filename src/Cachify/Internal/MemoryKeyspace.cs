@@ -146,7 +146,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         var state = entry.NeverDie!;
         state.Failures++;
         var delay = state.RetryDelay();
-        Log.RefreshFailed(Logger, entry.Writer.Name, state.Failures, Services.ToTimeSpan(delay), error);
+        Log.RefreshFailed(Logger, entry.Writer.Name, state.Failures, Math.Round(Services.ToTimeSpan(delay).TotalMilliseconds, 1), error);
         Services.Scheduler.Schedule(entry, Services.Now + delay);
     }
 
