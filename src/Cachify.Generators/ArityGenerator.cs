@@ -279,8 +279,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return task!;
                     }
 
-                    return binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
+                    return MissAsync(binding, in key{{a.Trail(a.Args)}}, skipCache, cancellationToken);
                 }
+
+                // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private Task<TResult> MissAsync({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
+                    => binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
 
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
             {{paramDocs}}    /// <param name="cancellationToken">Cancels the removal (shared backends only).</param>
@@ -311,8 +316,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return value;
                     }
 
-                    return binding.Keyspace.Invoke(in key, {{a.NewTuple}}, binding, skipCache);
+                    return Miss(binding, in key{{a.Trail(a.Args)}}, skipCache);
                 }
+
+                // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private TResult Miss({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache)
+                    => binding.Keyspace.Invoke(in key, {{a.NewTuple}}, binding, skipCache);
 
             """;
 

@@ -24,6 +24,9 @@ internal sealed class MemoryFixture : IDisposable
 
     public BackendServices Services => ((ICacheBackend)Backend).Services;
 
+    /// <summary>Entries the scheduler holds (TTL entries and the never-die registry), without the sweep.</summary>
+    public int ScheduledEntries => Backend.ScheduledEntries;
+
     /// <summary>Waits for background refreshes started so far to end.</summary>
     public Task RefreshesDone() => Services.WhenIdle().WaitAsync(TimeSpan.FromSeconds(30));
 

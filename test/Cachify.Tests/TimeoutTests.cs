@@ -200,7 +200,7 @@ public class TimeoutTests : IDisposable
         await _fx.RefreshesDone();
 
         Assert.Equal(1, await f.Invoke(1));
-        Assert.Equal(1, _fx.Services.Scheduler.Count); // rescheduled with back-off
+        Assert.Equal(1, _fx.ScheduledEntries); // rescheduled with back-off
     }
 
     [Fact]

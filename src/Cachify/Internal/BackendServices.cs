@@ -59,6 +59,18 @@ internal sealed class BackendServices : IDisposable
         return TimeSpan.FromTicks(frequency == TimeSpan.TicksPerSecond ? ticks : (long)((Int128)ticks * TimeSpan.TicksPerSecond / frequency));
     }
 
+    /// <summary>Every keyspace of this backend.</summary>
+    public IEnumerable<IKeyspace> Keyspaces
+    {
+        get
+        {
+            foreach (var keyspace in _keyspaces.Values)
+            {
+                yield return (IKeyspace)keyspace;
+            }
+        }
+    }
+
     /// <summary>The keyspace registered under <paramref name="id"/>, created on first use.</summary>
     public Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(object id, string displayName, Func<Keyspace<TKey, TValue>> create)
         where TKey : struct, IArgsKey<TKey>

@@ -64,6 +64,9 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     /// <summary>The backend was disposed: drop every entry held locally.</summary>
     public virtual void OnBackendDisposed() => Clear();
 
+    /// <summary>Drops local entries the store evicted on its own (memory backend); returns how many remain.</summary>
+    public virtual int Sweep() => 0;
+
     /// <summary>
     /// The owner's work for a synchronous function: re-check the store (unless skipping the cache), run
     /// the function, store the result unless the flight is doomed. <paramref name="refreshing"/> is the

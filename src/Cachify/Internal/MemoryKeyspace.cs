@@ -7,8 +7,9 @@ namespace CachifyNet.Internal;
 /// <summary>
 /// The entries of one function in memory. A typed dictionary (the front) serves hits without boxing,
 /// clock reads or locks; every entry is also an <see cref="IMemoryCache"/> entry, so the app's cache
-/// accounts for its size, and its evictions (size limit, compaction, Clear) remove the entry from the front.
-/// Expiry is done by the backend's scheduler at TTL, which sets <see cref="MemoryEntry{TKey, TValue}.Expired"/>.
+/// accounts for its size. An entry the cache rejects is dropped at once; one it evicts later (compaction,
+/// Clear) is dropped by the <see cref="MemorySweeper"/>. Expiry is done by the backend's scheduler at TTL,
+/// which sets <see cref="MemoryEntry{TKey, TValue}.Expired"/>.
 /// </summary>
 internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     where TKey : struct, IArgsKey<TKey>
@@ -16,18 +17,14 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private readonly ConcurrentDictionary<TKey, MemoryEntry<TKey, TValue>> _front = new();
     private readonly IMemoryCache _cache;
     private readonly long _entrySize;
-    private readonly PostEvictionCallbackRegistration _onEvicted;
+    private readonly MemorySweeper _sweeper;
 
-    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize)
+    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper)
         : base(services, identity)
     {
         _cache = cache;
         _entrySize = entrySize;
-        _onEvicted = new PostEvictionCallbackRegistration
-        {
-            EvictionCallback = static (key, _, _, state) => ((MemoryKeyspace<TKey, TValue>)state!).Evict((MemoryEntry<TKey, TValue>)key),
-            State = this,
-        };
+        _sweeper = sweeper;
     }
 
     /// <summary>Number of live entries (tests).</summary>
@@ -168,6 +165,13 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             return;
         }
 
+        if (!IsInCache(entry))
+        {
+            // The memory cache evicted it (size limit): it leaves the never-die registry too.
+            Evict(entry);
+            return;
+        }
+
         var now = Services.Now;
         if (entry.Touched)
         {
@@ -254,6 +258,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
 
         Admit(entry);
+        _sweeper.OnStored();
         if (!MayStore(flight, generation))
         {
             // Invalidate or Clear ran while we stored: they may have missed this entry.
@@ -270,13 +275,15 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             {
                 cacheEntry.Value = entry;
                 cacheEntry.Size = _entrySize;
-                cacheEntry.PostEvictionCallbacks.Add(_onEvicted);
             }
 
             if (_cache.TryGetValue(entry, out _))
             {
                 return;
             }
+
+            // Rejected: the cache is at its size limit and starts a compaction in the background.
+            _sweeper.OnPressure();
         }
         catch (ObjectDisposedException)
         {
@@ -284,6 +291,32 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
 
         Evict(entry);
+    }
+
+    /// <summary>Drops the entries the memory cache evicted on its own; returns how many remain.</summary>
+    public override int Sweep()
+    {
+        foreach (var pair in _front)
+        {
+            if (!IsInCache(pair.Value))
+            {
+                Evict(pair.Value);
+            }
+        }
+
+        return _front.Count;
+    }
+
+    private bool IsInCache(MemoryEntry<TKey, TValue> entry)
+    {
+        try
+        {
+            return _cache.TryGetValue(entry, out _);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Removes an entry for good: from the front, the scheduler and the memory cache. Idempotent.</summary>
