@@ -82,13 +82,14 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         // Unnamed functions are told apart by their method, so lambdas of different assemblies or load contexts never meet.
         object identity = config.Name is null ? config.Function.Method : config.Name;
         var shape = config.KeyShape;
-        return _services.GetKeyspace<TKey, TValue>(
-            new KeyspaceId(identity, shape),
-            config.DisplayName,
-            () => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper));
-    }
+        var id = new KeyspaceId(identity, shape);
+        Keyspace<TKey, TValue> Create() => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper);
 
-    object? ICacheBackend.KeyTarget(WrapperConfig config) => config.KeyHasTarget ? config.Function.Target : null;
+        // The target (an instance, or a closure with captured state) is not in the key: it has a keyspace of its own.
+        return config.KeyHasTarget
+            ? _services.GetKeyspace(config.Function.Target!, id, config.DisplayName, Create)
+            : _services.GetKeyspace(id, config.DisplayName, Create);
+    }
 
     private readonly record struct KeyspaceId(object Identity, string Shape);
 }

@@ -5,16 +5,16 @@ using Microsoft.Extensions.Caching.Memory;
 namespace CachifyNet.Internal;
 
 /// <summary>
-/// The entries of one function in memory. A typed dictionary (the front) serves hits without boxing,
-/// clock reads or locks; every entry is also an <see cref="IMemoryCache"/> entry, so the app's cache
-/// accounts for its size. An entry the cache rejects is dropped at once; one it evicts later (compaction,
-/// Clear) is dropped by the <see cref="MemorySweeper"/>. Expiry is done by the backend's scheduler at TTL,
-/// which sets <see cref="MemoryEntry{TKey, TValue}.Expired"/>.
+/// The entries of one function (for one target) in memory. A typed dictionary (the front) serves hits
+/// without boxing, clock reads or locks: the value and its writer sit in the dictionary node. Every entry
+/// is also an <see cref="IMemoryCache"/> entry, so the app's cache accounts for its size. An entry the
+/// cache rejects is dropped at once; one it evicts later (compaction, Clear) is dropped by the
+/// <see cref="MemorySweeper"/>. The backend's scheduler removes entries at TTL.
 /// </summary>
 internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     where TKey : struct, IArgsKey<TKey>
 {
-    private readonly ConcurrentDictionary<TKey, MemoryEntry<TKey, TValue>> _front = new();
+    private readonly ConcurrentDictionary<TKey, Slot<TKey, TValue>> _front = new();
     private readonly IMemoryCache _cache;
     private readonly long _entrySize;
     private readonly MemorySweeper _sweeper;
@@ -27,15 +27,15 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         _sweeper = sweeper;
     }
 
-    /// <summary>Number of live entries (tests).</summary>
+    /// <summary>Number of entries in the front, stale ones included (tests).</summary>
     public int Count => _front.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value)
     {
-        if (_front.TryGetValue(key, out var entry) && Serves(entry, reader))
+        if (_front.TryGetValue(key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
         {
-            value = entry.Value;
+            value = slot.Value;
             return true;
         }
 
@@ -46,9 +46,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
     {
-        if (_front.TryGetValue(key, out var entry) && Serves(entry, reader))
+        if (_front.TryGetValue(key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
         {
-            task = entry.Task ??= Task.FromResult(entry.Value);
+            task = slot.Entry.Task ??= Task.FromResult(slot.Value);
             return true;
         }
 
@@ -56,23 +56,33 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return false;
     }
 
+    /// <summary>A hit on an entry this reader wrote: note the read when it has an idle limit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Serves(MemoryEntry<TKey, TValue> entry, Binding<TKey, TValue> reader)
+    private static bool Touch(in Slot<TKey, TValue> slot, Binding<TKey, TValue> reader)
     {
-        if (entry.Expired)
+        if (reader.TracksReads)
+        {
+            slot.Entry.Touched = true;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// An entry written by another wrapper of the function: served when its lifetime is within this reader's
+    /// promise, or when it is young enough. A stale slot (no writer) is never a hit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ServesOther(in Slot<TKey, TValue> slot, Binding<TKey, TValue> reader)
+    {
+        if (slot.Writer is not { } writer || (!reader.TrustsWriter(writer) && Services.Now - slot.Entry.CreatedAt >= reader.TtlTicks))
         {
             return false;
         }
 
-        if (!reader.TrustsWriter(entry.Writer) && Services.Now - entry.CreatedAt >= reader.TtlTicks)
+        if (writer.TracksReads)
         {
-            // Written by a wrapper with a longer lifetime: older than this reader's TTL promises.
-            return false;
-        }
-
-        if (entry.NeverDie is not null && !entry.Touched)
-        {
-            entry.Touched = true;
+            slot.Entry.Touched = true;
         }
 
         return true;
@@ -81,9 +91,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     public override void Remove(in TKey key)
     {
         Locks.Doom(key);
-        if (_front.TryGetValue(key, out var entry))
+        if (_front.TryGetValue(key, out var slot))
         {
-            Evict(entry);
+            Evict(slot.Entry);
         }
     }
 
@@ -93,7 +103,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Locks.DoomAll();
         foreach (var pair in _front)
         {
-            Evict(pair.Value);
+            Evict(pair.Value.Entry);
         }
     }
 
@@ -127,9 +137,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     protected override bool TryGetStale(in TKey key, Binding<TKey, TValue> reader, out TValue value)
     {
-        if (reader.MaxStaleTicks > 0 && _front.TryGetValue(key, out var entry) && !entry.Removed && Services.Now - entry.CreatedAt < reader.MaxStaleTicks)
+        if (reader.MaxStaleTicks > 0 && _front.TryGetValue(key, out var slot) && Services.Now - slot.Entry.CreatedAt < reader.MaxStaleTicks)
         {
-            value = entry.Value;
+            value = slot.Value;
             return true;
         }
 
@@ -147,17 +157,18 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Services.Scheduler.Schedule(entry, Services.Now + delay);
     }
 
-    /// <summary>The scheduler's callback: expire a TTL entry (keeping it as a stale value if its writer asks), or refresh a never-die one (unless idle).</summary>
+    /// <summary>
+    /// The scheduler's callback: remove a TTL entry (or first keep it as a stale value when its writer has a
+    /// soft timeout), or refresh a never-die entry (unless evicted or idle).
+    /// </summary>
     internal void OnDue(MemoryEntry<TKey, TValue> entry)
     {
         if (entry.NeverDie is not { } state)
         {
-            var staleUntil = entry.CreatedAt + entry.Writer.MaxStaleTicks;
-            if (!entry.Expired && entry.Writer.MaxStaleTicks > entry.Writer.TtlTicks)
+            var writer = entry.Writer;
+            if (!entry.Stale && writer.MaxStaleTicks > writer.TtlTicks && MarkStale(entry))
             {
-                // Past its TTL: no longer a hit, but a soft timeout may still serve it until staleUntil.
-                entry.Expired = true;
-                Services.Scheduler.Schedule(entry, staleUntil);
+                Services.Scheduler.Schedule(entry, entry.CreatedAt + writer.MaxStaleTicks);
                 return;
             }
 
@@ -189,6 +200,21 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         state.StartRefresh(entry.Key, entry);
     }
 
+    /// <summary>Turns the entry's slot into a stale one: no longer a hit, still there for soft timeouts.</summary>
+    private bool MarkStale(MemoryEntry<TKey, TValue> entry)
+    {
+        while (_front.TryGetValue(entry.Key, out var slot) && ReferenceEquals(slot.Entry, entry))
+        {
+            if (_front.TryUpdate(entry.Key, new Slot<TKey, TValue>(slot.Value, writer: null, entry), slot))
+            {
+                entry.Stale = true;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Store<TArgs>(in TKey key, TValue value, Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight, int generation, MemoryEntry<TKey, TValue>? refreshed)
     {
         if (!MayStore(flight, generation) || Services.IsDisposed)
@@ -215,19 +241,21 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             }
         }
 
-        var entry = new MemoryEntry<TKey, TValue>(binding, in key, value, now, neverDie);
-        MemoryEntry<TKey, TValue>? old;
+        var entry = new MemoryEntry<TKey, TValue>(binding, in key, now, neverDie);
+        var slot = new Slot<TKey, TValue>(value, binding, entry);
+        MemoryEntry<TKey, TValue>? old = null;
         while (true)
         {
-            if (_front.TryGetValue(key, out old))
+            if (_front.TryGetValue(key, out var current))
             {
-                if (refreshed is not null && !ReferenceEquals(old, refreshed))
+                if (refreshed is not null && !ReferenceEquals(current.Entry, refreshed))
                 {
                     return; // replaced or removed while refreshing: the newer state wins
                 }
 
-                if (_front.TryUpdate(key, entry, old))
+                if (_front.TryUpdate(key, slot, current))
                 {
+                    old = current.Entry;
                     break;
                 }
             }
@@ -238,7 +266,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                     return;
                 }
 
-                if (_front.TryAdd(key, entry))
+                if (_front.TryAdd(key, slot))
                 {
                     break;
                 }
@@ -298,13 +326,22 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         foreach (var pair in _front)
         {
-            if (!IsInCache(pair.Value))
+            if (!IsInCache(pair.Value.Entry))
             {
-                Evict(pair.Value);
+                Evict(pair.Value.Entry);
             }
         }
 
         return _front.Count;
+    }
+
+    /// <summary>Removes an entry for good: from the front, the scheduler and the memory cache. Idempotent.</summary>
+    internal void Evict(MemoryEntry<TKey, TValue> entry)
+    {
+        entry.Removed = true;
+        _front.TryRemove(new KeyValuePair<TKey, Slot<TKey, TValue>>(entry.Key, Slot<TKey, TValue>.Of(entry)));
+        Services.Scheduler.Unschedule(entry);
+        RemoveFromCache(entry);
     }
 
     private bool IsInCache(MemoryEntry<TKey, TValue> entry)
@@ -317,16 +354,6 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         {
             return false;
         }
-    }
-
-    /// <summary>Removes an entry for good: from the front, the scheduler and the memory cache. Idempotent.</summary>
-    internal void Evict(MemoryEntry<TKey, TValue> entry)
-    {
-        entry.Expired = true;
-        entry.Removed = true;
-        _front.TryRemove(new KeyValuePair<TKey, MemoryEntry<TKey, TValue>>(entry.Key, entry));
-        Services.Scheduler.Unschedule(entry);
-        RemoveFromCache(entry);
     }
 
     private void RemoveFromCache(MemoryEntry<TKey, TValue> entry)
