@@ -23,6 +23,7 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
     private readonly bool _ownsCache;
     private readonly long _entrySize;
     private readonly MemorySweeper _sweeper;
+    private readonly bool _mayReject;
 
     /// <summary>Creates a backend over a cache of its own, with no size limit.</summary>
     /// <param name="options">Clock, entry size and logging; null for the defaults.</param>
@@ -52,6 +53,7 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
 
         _cache = cache;
         _ownsCache = ownsCache;
+        _mayReject = MayReject(cache);
         _entrySize = options.EntrySize;
         _services = new BackendServices(nameof(MemoryCacheBackend), "memory", options.TimeProvider, options.LoggerFactory);
         _sweeper = new MemorySweeper(_services);
@@ -83,12 +85,41 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         object identity = config.Name is null ? config.Function.Method : config.Name;
         var shape = config.KeyShape;
         var id = new KeyspaceId(identity, shape);
-        Keyspace<TKey, TValue> Create() => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper);
+        Keyspace<TKey, TValue> Create() => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper, _mayReject);
 
         // The target (an instance, or a closure with captured state) is not in the key: it has a keyspace of its own.
         return config.KeyHasTarget
             ? _services.GetKeyspace(config.Function.Target!, id, config.DisplayName, Create)
             : _services.GetKeyspace(id, config.DisplayName, Create);
+    }
+
+    /// <summary>
+    /// Whether the cache may refuse an insert. A <see cref="MemoryCache"/> refuses inserts only when it has a
+    /// <see cref="MemoryCacheOptions.SizeLimit"/>, and it then throws for an entry without a size: a probe insert
+    /// tells, and saves a verification read on every insert of an unbounded cache. Other caches are always verified.
+    /// </summary>
+    private static bool MayReject(IMemoryCache cache)
+    {
+        if (cache is not MemoryCache)
+        {
+            return true;
+        }
+
+        var probe = new object();
+        try
+        {
+            using (var entry = cache.CreateEntry(probe))
+            {
+                entry.Value = probe;
+            }
+
+            cache.Remove(probe);
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
     }
 
     private readonly record struct KeyspaceId(object Identity, string Shape);

@@ -18,13 +18,15 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private readonly IMemoryCache _cache;
     private readonly long _entrySize;
     private readonly MemorySweeper _sweeper;
+    private readonly bool _mayReject;
 
-    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper)
+    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper, bool mayReject)
         : base(services, identity)
     {
         _cache = cache;
         _entrySize = entrySize;
         _sweeper = sweeper;
+        _mayReject = mayReject;
     }
 
     /// <summary>Number of entries in the front, stale ones included (tests).</summary>
@@ -305,7 +307,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 cacheEntry.Size = _entrySize;
             }
 
-            if (_cache.TryGetValue(entry, out _))
+            if (!_mayReject || _cache.TryGetValue(entry, out _))
             {
                 return;
             }
