@@ -7,6 +7,7 @@ namespace CachifyNet.Redis.Internal;
 internal sealed class WaiterRegistry
 {
     private readonly Dictionary<string, List<LockWait>> _waiters = new(StringComparer.Ordinal);
+    private long _notified;
 
     /// <summary>Number of keys waited for (tests: empty when nobody waits).</summary>
     public int Count
@@ -19,6 +20,9 @@ internal sealed class WaiterRegistry
             }
         }
     }
+
+    /// <summary>Waiters woken by a notification so far (tests: waits end by pub/sub, not by polling).</summary>
+    public long Notified => Interlocked.Read(ref _notified);
 
     public LockWait Add(string key, TimeSpan maxPoll, TimeSpan timeout)
     {
@@ -58,6 +62,8 @@ internal sealed class WaiterRegistry
                 {
                     wait.Signal();
                 }
+
+                _notified += list.Count;
             }
         }
     }
