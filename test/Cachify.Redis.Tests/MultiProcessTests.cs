@@ -16,8 +16,9 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
             workers.ForEach(w => w.WaitForLine("ready"));
             workers.ForEach(w => w.Send("go"));
 
-            // Every caller of every process has missed while the one execution holds the lock.
+            // Every caller of every process has missed, and the one execution holds the lock until released.
             workers.ForEach(w => w.WaitForLine("issued"));
+            Wait.Until(() => workers.Any(w => w.Lines.Contains("running")), "one process runs the function");
             Assert.Equal(1L, (long)Db.StringGet(Prefix + ":test:executions"));
             workers.ForEach(w => w.Send("release"));
 

@@ -51,8 +51,12 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     }
 
     [RedisFact]
-    public async Task Invoke_TwoProcessesFiftyCallersEach_RunsOnceInTotal_WaiterWokenByNotification()
+    public async Task Invoke_TwoProcessesFiftyCallersEach_RunsOnceInTotal_OwnerNotifiesTheWaiter()
     {
+        var notifications = new List<string>();
+        var subscriber = Fixture.Connection.GetSubscriber();
+        var channel = StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify");
+        await subscriber.SubscribeAsync(channel, (_, message) => { lock (notifications) { notifications.Add(message.ToString()); } });
         var executions = 0;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var a = NewBackend();
@@ -74,8 +78,27 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var results = await Task.WhenAll(tasks);
         Assert.Single(results.Distinct());
         Assert.Equal(1, executions);
-        Assert.Equal(1, a.Context.Waiters.Notified + b.Context.Waiters.Notified);
         Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
+
+        // The waiter left its marker, so the owner published once, naming the entry.
+        Wait.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
+        Assert.Equal(ValueKey(fa, 1), notifications[0]);
+        await subscriber.UnsubscribeAsync(channel);
+    }
+
+    [RedisFact]
+    public void Notification_WakesTheWaitersOfThatKeyOnly()
+    {
+        var backend = NewBackend(connection: NewConnection());
+        backend.Context.EnsureSubscribed();
+        using var wanted = backend.Context.Waiters.Add(Prefix + ":{k:1}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        using var other = backend.Context.Waiters.Add(Prefix + ":{k:2}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+
+        Db.Publish(StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify"), Prefix + ":{k:1}");
+
+        Wait.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
+        Assert.True(wanted.TryTake());
+        Assert.False(other.TryTake());
     }
 
     [RedisFact]

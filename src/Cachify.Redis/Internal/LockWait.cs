@@ -67,6 +67,9 @@ internal sealed class LockWait : IDisposable
         return TimeSpan.FromTicks(Math.Max(0, Math.Min(delay.Ticks, left.Ticks)));
     }
 
+    /// <summary>Consumes a pending signal without waiting (tests).</summary>
+    public bool TryTake() => _signal.Wait(0);
+
     /// <summary>Blocks the calling thread until a notification or the delay ends.</summary>
     public void Wait(TimeSpan delay, CancellationToken cancellationToken) => _signal.Wait(delay, cancellationToken);
 
