@@ -332,6 +332,26 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.False(Db.KeyExists(ValueKey(f, 1)));
     }
 
+    [RedisFact]
+    public async Task Dispose_WhileWaitingForAnotherProcess_TheWaiterStops()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMinutes(5) }, NewConnection());
+        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("dispose-wait").Backend(Backend);
+        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("dispose-wait").Backend(b);
+
+        var first = fa.Invoke(1);
+        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        var second = fb.Invoke(1);
+        Wait.Until(() => b.Context.Waiters.Count == 1, "b waits");
+
+        b.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        release.SetResult();
+        Assert.Equal("a", await first);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         var current = Volatile.Read(ref target);

@@ -91,8 +91,9 @@ internal sealed class RedisContext : IDisposable
     /// <summary>
     /// A Redis call made for a caller failed: counts it, then returns the exception to throw (<see cref="RedisErrorMode.Throw"/>)
     /// or logs it and returns null, and the caller goes on without the cache (<see cref="RedisErrorMode.Silent"/>).
+    /// A failed Invalidate or Clear (<paramref name="removal"/>) is logged as an error: stale entries may stay.
     /// </summary>
-    public CachifyException? Failed(Telemetry.Tags tags, string function, string operation, Exception error)
+    public CachifyException? Failed(Telemetry.Tags tags, string function, string operation, Exception error, bool removal = false)
     {
         Telemetry.BackendError(tags, operation);
         if (OnError == RedisErrorMode.Throw)
@@ -100,20 +101,15 @@ internal sealed class RedisContext : IDisposable
             return new CachifyException($"Redis {operation} for {function} failed: {error.Message}", error);
         }
 
-        RedisLog.OperationFailed(Logger, operation, function, error);
-        return null;
-    }
-
-    /// <summary>Like <see cref="Failed"/> for Invalidate and Clear, logged as an error: stale entries may stay.</summary>
-    public CachifyException? RemoveFailed(Telemetry.Tags tags, string function, string operation, Exception error)
-    {
-        Telemetry.BackendError(tags, operation);
-        if (OnError == RedisErrorMode.Throw)
+        if (removal)
         {
-            return new CachifyException($"Redis {operation} for {function} failed: {error.Message}", error);
+            RedisLog.RemoveFailed(Logger, operation, function, error);
+        }
+        else
+        {
+            RedisLog.OperationFailed(Logger, operation, function, error);
         }
 
-        RedisLog.RemoveFailed(Logger, operation, function, error);
         return null;
     }
 

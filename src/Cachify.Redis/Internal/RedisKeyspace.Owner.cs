@@ -47,6 +47,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                         break;
                     case Step.Wait:
                         wait!.Wait(delay, flight.Token);
+                        Services.ThrowIfDisposed();
                         break;
                     case Step.TimedOut:
                         WaitTimedOut(binding);
@@ -97,6 +98,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                         break;
                     case Step.Wait:
                         await wait!.WaitAsync(delay, flight.Token).ConfigureAwait(false);
+                        Services.ThrowIfDisposed();
                         break;
                     case Step.TimedOut:
                         WaitTimedOut(binding);

@@ -24,7 +24,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.RemoveFailed(_tags, _displayName, "invalidate", error) is { } fatal)
+            if (_redis.Failed(_tags, _displayName, "invalidate", error, removal: true) is { } fatal)
             {
                 throw fatal;
             }
@@ -44,7 +44,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.RemoveFailed(_tags, _displayName, "invalidate", error) is { } fatal)
+            if (_redis.Failed(_tags, _displayName, "invalidate", error, removal: true) is { } fatal)
             {
                 throw fatal;
             }
@@ -74,7 +74,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.RemoveFailed(_tags, _displayName, "clear", error) is { } fatal)
+            if (_redis.Failed(_tags, _displayName, "clear", error, removal: true) is { } fatal)
             {
                 throw fatal;
             }
@@ -105,7 +105,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.RemoveFailed(_tags, _displayName, "clear", error) is { } fatal)
+            if (_redis.Failed(_tags, _displayName, "clear", error, removal: true) is { } fatal)
             {
                 throw fatal;
             }
@@ -113,17 +113,9 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     }
 
     /// <summary>The backend was disposed: forget local state; entries in Redis stay for the other processes.</summary>
-    public override void OnBackendDisposed()
-    {
-        NextGeneration();
-        Locks.DoomAll();
-        foreach (var item in _neverDie.Values)
-        {
-            Drop(item);
-        }
-    }
+    public override void OnBackendDisposed() => ForgetAll();
 
-    /// <summary>Local part of Clear: running executions store nothing, never-die registrations go.</summary>
+    /// <summary>Local part of Clear (and of disposal): running executions store nothing, never-die registrations go.</summary>
     private void ForgetAll()
     {
         NextGeneration();
