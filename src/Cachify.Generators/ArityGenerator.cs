@@ -38,6 +38,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
     private static void EmitCore(SourceProductionContext ctx)
     {
         var wrap = new StringBuilder();
+        var extensions = new StringBuilder();
         for (var n = 0; n <= MaxArity; n++)
         {
             var a = new Arity(n);
@@ -45,7 +46,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
             ctx.AddSource($"Invokers{n}.g.cs", SourceText.From(Invokers(a), Encoding.UTF8));
             ctx.AddSource($"CachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: false), Encoding.UTF8));
             ctx.AddSource($"AsyncCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: true), Encoding.UTF8));
-            wrap.Append(WrapOverloads(a, "public static", "WrapDefaults.Static"));
+            wrap.Append(WrapOverloads(a, "public static", string.Empty, "WrapDefaults.Static", "<see cref=\"Cachify.DefaultTtl\"/>", "<see cref=\"Cachify.DefaultBackend\"/>"));
+            extensions.Append(WrapOverloads(a, "public static", "this ICachify cachify, ", "WrapDefaults.For(cachify)", "<see cref=\"ICachify.DefaultTtl\"/>", "<see cref=\"ICachify.Backend\"/>"));
         }
 
         ctx.AddSource("Cachify.Wrap.g.cs", SourceText.From(Header + $$"""
@@ -54,6 +56,19 @@ public sealed class ArityGenerator : IIncrementalGenerator
             public static partial class Cachify
             {
             {{wrap}}}
+
+            """, Encoding.UTF8));
+
+        ctx.AddSource("CachifyExtensions.g.cs", SourceText.From(Header + $$"""
+            namespace CachifyNet;
+
+            /// <summary>
+            /// <c>Wrap</c> on an <see cref="ICachify"/> (the injectable entry point): the same overloads as
+            /// <see cref="Cachify"/>, with the TTL and backend of that instance.
+            /// </summary>
+            public static class CachifyExtensions
+            {
+            {{extensions}}}
 
             """, Encoding.UTF8));
     }
@@ -187,9 +202,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
     private static string Key(Arity a)
     {
         var fields = string.Concat(a.Indices.Select(i => $"    public readonly T{i} A{i};\n"));
-        var ctorParams = a.Lead(string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"))) + "object? extra";
+        var ctorParams = string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"));
         var assigns = string.Concat(a.Indices.Select(i => $"        A{i} = a{i};\n"));
-        var equals = string.Concat(a.Indices.Select(i => $"EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i}) && "));
+        var equals = a.N == 0 ? "true" : string.Join(" && ", a.Indices.Select(i => $"EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i})"));
         var hash = a.N switch
         {
             0 => "0",
@@ -197,32 +212,29 @@ public sealed class ArityGenerator : IIncrementalGenerator
             _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"A{i}"))})",
         };
         var writes = string.Concat(a.Indices.Select(i => $"        writer.Write({i - 1}, A{i});\n"));
+        var ctor = a.N == 0 ? string.Empty : $$"""
+                public ArgsKey({{ctorParams}})
+                {
+            {{assigns}}    }
+
+            """;
         return Header + $$"""
             namespace CachifyNet.Internal;
 
-            /// <summary>The typed key of a function of {{a.N}} argument(s).</summary>
+            /// <summary>The typed key of a function of {{a.N}} argument(s): its key-relevant arguments (ignored ones hold default).</summary>
             [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
             internal readonly struct {{a.KeyType}} : IArgsKey<{{a.KeyType}}>
             {
-            {{fields}}    private readonly object? _extra;
-
-                public ArgsKey({{ctorParams}})
-                {
-            {{assigns}}        _extra = extra;
-                }
-
-                public object? Extra => _extra;
-
-                public bool Equals({{a.KeyType}} other) => {{equals}}KeyExtra.Same(_extra, other._extra);
+            {{fields}}
+            {{ctor}}    public bool Equals({{a.KeyType}} other) => {{equals}};
 
                 public override bool Equals(object? obj) => obj is {{a.KeyType}} other && Equals(other);
 
-                public override int GetHashCode() => KeyExtra.Hash({{hash}}, _extra);
+                public override int GetHashCode() => {{hash}};
 
                 public void WriteText(KeyTextWriter writer)
                 {
-            {{writes}}        writer.WriteExtra(_extra);
-                }
+            {{writes}}    }
             }
 
             """;
@@ -270,26 +282,27 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
     // ------------------------------------------------------------------ Cachify.Wrap
 
-    private static string WrapOverloads(Arity a, string modifiers, string defaults)
+    private static string WrapOverloads(Arity a, string modifiers, string receiver, string defaults, string ttlDoc, string backendDoc)
     {
         var docs = ParamTypeDocsForWrap(a);
+        var receiverDoc = receiver.Length == 0 ? string.Empty : "    /// <param name=\"cachify\">The entry point whose defaults the wrapper uses.</param>\n";
         return $$"""
-                /// <summary>Wraps a synchronous function of {{a.N}} argument(s) into a cached function (TTL <see cref="Cachify.DefaultTtl"/>, backend <see cref="Cachify.DefaultBackend"/>).</summary>
+                /// <summary>Wraps a synchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the result.</typeparam>
-                /// <param name="func">The function to cache.</param>
+            {{receiverDoc}}    /// <param name="func">The function to cache.</param>
                 /// <returns>The cached function; configure it further with its fluent options.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
-                {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>(Func<{{a.TypesWithResult}}> func)
+                {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.TypesWithResult}}> func)
                     => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: false), keyBy: null);
 
-                /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL <see cref="Cachify.DefaultTtl"/>, backend <see cref="Cachify.DefaultBackend"/>).</summary>
+                /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the task's result.</typeparam>
-                /// <param name="func">The function to cache.</param>
+            {{receiverDoc}}    /// <param name="func">The function to cache.</param>
                 /// <returns>The cached function; configure it further with its fluent options.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
-                {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>(Func<{{a.Lead(a.Types)}}Task<TResult>> func)
+                {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.Lead(a.Types)}}Task<TResult>> func)
                     => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true), keyBy: null);
 
 
@@ -309,11 +322,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
         var keyByType = $"Func<{a.Lead(a.Types)}string>";
         var bindingType = $"Binding<{a.KeyType}, {a.TupleType}, TResult>";
         var invoker = isAsync ? "AsyncInvoker" : "SyncInvoker";
-        var keyArgs = a.Lead(string.Join(", ", a.Indices.Select(i => $"(binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!")));
-        var keyByArgs = a.Lead(string.Join(", ", a.Indices.Select(_ => "default!")));
+        var keyByBindingType = $"Binding<StringKey, {a.TupleType}, TResult>";
+        var keyArgs = string.Join(", ", a.Indices.Select(i => $"(binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!"));
         var paramDocs = ParamDocs(a, "    ");
         var resultDoc = isAsync ? "The type of the task's result." : "The type of the result.";
         var kind = isAsync ? "asynchronous" : "synchronous";
+        var args = a.Args;
+        var trailArgs = a.Trail(a.Args);
 
         var invoke = isAsync
             ? $$"""
@@ -323,8 +338,48 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>The result; a hit returns a completed task without allocating.</returns>
                 public Task<TResult> Invoke({{a.Lead(a.Params)}}bool skipCache = false, CancellationToken cancellationToken = default)
                 {
-                    var binding = _binding ?? Bind();
-                    var key = Key(binding{{a.Trail(a.Args)}});
+                    var binding = _binding;
+                    if (binding is null)
+                    {
+                        return InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken);
+                    }
+
+                    var key = new {{a.KeyType}}({{keyArgs}});
+                    if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
+                    {
+                        Telemetry.Hit(binding.Tags);
+                        return task!;
+                    }
+
+                    return MissAsync(binding, in key{{trailArgs}}, skipCache, cancellationToken);
+                }
+
+                // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private Task<TResult> MissAsync({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
+                    => binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
+
+                // First call (binds) or a KeyBy wrapper (string keys).
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private Task<TResult> InvokeUnbound({{a.Lead(a.Params)}}bool skipCache, CancellationToken cancellationToken)
+                {
+                    if (_keyBy is null)
+                    {
+                        Bind();
+                        return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
+                    }
+
+                    var binding = _keyByBinding ?? BindKeyBy();
+                    StringKey key;
+                    try
+                    {
+                        key = KeyByKey(binding{{trailArgs}});
+                    }
+                    catch (Exception error)
+                    {
+                        return Task.FromException<TResult>(error);
+                    }
+
                     if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -339,14 +394,21 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A task that completes when the entry is removed.</returns>
                 public ValueTask InvalidateAsync({{a.Lead(a.Params)}}CancellationToken cancellationToken = default)
                 {
-                    var binding = _binding ?? Bind();
-                    return binding.Keyspace.RemoveAsync(Key(binding{{a.Trail(a.Args)}}), cancellationToken);
+                    if (_keyBy is null)
+                    {
+                        var binding = _binding ?? Bind();
+                        return binding.Keyspace.RemoveAsync(new {{a.KeyType}}({{keyArgs}}), cancellationToken);
+                    }
+
+                    var keyByBinding = _keyByBinding ?? BindKeyBy();
+                    return keyByBinding.Keyspace.RemoveAsync(KeyByKey(keyByBinding{{trailArgs}}), cancellationToken);
                 }
 
                 /// <summary>Removes every entry of this function (with the same key settings). Executions running now are not stored.</summary>
                 /// <param name="cancellationToken">Cancels the removal (shared backends only).</param>
                 /// <returns>A task that completes when the entries are removed.</returns>
-                public ValueTask ClearAsync(CancellationToken cancellationToken = default) => (_binding ?? Bind()).Keyspace.ClearAsync(cancellationToken);
+                public ValueTask ClearAsync(CancellationToken cancellationToken = default)
+                    => _keyBy is null ? (_binding ?? Bind()).Keyspace.ClearAsync(cancellationToken) : (_keyByBinding ?? BindKeyBy()).Keyspace.ClearAsync(cancellationToken);
 
             """
             : $$"""
@@ -355,8 +417,39 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>The result.</returns>
                 public TResult Invoke({{a.Lead(a.Params)}}bool skipCache = false)
                 {
-                    var binding = _binding ?? Bind();
-                    var key = Key(binding{{a.Trail(a.Args)}});
+                    var binding = _binding;
+                    if (binding is null)
+                    {
+                        return InvokeUnbound({{a.Lead(args)}}skipCache);
+                    }
+
+                    var key = new {{a.KeyType}}({{keyArgs}});
+                    if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
+                    {
+                        Telemetry.Hit(binding.Tags);
+                        return value;
+                    }
+
+                    return Miss(binding, in key{{trailArgs}}, skipCache);
+                }
+
+                // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private TResult Miss({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache)
+                    => binding.Keyspace.Invoke(in key, {{a.NewTuple}}, binding, skipCache);
+
+                // First call (binds) or a KeyBy wrapper (string keys).
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private TResult InvokeUnbound({{a.Lead(a.Params)}}bool skipCache)
+                {
+                    if (_keyBy is null)
+                    {
+                        Bind();
+                        return Invoke({{a.Lead(args)}}skipCache);
+                    }
+
+                    var binding = _keyByBinding ?? BindKeyBy();
+                    var key = KeyByKey(binding{{trailArgs}});
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -383,6 +476,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private readonly WrapperConfig _config;
                 private readonly {{keyByType}}? _keyBy;
                 private {{bindingType}}? _binding;
+                private {{keyByBindingType}}? _keyByBinding;
                 private {{funcType}}? _asFunc;
 
                 internal {{name}}({{funcType}} func, WrapperConfig config, {{keyByType}}? keyBy)
@@ -393,7 +487,14 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     if (config.Backend is not null)
                     {
                         // An explicit backend is bound now, so what it cannot store fails at configure time.
-                        _binding = Bind();
+                        if (keyBy is null)
+                        {
+                            Bind();
+                        }
+                        else
+                        {
+                            BindKeyBy();
+                        }
                     }
                 }
 
@@ -455,6 +556,28 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or contains a forbidden character.</exception>
                 public {{self}} Named(string name) => new(_func, _config.WithName(name), _keyBy);
 
+                /// <summary>
+                /// Returns a wrapper whose callers wait at most <paramref name="timeout"/> for an execution. Past it, every waiter
+                /// gets a <see cref="TimeoutException"/>, the execution is abandoned (its result is not cached; a
+                /// <see cref="CancellationToken"/> parameter is cancelled) and the next call starts a new one.
+                /// </summary>
+                /// <remarks>With a timeout, a synchronous function runs on the thread pool while its caller waits, so a hung function cannot hold the caller.</remarks>
+                /// <param name="timeout">The longest wait, at most 365 days.</param>
+                /// <returns>A new wrapper; this one is unchanged.</returns>
+                /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive, too long, or not longer than the soft timeout.</exception>
+                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout), _keyBy);
+
+                /// <summary>
+                /// Returns a wrapper whose callers, after waiting <paramref name="softTimeout"/> for an execution, get the key's last
+                /// value if it is younger than <paramref name="maxStale"/> (even past its TTL). The execution goes on and stores its result.
+                /// Expired entries are kept until <paramref name="maxStale"/> for this purpose.
+                /// </summary>
+                /// <param name="softTimeout">How long a caller waits before it takes a stale value.</param>
+                /// <param name="maxStale">The oldest value served this way, measured from when it was stored; usually longer than the TTL.</param>
+                /// <returns>A new wrapper; this one is unchanged.</returns>
+                /// <exception cref="ArgumentOutOfRangeException">A duration is not positive or too long, or <paramref name="softTimeout"/> is not shorter than the timeout.</exception>
+                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale), _keyBy);
+
                 /// <summary>Returns a wrapper that keeps its entries in <paramref name="backend"/>.</summary>
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
@@ -466,12 +589,29 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
             {{paramDocs}}    public void Invalidate({{a.Params}})
                 {
-                    var binding = _binding ?? Bind();
-                    binding.Keyspace.Remove(Key(binding{{a.Trail(a.Args)}}));
+                    if (_keyBy is null)
+                    {
+                        var binding = _binding ?? Bind();
+                        binding.Keyspace.Remove(new {{a.KeyType}}({{keyArgs}}));
+                        return;
+                    }
+
+                    var keyByBinding = _keyByBinding ?? BindKeyBy();
+                    keyByBinding.Keyspace.Remove(KeyByKey(keyByBinding{{trailArgs}}));
                 }
 
                 /// <summary>Removes every entry of this function (with the same key settings). Executions running now are not stored.</summary>
-                public void Clear() => (_binding ?? Bind()).Keyspace.Clear();
+                public void Clear()
+                {
+                    if (_keyBy is null)
+                    {
+                        (_binding ?? Bind()).Keyspace.Clear();
+                    }
+                    else
+                    {
+                        (_keyByBinding ?? BindKeyBy()).Keyspace.Clear();
+                    }
+                }
 
                 /// <summary>Returns the cached function as a plain delegate (the same instance on every call).</summary>
                 /// <returns>A delegate that calls <c>Invoke</c> without skipping the cache.</returns>
@@ -490,15 +630,19 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <summary>A wrapper of the same function with other settings.</summary>
                 internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _keyBy);
 
-                private {{a.KeyType}} Key({{bindingType}} binding{{a.Trail(a.Params)}})
-                    => _keyBy is null
-                        ? new({{keyArgs}}binding.KeyTarget)
-                        : new({{keyByArgs}}_keyBy({{a.Args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name));
+                private StringKey KeyByKey({{keyByBindingType}} binding{{a.Trail(a.Params)}})
+                    => new(_keyBy!({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name));
 
                 private {{bindingType}} Bind()
                 {
                     var binding = BindingFactory.Create<{{a.KeyType}}, {{a.TupleType}}, TResult>(_config, new {{invoker}}<{{a.TypesWithResult}}>(_func, _config.Function.CancellationMask));
                     return Interlocked.CompareExchange(ref _binding, binding, null) ?? binding;
+                }
+
+                private {{keyByBindingType}} BindKeyBy()
+                {
+                    var binding = BindingFactory.Create<StringKey, {{a.TupleType}}, TResult>(_config, new {{invoker}}<{{a.TypesWithResult}}>(_func, _config.Function.CancellationMask));
+                    return Interlocked.CompareExchange(ref _keyByBinding, binding, null) ?? binding;
                 }
             }
 

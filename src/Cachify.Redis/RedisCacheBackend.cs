@@ -82,8 +82,6 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
             () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName));
     }
 
-    object? ICacheBackend.KeyTarget(WrapperConfig config) => null;
-
     private static void Validate(RedisCacheOptions options)
     {
         RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));

@@ -17,10 +17,10 @@ public interface ICacheBackend
     /// <summary>The backend's clock, scheduler, logger and keyspaces.</summary>
     internal BackendServices Services { get; }
 
-    /// <summary>The keyspace of a wrapper: created on first use, shared by wrappers with the same identity and key shape.</summary>
+    /// <summary>
+    /// The keyspace of a wrapper: created on first use, shared by wrappers with the same identity and key shape
+    /// (and, in memory, the same target). Throws when the backend cannot key the function as configured.
+    /// </summary>
     internal Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(WrapperConfig config)
         where TKey : struct, IArgsKey<TKey>;
-
-    /// <summary>The target object that is part of the wrapper's keys on this backend, or null.</summary>
-    internal object? KeyTarget(WrapperConfig config);
 }

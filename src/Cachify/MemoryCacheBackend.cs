@@ -10,7 +10,9 @@ namespace CachifyNet;
 /// <remarks>
 /// Hits are served from a typed index in front of the cache: no boxing, no clock read, no lock. Entries
 /// expire at their TTL by a single scheduler per backend, which also refreshes never-die entries.
-/// Because hits do not touch the <see cref="IMemoryCache"/>, its compaction under a size limit removes
+/// An entry the cache rejects (size limit) is dropped at once; one it evicts later (compaction, or the app
+/// calling Compact or Clear) is dropped by a sweep that runs 100 ms after the cache rejects an insert and
+/// once a minute. Because hits do not touch the <see cref="IMemoryCache"/>, its compaction removes
 /// Cachify entries in write order (oldest first) rather than least-recently-read first.
 /// Every caller receives the same cached object: prefer immutable results such as records.
 /// </remarks>
@@ -20,6 +22,7 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
     private readonly IMemoryCache _cache;
     private readonly bool _ownsCache;
     private readonly long _entrySize;
+    private readonly MemorySweeper _sweeper;
 
     /// <summary>Creates a backend over a cache of its own, with no size limit.</summary>
     /// <param name="options">Clock, entry size and logging; null for the defaults.</param>
@@ -51,7 +54,14 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         _ownsCache = ownsCache;
         _entrySize = options.EntrySize;
         _services = new BackendServices(nameof(MemoryCacheBackend), "memory", options.TimeProvider, options.LoggerFactory);
+        _sweeper = new MemorySweeper(_services);
     }
+
+    /// <summary>Drops entries the cache evicted on its own, now rather than at the next periodic sweep (tests).</summary>
+    internal void Sweep() => _sweeper.Sweep();
+
+    /// <summary>Entries in the scheduler: the never-die registry plus TTL entries (tests).</summary>
+    internal int ScheduledEntries => _services.Scheduler.Count - (_sweeper.IsScheduled ? 1 : 0);
 
     BackendServices ICacheBackend.Services => _services;
 
@@ -72,13 +82,14 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         // Unnamed functions are told apart by their method, so lambdas of different assemblies or load contexts never meet.
         object identity = config.Name is null ? config.Function.Method : config.Name;
         var shape = config.KeyShape;
-        return _services.GetKeyspace<TKey, TValue>(
-            new KeyspaceId(identity, shape),
-            config.DisplayName,
-            () => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize));
-    }
+        var id = new KeyspaceId(identity, shape);
+        Keyspace<TKey, TValue> Create() => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper);
 
-    object? ICacheBackend.KeyTarget(WrapperConfig config) => config.KeyHasTarget ? config.Function.Target : null;
+        // The target (an instance, or a closure with captured state) is not in the key: it has a keyspace of its own.
+        return config.KeyHasTarget
+            ? _services.GetKeyspace(config.Function.Target!, id, config.DisplayName, Create)
+            : _services.GetKeyspace(id, config.DisplayName, Create);
+    }
 
     private readonly record struct KeyspaceId(object Identity, string Shape);
 }

@@ -95,6 +95,24 @@ public sealed class CachifyRedisTests : RedisTestBase
         }
     }
 
+    [RedisFact]
+    public void UseRedis_KeepsTheDefaultTtlOfAnInjectedCachify()
+    {
+        using var memory = new MemoryCacheBackend();
+        var injected = new FixedCachify(TimeSpan.FromSeconds(42), memory);
+        try
+        {
+            CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
+            var f = injected.Wrap((int x) => x).Named("injected.ttl").UseRedis();
+            f.Invoke(1);
+            Assert.InRange((long)Db.Execute("PTTL", $"{Prefix}:{{injected.ttl:1}}"), 41_000, 42_000);
+        }
+        finally
+        {
+            CachifyRedis.Reset();
+        }
+    }
+
     [Fact]
     public void UseRedis_ChecksTheKeyRulesAtOnce()
     {
@@ -124,6 +142,14 @@ public sealed class CachifyRedisTests : RedisTestBase
             CachifyRedis.Reset();
         }
     }
+}
+
+/// <summary>An <see cref="ICachify"/> as dependency injection would provide it.</summary>
+internal sealed class FixedCachify(TimeSpan ttl, ICacheBackend backend) : ICachify
+{
+    public TimeSpan DefaultTtl => ttl;
+
+    public ICacheBackend Backend => backend;
 }
 
 /// <summary>Tests that change <see cref="CachifyRedis"/>'s global state run alone.</summary>

@@ -86,7 +86,7 @@ public class CachedFuncTests : IDisposable
         f.Invoke(1);
         _fx.Advance(TimeSpan.FromDays(1000));
         Assert.Equal(1, f.Invoke(1));
-        Assert.Equal(0, _fx.Services.Scheduler.Count);
+        Assert.Equal(0, _fx.ScheduledEntries);
     }
 
     [Theory]
@@ -177,7 +177,7 @@ public class CachedFuncTests : IDisposable
         f.Invoke(2);
         other.Invoke(1);
         Assert.Equal(5, calls);
-        Assert.Equal(3, _fx.Services.Scheduler.Count);
+        Assert.Equal(3, _fx.ScheduledEntries);
     }
 
     [Fact]

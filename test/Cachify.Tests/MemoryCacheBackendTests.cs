@@ -16,10 +16,27 @@ public class MemoryCacheBackendTests
         {
             Assert.Equal(i, f.Invoke(i));
             Assert.True(fx.Cache.Count <= 10, $"IMemoryCache holds {fx.Cache.Count} entries");
-            Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= 10, "the typed front holds no entry the cache rejected");
         }
 
         Assert.Equal(50, calls);
+        fx.Backend.Sweep(); // entries the cache compacted away in the background leave the front too
+        Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= fx.Cache.Count);
+    }
+
+    [Fact]
+    public void SizeLimit_RejectedInsert_IsDroppedAtOnce()
+    {
+        using var fx = new MemoryFixture(sizeLimit: 1);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Backend(fx.Backend);
+
+        f.Invoke(1);
+        fx.Cache.Set("app", "entry", new MemoryCacheEntryOptions { Size = 0, Priority = CacheItemPriority.NeverRemove });
+        f.Invoke(2); // the cache is full: rejected, so not kept in the front either
+
+        Assert.Equal(2, f.Invoke(2));
+        Assert.Equal(3, calls);
+        Assert.Equal(1, Internals.Keyspace(f.CurrentBinding).Count);
     }
 
     [Fact]
@@ -57,11 +74,29 @@ public class MemoryCacheBackendTests
         }
 
         fx.Cache.Compact(1.0); // the app (or memory pressure) empties the cache
-        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "eviction callbacks ran");
+        fx.Advance(MemorySweeper.Period); // the periodic sweep notices
+        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the sweep ran");
 
-        Assert.Equal(0, fx.Services.Scheduler.Count);
+        Assert.Equal(0, fx.ScheduledEntries);
         f.Invoke(1);
         Assert.Equal(11, calls);
+    }
+
+    [Fact]
+    public async Task NeverDie_EvictedByTheCache_LeavesTheRegistryAtItsNextRefresh()
+    {
+        using var fx = new MemoryFixture();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Ttl(TimeSpan.FromSeconds(10)).NeverDie().Backend(fx.Backend);
+        f.Invoke(1);
+
+        fx.Cache.Compact(1.0);
+        fx.Advance(TimeSpan.FromSeconds(10));
+        await fx.RefreshesDone();
+
+        Assert.Equal(1, calls);                    // not refreshed: it was evicted
+        Assert.Equal(0, fx.ScheduledEntries);
+        Assert.Equal(2, f.Invoke(1));
     }
 
     [Fact]
@@ -91,7 +126,7 @@ public class MemoryCacheBackendTests
 
         Assert.Equal(0, fx.Cache.Count);
         Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Count);
-        Assert.Equal(0, fx.Services.Scheduler.Count);
+        Assert.Equal(0, fx.ScheduledEntries);
     }
 
     [Fact]

@@ -169,7 +169,7 @@ public class NeverDieTests : IDisposable
         await _fx.RefreshesDone();
 
         Assert.Equal(1, version);
-        Assert.Equal(0, _fx.Services.Scheduler.Count);
+        Assert.Equal(0, _fx.ScheduledEntries);
     }
 
     [Fact]
@@ -210,7 +210,7 @@ public class NeverDieTests : IDisposable
         }
 
         // Key 2: refreshed at 10 s and 20 s (idle 10 s, 20 s < 25 s), dropped at 30 s.
-        Assert.Equal(1, _fx.Services.Scheduler.Count);
+        Assert.Equal(1, _fx.ScheduledEntries);
         var before = version;
         Assert.Equal(before + 1, f.Invoke(2)); // a miss: it runs again
     }
@@ -224,15 +224,15 @@ public class NeverDieTests : IDisposable
             f.Invoke(i);
         }
 
-        Assert.Equal(100, _fx.Services.Scheduler.Count);
+        Assert.Equal(100, _fx.ScheduledEntries);
         f.Invalidate(0);
-        Assert.Equal(99, _fx.Services.Scheduler.Count);
+        Assert.Equal(99, _fx.ScheduledEntries);
         f.Clear();
-        Assert.Equal(0, _fx.Services.Scheduler.Count);
+        Assert.Equal(0, _fx.ScheduledEntries);
 
         _fx.Advance(Ttl * 3);
         await _fx.RefreshesDone();
-        Assert.Equal(0, _fx.Services.Scheduler.Count);
+        Assert.Equal(0, _fx.ScheduledEntries);
     }
 
     [Fact]
@@ -260,7 +260,7 @@ public class NeverDieTests : IDisposable
         release.SetResult();
         await _fx.RefreshesDone();
 
-        Assert.Equal(0, _fx.Services.Scheduler.Count);
+        Assert.Equal(0, _fx.ScheduledEntries);
         Assert.Equal(3, await f.Invoke(1));
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CachifyNet.Internal;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CachifyNet.Tests;
@@ -8,11 +9,11 @@ namespace CachifyNet.Tests;
 /// <summary>A memory backend on a fake clock, with hooks to observe its internals.</summary>
 internal sealed class MemoryFixture : IDisposable
 {
-    public MemoryFixture(long? sizeLimit = null, long entrySize = 1, TimeProvider? time = null)
+    public MemoryFixture(long? sizeLimit = null, long entrySize = 1, TimeProvider? time = null, ILoggerFactory? loggerFactory = null)
     {
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = sizeLimit });
-        Backend = new MemoryCacheBackend(Cache, new MemoryCacheBackendOptions { TimeProvider = time ?? Time, EntrySize = entrySize });
+        Backend = new MemoryCacheBackend(Cache, new MemoryCacheBackendOptions { TimeProvider = time ?? Time, EntrySize = entrySize, LoggerFactory = loggerFactory });
     }
 
     public FakeTimeProvider Time { get; }
@@ -22,6 +23,9 @@ internal sealed class MemoryFixture : IDisposable
     public MemoryCacheBackend Backend { get; }
 
     public BackendServices Services => ((ICacheBackend)Backend).Services;
+
+    /// <summary>Entries the scheduler holds (TTL entries and the never-die registry), without the sweep.</summary>
+    public int ScheduledEntries => Backend.ScheduledEntries;
 
     /// <summary>Waits for background refreshes started so far to end.</summary>
     public Task RefreshesDone() => Services.WhenIdle().WaitAsync(TimeSpan.FromSeconds(30));
@@ -54,6 +58,21 @@ internal static class Internals
             }
 
             spinner.SpinOnce();
+        }
+    }
+
+    /// <summary>Yields until <paramref name="condition"/> holds; fails after 30 s. For conditions driven by background work.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (watch.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("Timed out waiting until " + what);
+            }
+
+            await Task.Yield();
         }
     }
 }

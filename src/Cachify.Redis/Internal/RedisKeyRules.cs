@@ -21,7 +21,7 @@ internal static class RedisKeyRules
     public static WrapperConfig UseRedis(WrapperConfig config, string paramName)
     {
         Validate(config, paramName);
-        return config.WithDefaults(RedisDefaults.Instance);
+        return config.WithDefaults(RedisDefaults.Over(config.Defaults));
     }
 
     /// <summary>Throws when the wrapper cannot be keyed in a store shared by processes; the message names the fix.</summary>

@@ -92,7 +92,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         else
         {
-            Log.RefreshFailed(Logger, state.Binding.Name, state.Failures, Services.ToTimeSpan(delay), error);
+            Log.RefreshFailed(Logger, state.Binding.Name, state.Failures, Math.Round(Services.ToTimeSpan(delay).TotalMilliseconds, 1), error);
         }
 
         Services.Scheduler.Schedule(registration, Services.Now + delay);

@@ -90,14 +90,16 @@ internal sealed class AsyncKeyedLock<TKey, TValue>
     internal sealed class Gate
     {
         private int _refs = 1;
+        private int _queued;
         private AsyncLock? _exclusive;
 
         /// <summary>The execution callers join; set by CAS from null, cleared by its owner.</summary>
         public Flight<TValue>? Current;
 
         /// <summary>
-        /// Serialises skip-cache callers of this key in arrival order (Nito's fair async lock, usable
-        /// both blocking and async, with cancellation), so each of them runs the function once.
+        /// Serialises contended skip-cache callers of this key in arrival order (Nito's fair async lock,
+        /// usable both blocking and async, with cancellation), so each of them runs the function once.
+        /// Created only when a skip-cache caller finds the key busy.
         /// </summary>
         public AsyncLock Exclusive
         {
@@ -109,6 +111,13 @@ internal sealed class AsyncKeyedLock<TKey, TValue>
         }
 
         public int Refs => Volatile.Read(ref _refs);
+
+        /// <summary>True while skip-cache callers wait in <see cref="Exclusive"/>: a newcomer must queue behind them.</summary>
+        public bool HasQueue => Volatile.Read(ref _queued) > 0;
+
+        public void EnterQueue() => Interlocked.Increment(ref _queued);
+
+        public void LeaveQueue() => Interlocked.Decrement(ref _queued);
 
         /// <summary>Takes one more reference; only valid while the caller already holds one.</summary>
         public void AddRef() => Interlocked.Increment(ref _refs);

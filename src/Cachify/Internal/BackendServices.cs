@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -8,6 +9,9 @@ namespace CachifyNet.Internal;
 internal sealed class BackendServices : IDisposable
 {
     private readonly ConcurrentDictionary<object, object> _keyspaces = new();
+
+    /// <summary>Keyspaces per target (memory): they live as long as their target, so closures made per request never pile up.</summary>
+    private readonly ConditionalWeakTable<object, ConcurrentDictionary<object, object>> _targeted = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _workLock = new();
     private int _backgroundWork;
@@ -59,12 +63,41 @@ internal sealed class BackendServices : IDisposable
         return TimeSpan.FromTicks(frequency == TimeSpan.TicksPerSecond ? ticks : (long)((Int128)ticks * TimeSpan.TicksPerSecond / frequency));
     }
 
+    /// <summary>Every keyspace of this backend.</summary>
+    public IEnumerable<IKeyspace> Keyspaces
+    {
+        get
+        {
+            foreach (var keyspace in _keyspaces.Values)
+            {
+                yield return (IKeyspace)keyspace;
+            }
+
+            foreach (var pair in _targeted)
+            {
+                foreach (var keyspace in pair.Value.Values)
+                {
+                    yield return (IKeyspace)keyspace;
+                }
+            }
+        }
+    }
+
     /// <summary>The keyspace registered under <paramref name="id"/>, created on first use.</summary>
     public Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(object id, string displayName, Func<Keyspace<TKey, TValue>> create)
         where TKey : struct, IArgsKey<TKey>
+        => GetKeyspace(_keyspaces, id, displayName, create);
+
+    /// <summary>The keyspace registered under <paramref name="id"/> for <paramref name="target"/>, created on first use.</summary>
+    public Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(object target, object id, string displayName, Func<Keyspace<TKey, TValue>> create)
+        where TKey : struct, IArgsKey<TKey>
+        => GetKeyspace(_targeted.GetValue(target, static _ => new ConcurrentDictionary<object, object>()), id, displayName, create);
+
+    private Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(ConcurrentDictionary<object, object> registry, object id, string displayName, Func<Keyspace<TKey, TValue>> create)
+        where TKey : struct, IArgsKey<TKey>
     {
         ThrowIfDisposed();
-        var keyspace = _keyspaces.GetOrAdd(id, static (_, create) => create(), create);
+        var keyspace = registry.GetOrAdd(id, static (_, create) => create(), create);
         return keyspace as Keyspace<TKey, TValue> ?? throw new ArgumentException(
             $"The name \"{displayName}\" is already used by another function whose arguments or result differ. Give each function its own name.");
     }

@@ -16,7 +16,26 @@ internal abstract class Binding<TKey, TValue>
         NeverDie = config.NeverDie;
         IdleTicks = idleTicks;
         Tags = new Telemetry.Tags(config.DisplayName, keyspace.Services.Kind);
+        TracksReads = config.NeverDie && idleTicks != long.MaxValue;
+        HardTimeout = config.HardTimeout;
+        SoftTimeout = config.SoftTimeout;
+        MaxStaleTicks = config.MaxStale is { } maxStale ? keyspace.Services.ToTicks(maxStale) : 0;
     }
+
+    /// <summary>How long callers wait for an execution before it is abandoned; null for no limit.</summary>
+    public TimeSpan? HardTimeout { get; }
+
+    /// <summary>How long a caller waits before it takes a stale value (see <see cref="MaxStaleTicks"/>); null for never.</summary>
+    public TimeSpan? SoftTimeout { get; }
+
+    /// <summary>The oldest stale value (clock ticks since stored) served at the soft timeout; 0 when stale values are not kept.</summary>
+    public long MaxStaleTicks { get; }
+
+    /// <summary>True when an execution must not run on the caller's thread: a waiting caller may have to give up.</summary>
+    public bool HasTimeouts => HardTimeout is not null || SoftTimeout is not null;
+
+    /// <summary>True for never-die wrappers with an idle limit: their hits mark entries as read.</summary>
+    public bool TracksReads { get; }
 
     /// <summary>Metric and trace tags of this wrapper.</summary>
     public Telemetry.Tags Tags { get; }
@@ -48,21 +67,17 @@ internal abstract class Binding<TKey, TValue>
 internal sealed class Binding<TKey, TArgs, TValue> : Binding<TKey, TValue>
     where TKey : struct, IArgsKey<TKey>
 {
-    public Binding(Keyspace<TKey, TValue> keyspace, WrapperConfig config, Invoker<TArgs, TValue> invoker, object? keyTarget, TimeSpan ttl, long ttlTicks, long idleTicks)
+    public Binding(Keyspace<TKey, TValue> keyspace, WrapperConfig config, Invoker<TArgs, TValue> invoker, TimeSpan ttl, long ttlTicks, long idleTicks)
         : base(keyspace, config, ttl, ttlTicks, idleTicks)
     {
         Invoker = invoker;
         KeyMask = config.KeyMask;
-        KeyTarget = keyTarget;
     }
 
     public Invoker<TArgs, TValue> Invoker { get; }
 
     /// <summary>Bit i set when argument i is part of the key.</summary>
     public int KeyMask { get; }
-
-    /// <summary>The target that is part of every key of this wrapper, or null.</summary>
-    public object? KeyTarget { get; }
 
     public Flight<TValue> NewFlight() => new(Invoker.CancellationMask != 0);
 }

@@ -11,6 +11,6 @@ internal static class BindingFactory
         var ttl = config.Ttl ?? config.Defaults.Ttl;
         var keyspace = backend.GetKeyspace<TKey, TValue>(config);
         var idle = config.IdleTimeout is { } idleTimeout ? services.ToTicks(idleTimeout) : long.MaxValue;
-        return new Binding<TKey, TArgs, TValue>(keyspace, config, invoker, backend.KeyTarget(config), ttl, services.ToTicks(ttl), idle);
+        return new Binding<TKey, TArgs, TValue>(keyspace, config, invoker, ttl, services.ToTicks(ttl), idle);
     }
 }

@@ -14,6 +14,9 @@ namespace CachifyNet.Internal;
 internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 {
     private readonly CancellationTokenSource? _cts;
+    private ITimer? _timer;
+    private Action? _onTimeout;
+    private string? _timeoutMessage;
     private int _participants;
     private bool _abandoned;
     private volatile bool _doomed;
@@ -77,6 +80,39 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
         }
 
         _cts.Cancel();
+    }
+
+    /// <summary>
+    /// Fails the execution with a <see cref="TimeoutException"/> after <paramref name="timeout"/> unless it ends first:
+    /// every waiter gets the exception, the result is not stored, the shared token is cancelled, and
+    /// <paramref name="onTimeout"/> detaches the execution so the next caller starts a new one.
+    /// </summary>
+    public void ArmTimeout(TimeProvider time, TimeSpan timeout, string function, Action onTimeout)
+    {
+        _onTimeout = onTimeout;
+        _timeoutMessage = $"{function} did not complete within its timeout of {timeout}. The execution was abandoned; its result will not be cached.";
+        _timer = time.CreateTimer(static state => ((Flight<TValue>)state!).OnTimeout(), this, timeout, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Stops the timeout timer once the execution has ended.</summary>
+    public void DisposeTimer() => _timer?.Dispose();
+
+    private void OnTimeout()
+    {
+        if (!TrySetException(new TimeoutException(_timeoutMessage)))
+        {
+            return;
+        }
+
+        Doom();
+        lock (this)
+        {
+            _abandoned = true;
+        }
+
+        _cts?.Cancel();
+        _onTimeout?.Invoke();
+        _timer?.Dispose();
     }
 
     /// <summary>Makes <paramref name="token"/> a participant that leaves when it fires (used for background refreshes).</summary>

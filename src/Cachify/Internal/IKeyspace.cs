@@ -5,4 +5,7 @@ internal interface IKeyspace
 {
     /// <summary>The backend was disposed: drop everything held locally.</summary>
     void OnBackendDisposed();
+
+    /// <summary>Drops local entries the underlying store evicted on its own; returns how many entries remain.</summary>
+    int Sweep();
 }

@@ -45,14 +45,11 @@ internal sealed class KeyTextWriter
         ArgText<T>.Append(_text, value);
     }
 
-    /// <summary>Writes the <c>KeyBy</c> string; targets are never written (they have no text form).</summary>
-    public void WriteExtra(object? extra)
+    /// <summary>Writes the <c>KeyBy</c> string (always part of the key).</summary>
+    public void WriteString(string text)
     {
-        if (extra is string text)
-        {
-            Separate();
-            ArgText.AppendEscaped(_text, text);
-        }
+        Separate();
+        ArgText.AppendEscaped(_text, text);
     }
 
     public override string ToString()

@@ -5,8 +5,9 @@ namespace CachifyNet.Internal;
 /// <summary>
 /// The entries of one function (one identity and key shape) on one backend, and the single-flight
 /// machinery every backend shares: callers of one key join one execution; skip-cache callers queue
-/// behind it; Invalidate and Clear doom executions that started before them.
-/// Backends implement the storage primitives and what the owner of an execution does (<c>Produce</c>).
+/// behind it; Invalidate and Clear doom executions that started before them; timeouts abandon
+/// executions that hang. Backends implement the storage primitives and what the owner of an
+/// execution does (<c>Produce</c>).
 /// </summary>
 internal abstract class Keyspace<TKey, TValue> : IKeyspace
     where TKey : struct, IArgsKey<TKey>
@@ -54,14 +55,17 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     /// <summary>Removes every entry of this keyspace and dooms every running execution.</summary>
     public abstract void Clear();
 
-    /// <summary>The backend was disposed: drop every entry held locally.</summary>
-    public virtual void OnBackendDisposed() => Clear();
-
     public virtual ValueTask ClearAsync(CancellationToken cancellationToken)
     {
         Clear();
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>The backend was disposed: drop every entry held locally.</summary>
+    public virtual void OnBackendDisposed() => Clear();
+
+    /// <summary>Drops local entries the store evicted on its own (memory backend); returns how many remain.</summary>
+    public virtual int Sweep() => 0;
 
     /// <summary>
     /// The owner's work for a synchronous function: re-check the store (unless skipping the cache), run
@@ -78,6 +82,16 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
 
     /// <summary>Whether <paramref name="item"/> still stands for a live never-die entry worth refreshing.</summary>
     protected abstract bool IsCurrent(in TKey key, ScheduledItem item);
+
+    /// <summary>
+    /// A value for a caller whose soft timeout passed: the key's last value if it is younger than the
+    /// reader's stale limit, even past its TTL. Backends that keep no stale values return false.
+    /// </summary>
+    protected virtual bool TryGetStale(in TKey key, Binding<TKey, TValue> reader, out TValue value)
+    {
+        value = default!;
+        return false;
+    }
 
     /// <summary>Runs the synchronous function once, timed and traced.</summary>
     protected static TValue Execute<TArgs>(Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight)
@@ -143,17 +157,17 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                     if (current.TryJoin())
                     {
                         Telemetry.Joined(binding.Tags);
-                        return Wait(current, waitToken);
+                        return Wait(current, in key, binding, waitToken);
                     }
 
-                    WaitQuietly(current, waitToken);
+                    WaitQuietly(current, Timeout.InfiniteTimeSpan, waitToken);
                     continue;
                 }
 
                 var mine = binding.NewFlight();
                 if (gate.TryStart(mine))
                 {
-                    return Own(gate, mine, in key, in args, binding, skipCache: false);
+                    return Run(gate, mine, in key, in args, binding, skipCache: false, waitToken);
                 }
             }
         }
@@ -165,30 +179,81 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
 
     private TValue InvokeExclusive<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken waitToken)
     {
-        using (gate.Exclusive.Lock(waitToken))
+        // Uncontended: nobody runs and nobody queues, so no lock object is needed.
+        if (!gate.HasQueue)
         {
-            while (true)
+            var first = binding.NewFlight();
+            if (gate.TryStart(first))
             {
-                var current = Volatile.Read(ref gate.Current);
-                if (current is not null)
-                {
-                    WaitQuietly(current, waitToken);
-                    continue;
-                }
+                return Run(gate, first, in key, in args, binding, skipCache: true, waitToken);
+            }
+        }
 
-                var mine = binding.NewFlight();
-                if (gate.TryStart(mine))
-                {
-                    return Own(gate, mine, in key, in args, binding, skipCache: true);
-                }
+        gate.EnterQueue();
+        try
+        {
+            var handle = gate.Exclusive.Lock(waitToken);
+            Flight<TValue> mine;
+            try
+            {
+                mine = StartAfterCurrent(gate, binding, waitToken);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+
+            // The queue stays closed until this caller's execution ends (even if the caller stops waiting).
+            ReleaseWhenDone(mine, handle);
+            return Run(gate, mine, in key, in args, binding, skipCache: true, waitToken);
+        }
+        finally
+        {
+            gate.LeaveQueue();
+        }
+    }
+
+    private Flight<TValue> StartAfterCurrent<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Binding<TKey, TArgs, TValue> binding, CancellationToken waitToken)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref gate.Current);
+            if (current is not null)
+            {
+                WaitQuietly(current, Timeout.InfiniteTimeSpan, waitToken);
+                continue;
+            }
+
+            var mine = binding.NewFlight();
+            if (gate.TryStart(mine))
+            {
+                return mine;
             }
         }
     }
 
+    /// <summary>
+    /// Runs an execution this caller owns: on its own thread, or on the thread pool when the caller may
+    /// have to stop waiting (a timeout is set), so that a hung function cannot hold the caller.
+    /// </summary>
+    private TValue Run<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken waitToken)
+    {
+        flight.TryJoin();
+        if (!binding.HasTimeouts)
+        {
+            return Own(gate, flight, in key, in args, binding, skipCache);
+        }
+
+        Arm(gate, flight, binding);
+        gate.AddRef();
+        var work = new Work<TArgs>(this, gate, flight, key, args, binding, skipCache, item: null);
+        ThreadPool.UnsafeQueueUserWorkItem(static work => work.Keyspace.OwnDetached(work), work, preferLocal: false);
+        return Wait(flight, in key, binding, waitToken);
+    }
+
     private TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
-        // A synchronous owner runs the function on its own thread: it never leaves its execution.
-        flight.TryJoin();
         try
         {
             var value = Produce(in key, in args, binding, flight, skipCache, refreshing: null);
@@ -206,12 +271,41 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         }
     }
 
-    /// <summary>Blocks until the flight ends or the caller cancels; returns its result or throws its exception.</summary>
-    private static TValue Wait(Flight<TValue> flight, CancellationToken waitToken)
+    /// <summary>Runs a synchronous execution away from its callers (timeouts, refreshes). Releases the gate reference it was given.</summary>
+    private void OwnDetached<TArgs>(Work<TArgs> work)
     {
         try
         {
-            WaitQuietly(flight, waitToken);
+            var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, work.SkipCache, work.Item);
+            work.Flight.TrySetResult(value);
+        }
+        catch (Exception error)
+        {
+            work.Flight.TrySetException(error);
+        }
+        finally
+        {
+            work.Flight.DisposeTimer();
+            work.Gate.Finish(work.Flight);
+            Locks.Exit(work.Key, work.Gate);
+        }
+    }
+
+    /// <summary>
+    /// Blocks until the flight ends, or the caller cancels, or (with a soft timeout) a stale value can be
+    /// served; returns the result or throws the execution's exception.
+    /// </summary>
+    private TValue Wait(Flight<TValue> flight, in TKey key, Binding<TKey, TValue> binding, CancellationToken waitToken)
+    {
+        try
+        {
+            if (binding.SoftTimeout is { } soft && !WaitQuietly(flight, soft, waitToken) && TryGetStale(in key, binding, out var stale))
+            {
+                // The execution goes on and stores its result; this caller takes the last value now.
+                return stale;
+            }
+
+            WaitQuietly(flight, Timeout.InfiniteTimeSpan, waitToken);
         }
         catch (OperationCanceledException)
         {
@@ -222,25 +316,35 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         return flight.Task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Blocks until the flight ends, ignoring its outcome; throws only when the caller cancels.</summary>
-    private static void WaitQuietly(Flight<TValue> flight, CancellationToken waitToken)
+    /// <summary>
+    /// Blocks until the flight ends or <paramref name="timeout"/> passes (false), ignoring the outcome;
+    /// throws only when the caller cancels.
+    /// </summary>
+    private bool WaitQuietly(Flight<TValue> flight, TimeSpan timeout, CancellationToken waitToken)
     {
         Task task = flight.Task;
         if (task.IsCompleted)
         {
-            return;
+            return true;
         }
 
-        if (waitToken.CanBeCanceled)
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            task = task.WaitAsync(timeout, Services.Time, waitToken);
+        }
+        else if (waitToken.CanBeCanceled)
         {
             task = task.WaitAsync(waitToken);
         }
 
         task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
-        if (!flight.Task.IsCompleted)
+        if (flight.Task.IsCompleted)
         {
-            waitToken.ThrowIfCancellationRequested();
+            return true;
         }
+
+        waitToken.ThrowIfCancellationRequested();
+        return false;
     }
 
     // ---------------------------------------------------------------- asynchronous calls
@@ -298,7 +402,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                     if (current.TryJoin())
                     {
                         Telemetry.Joined(binding.Tags);
-                        return WaitAsync(current, waitToken);
+                        return WaitAsync(current, key, binding, waitToken);
                     }
 
                     release = false;
@@ -308,10 +412,8 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                 var mine = binding.NewFlight();
                 if (gate.TryStart(mine))
                 {
-                    mine.TryJoin();
-                    gate.AddRef();
-                    _ = OwnAsync(gate, mine, key, args, binding, skipCache: false, refreshing: null);
-                    return WaitAsync(mine, waitToken);
+                    Start(gate, mine, key, args, binding, skipCache: false);
+                    return WaitAsync(mine, key, binding, waitToken);
                 }
             }
         }
@@ -324,11 +426,20 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         }
     }
 
+    /// <summary>Starts an asynchronous execution this caller owns; it runs to its end whatever the callers do.</summary>
+    private void Start<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
+    {
+        flight.TryJoin();
+        Arm(gate, flight, binding);
+        gate.AddRef();
+        _ = OwnAsync(new Work<TArgs>(this, gate, flight, key, args, binding, skipCache, item: null));
+    }
+
     private async Task<TValue> RetryAfterAsync<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> abandoned, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken waitToken)
     {
         try
         {
-            await WaitQuietlyAsync(abandoned, waitToken).ConfigureAwait(false);
+            await WaitQuietlyAsync(abandoned, Timeout.InfiniteTimeSpan, waitToken).ConfigureAwait(false);
         }
         finally
         {
@@ -340,117 +451,155 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
 
     private async Task<TValue> InvokeExclusiveAsync<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken waitToken)
     {
+        Flight<TValue>? mine = null;
         try
         {
-            Flight<TValue> mine;
-            using (await gate.Exclusive.LockAsync(waitToken).ConfigureAwait(false))
+            if (!gate.HasQueue)
             {
-                while (true)
+                var first = binding.NewFlight();
+                if (gate.TryStart(first))
                 {
-                    var current = Volatile.Read(ref gate.Current);
-                    if (current is not null)
-                    {
-                        await WaitQuietlyAsync(current, waitToken).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    mine = binding.NewFlight();
-                    if (gate.TryStart(mine))
-                    {
-                        break;
-                    }
+                    mine = first;
+                    Start(gate, mine, key, args, binding, skipCache: true);
                 }
-
-                mine.TryJoin();
-                gate.AddRef();
-                _ = OwnAsync(gate, mine, key, args, binding, skipCache: true, refreshing: null);
-
-                // Hold the queue until this caller's execution ends, so skip-cache callers run one after another.
-                await WaitQuietlyAsync(mine, CancellationToken.None).ConfigureAwait(false);
             }
 
-            return await WaitAsync(mine, waitToken).ConfigureAwait(false);
+            if (mine is null)
+            {
+                gate.EnterQueue();
+                try
+                {
+                    var handle = await gate.Exclusive.LockAsync(waitToken).ConfigureAwait(false);
+                    try
+                    {
+                        while (true)
+                        {
+                            var current = Volatile.Read(ref gate.Current);
+                            if (current is not null)
+                            {
+                                await WaitQuietlyAsync(current, Timeout.InfiniteTimeSpan, waitToken).ConfigureAwait(false);
+                                continue;
+                            }
+
+                            var next = binding.NewFlight();
+                            if (gate.TryStart(next))
+                            {
+                                mine = next;
+                                break;
+                            }
+                        }
+                    }
+                    catch
+                    {
+                        handle.Dispose();
+                        throw;
+                    }
+
+                    // The queue stays closed until this caller's execution ends (even if the caller stops waiting).
+                    ReleaseWhenDone(mine, handle);
+                    Start(gate, mine, key, args, binding, skipCache: true);
+                }
+                finally
+                {
+                    gate.LeaveQueue();
+                }
+            }
         }
         finally
         {
             Locks.Exit(key, gate);
         }
+
+        return await WaitAsync(mine!, key, binding, waitToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs the owner's work to completion whatever the callers do, then completes the flight.</summary>
-    private async Task OwnAsync<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, ScheduledItem? refreshing)
+    private async Task OwnAsync<TArgs>(Work<TArgs> work)
     {
         try
         {
-            var value = await ProduceAsync(key, args, binding, flight, skipCache, refreshing).ConfigureAwait(false);
-            flight.TrySetResult(value);
-            if (refreshing is not null)
-            {
-                Telemetry.Refreshed(binding.Tags, success: true);
-            }
+            var value = await ProduceAsync(work.Key, work.Args, work.Binding, work.Flight, work.SkipCache, work.Item).ConfigureAwait(false);
+            work.Flight.TrySetResult(value);
         }
         catch (Exception error)
         {
-            flight.TrySetException(error);
-            if (refreshing is not null)
-            {
-                Telemetry.Refreshed(binding.Tags, success: false);
-                OnRefreshFailed(refreshing, error);
-            }
+            work.Flight.TrySetException(error);
         }
         finally
         {
-            gate.Finish(flight);
-            Locks.Exit(key, gate);
+            work.Flight.DisposeTimer();
+            work.Gate.Finish(work.Flight);
+            Locks.Exit(work.Key, work.Gate);
         }
     }
 
-    private static Task<TValue> WaitAsync(Flight<TValue> flight, CancellationToken waitToken)
+    private Task<TValue> WaitAsync(Flight<TValue> flight, TKey key, Binding<TKey, TValue> binding, CancellationToken waitToken)
     {
-        if (!waitToken.CanBeCanceled || flight.Task.IsCompleted)
+        if (flight.Task.IsCompleted || (!waitToken.CanBeCanceled && binding.SoftTimeout is null))
         {
             return flight.Task;
         }
 
-        return WaitSlowAsync(flight, waitToken);
-
-        static async Task<TValue> WaitSlowAsync(Flight<TValue> flight, CancellationToken waitToken)
-        {
-            try
-            {
-                await ((Task)flight.Task.WaitAsync(waitToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-            finally
-            {
-                if (!flight.Task.IsCompleted)
-                {
-                    flight.Leave();
-                }
-            }
-
-            if (!flight.Task.IsCompleted)
-            {
-                waitToken.ThrowIfCancellationRequested();
-            }
-
-            return await flight.Task.ConfigureAwait(false);
-        }
+        return WaitSlowAsync(flight, key, binding, waitToken);
     }
 
-    private static async Task WaitQuietlyAsync(Flight<TValue> flight, CancellationToken waitToken)
+    private async Task<TValue> WaitSlowAsync(Flight<TValue> flight, TKey key, Binding<TKey, TValue> binding, CancellationToken waitToken)
+    {
+        try
+        {
+            if (binding.SoftTimeout is { } soft
+                && !await WaitQuietlyAsync(flight, soft, waitToken).ConfigureAwait(false)
+                && TryGetStale(in key, binding, out var stale))
+            {
+                return stale;
+            }
+
+            await WaitQuietlyAsync(flight, Timeout.InfiniteTimeSpan, waitToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            flight.Leave();
+            throw;
+        }
+
+        return await flight.Task.ConfigureAwait(false);
+    }
+
+    private async Task<bool> WaitQuietlyAsync(Flight<TValue> flight, TimeSpan timeout, CancellationToken waitToken)
     {
         Task task = flight.Task;
-        if (waitToken.CanBeCanceled)
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            task = task.WaitAsync(timeout, Services.Time, waitToken);
+        }
+        else if (waitToken.CanBeCanceled)
         {
             task = task.WaitAsync(waitToken);
         }
 
         await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (!flight.Task.IsCompleted)
+        if (flight.Task.IsCompleted)
         {
-            waitToken.ThrowIfCancellationRequested();
+            return true;
+        }
+
+        waitToken.ThrowIfCancellationRequested();
+        return false;
+    }
+
+    // ---------------------------------------------------------------- shared by calls and refreshes
+
+    /// <summary>Arms the hard timeout of an execution: when it passes, the execution is failed, doomed and detached.</summary>
+    private void Arm(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, Binding<TKey, TValue> binding)
+    {
+        if (binding.HardTimeout is { } timeout)
+        {
+            flight.ArmTimeout(Services.Time, timeout, binding.Name, () => gate.Finish(flight));
         }
     }
+
+    private static void ReleaseWhenDone(Flight<TValue> flight, IDisposable handle)
+        => flight.Task.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), handle, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     // ---------------------------------------------------------------- never-die refresh
 
@@ -488,64 +637,38 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
 
         // The scheduler is the refresh's participant: the function's shared token is cancelled on dispose.
         var registration = flight.JoinUntil(Services.Stopping);
+        Arm(gate, flight, binding);
         Services.BeginWork();
-        var work = new RefreshWork<TArgs>(this, gate, flight, key, args, binding, item, registration);
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static work => _ = work.Keyspace.RefreshAsync(work),
-            work,
-            preferLocal: false);
-    }
 
-    private async Task RefreshAsync<TArgs>(RefreshWork<TArgs> work)
-    {
-        try
-        {
-            await RefreshCoreAsync(work).ConfigureAwait(false);
-        }
-        finally
-        {
-            work.Registration.Dispose();
-            Services.EndWork();
-        }
-    }
+        // The outcome is taken from the flight, so a refresh abandoned at its timeout counts as failed at once.
+        flight.Task.ContinueWith(
+            static (task, state) => ((RefreshOutcome)state!).Complete(task),
+            new RefreshOutcome(this, binding.Tags, item, registration),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
-    private async Task RefreshCoreAsync<TArgs>(RefreshWork<TArgs> work)
-    {
-        if (work.Binding.Invoker.IsAsync)
+        var work = new Work<TArgs>(this, gate, flight, key, args, binding, skipCache: true, item);
+        if (binding.Invoker.IsAsync)
         {
-            // OwnAsync releases the gate reference taken by StartRefresh.
-            await OwnAsync(work.Gate, work.Flight, work.Key, work.Args, work.Binding, skipCache: true, work.Item).ConfigureAwait(false);
-            return;
+            ThreadPool.UnsafeQueueUserWorkItem(static work => _ = work.Keyspace.OwnAsync(work), work, preferLocal: false);
         }
-
-        try
+        else
         {
-            var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, skipCache: true, work.Item);
-            work.Flight.TrySetResult(value);
-            Telemetry.Refreshed(work.Binding.Tags, success: true);
-        }
-        catch (Exception error)
-        {
-            work.Flight.TrySetException(error);
-            Telemetry.Refreshed(work.Binding.Tags, success: false);
-            OnRefreshFailed(work.Item, error);
-        }
-        finally
-        {
-            work.Gate.Finish(work.Flight);
-            Locks.Exit(work.Key, work.Gate);
+            ThreadPool.UnsafeQueueUserWorkItem(static work => work.Keyspace.OwnDetached(work), work, preferLocal: false);
         }
     }
 
-    private sealed class RefreshWork<TArgs>(
+    /// <summary>An execution handed to another thread: what it needs to run and to release its gate reference.</summary>
+    private sealed class Work<TArgs>(
         Keyspace<TKey, TValue> keyspace,
         AsyncKeyedLock<TKey, TValue>.Gate gate,
         Flight<TValue> flight,
         TKey key,
         TArgs args,
         Binding<TKey, TArgs, TValue> binding,
-        ScheduledItem item,
-        CancellationTokenRegistration registration)
+        bool skipCache,
+        ScheduledItem? item)
     {
         public readonly TKey Key = key;
         public readonly TArgs Args = args;
@@ -558,9 +681,30 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
 
         public Binding<TKey, TArgs, TValue> Binding { get; } = binding;
 
-        public ScheduledItem Item { get; } = item;
+        public bool SkipCache { get; } = skipCache;
 
-        public CancellationTokenRegistration Registration { get; } = registration;
+        /// <summary>The never-die item being refreshed, or null for a call.</summary>
+        public ScheduledItem? Item { get; } = item;
+    }
+
+    private sealed class RefreshOutcome(Keyspace<TKey, TValue> keyspace, Telemetry.Tags tags, ScheduledItem item, CancellationTokenRegistration registration)
+    {
+        public void Complete(Task<TValue> task)
+        {
+            try
+            {
+                registration.Dispose();
+                Telemetry.Refreshed(tags, task.IsCompletedSuccessfully);
+                if (!task.IsCompletedSuccessfully)
+                {
+                    keyspace.OnRefreshFailed(item, task.Exception?.InnerException ?? new OperationCanceledException());
+                }
+            }
+            finally
+            {
+                keyspace.Services.EndWork();
+            }
+        }
     }
 
     private sealed class RefreshRetry<TArgs>(Keyspace<TKey, TValue> keyspace, TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, ScheduledItem item) : IThreadPoolWorkItem

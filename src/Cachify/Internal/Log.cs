@@ -5,8 +5,8 @@ namespace CachifyNet.Internal;
 /// <summary>Source-generated log messages. Event ids are stable: dashboards and alerts may rely on them.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Never-die refresh of {Function} failed (attempt {Attempt}); keeping the last good value and retrying in {RetryIn}.")]
-    public static partial void RefreshFailed(ILogger logger, string function, int attempt, TimeSpan retryIn, Exception error);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Never-die refresh of {Function} failed (attempt {Attempt}); keeping the last good value and retrying in {RetryInMilliseconds} ms.")]
+    public static partial void RefreshFailed(ILogger logger, string function, int attempt, double retryInMilliseconds, Exception error);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A Cachify scheduler callback failed.")]
     public static partial void SchedulerCallbackFailed(ILogger logger, Exception error);

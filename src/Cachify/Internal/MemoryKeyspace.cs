@@ -5,40 +5,37 @@ using Microsoft.Extensions.Caching.Memory;
 namespace CachifyNet.Internal;
 
 /// <summary>
-/// The entries of one function in memory. A typed dictionary (the front) serves hits without boxing,
-/// clock reads or locks; every entry is also an <see cref="IMemoryCache"/> entry, so the app's cache
-/// accounts for its size, and its evictions (size limit, compaction, Clear) remove the entry from the front.
-/// Expiry is done by the backend's scheduler at TTL, which sets <see cref="MemoryEntry{TKey, TValue}.Expired"/>.
+/// The entries of one function (for one target) in memory. A typed dictionary (the front) serves hits
+/// without boxing, clock reads or locks: the value and its writer sit in the dictionary node. Every entry
+/// is also an <see cref="IMemoryCache"/> entry, so the app's cache accounts for its size. An entry the
+/// cache rejects is dropped at once; one it evicts later (compaction, Clear) is dropped by the
+/// <see cref="MemorySweeper"/>. The backend's scheduler removes entries at TTL.
 /// </summary>
 internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     where TKey : struct, IArgsKey<TKey>
 {
-    private readonly ConcurrentDictionary<TKey, MemoryEntry<TKey, TValue>> _front = new();
+    private readonly ConcurrentDictionary<TKey, Slot<TKey, TValue>> _front = new();
     private readonly IMemoryCache _cache;
     private readonly long _entrySize;
-    private readonly PostEvictionCallbackRegistration _onEvicted;
+    private readonly MemorySweeper _sweeper;
 
-    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize)
+    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper)
         : base(services, identity)
     {
         _cache = cache;
         _entrySize = entrySize;
-        _onEvicted = new PostEvictionCallbackRegistration
-        {
-            EvictionCallback = static (key, _, _, state) => ((MemoryKeyspace<TKey, TValue>)state!).Evict((MemoryEntry<TKey, TValue>)key),
-            State = this,
-        };
+        _sweeper = sweeper;
     }
 
-    /// <summary>Number of live entries (tests).</summary>
+    /// <summary>Number of entries in the front, stale ones included (tests).</summary>
     public int Count => _front.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value)
     {
-        if (_front.TryGetValue(key, out var entry) && Serves(entry, reader))
+        if (_front.TryGetValue(key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
         {
-            value = entry.Value;
+            value = slot.Value;
             return true;
         }
 
@@ -49,9 +46,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
     {
-        if (_front.TryGetValue(key, out var entry) && Serves(entry, reader))
+        if (_front.TryGetValue(key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
         {
-            task = entry.Task ??= Task.FromResult(entry.Value);
+            task = slot.Entry.Task ??= Task.FromResult(slot.Value);
             return true;
         }
 
@@ -59,23 +56,33 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return false;
     }
 
+    /// <summary>A hit on an entry this reader wrote: note the read when it has an idle limit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Serves(MemoryEntry<TKey, TValue> entry, Binding<TKey, TValue> reader)
+    private static bool Touch(in Slot<TKey, TValue> slot, Binding<TKey, TValue> reader)
     {
-        if (entry.Expired)
+        if (reader.TracksReads)
+        {
+            slot.Entry.Touched = true;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// An entry written by another wrapper of the function: served when its lifetime is within this reader's
+    /// promise, or when it is young enough. A stale slot (no writer) is never a hit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ServesOther(in Slot<TKey, TValue> slot, Binding<TKey, TValue> reader)
+    {
+        if (slot.Writer is not { } writer || (!reader.TrustsWriter(writer) && Services.Now - slot.Entry.CreatedAt >= reader.TtlTicks))
         {
             return false;
         }
 
-        if (!reader.TrustsWriter(entry.Writer) && Services.Now - entry.CreatedAt >= reader.TtlTicks)
+        if (writer.TracksReads)
         {
-            // Written by a wrapper with a longer lifetime: older than this reader's TTL promises.
-            return false;
-        }
-
-        if (entry.NeverDie is not null && !entry.Touched)
-        {
-            entry.Touched = true;
+            slot.Entry.Touched = true;
         }
 
         return true;
@@ -84,9 +91,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     public override void Remove(in TKey key)
     {
         Locks.Doom(key);
-        if (_front.TryGetValue(key, out var entry))
+        if (_front.TryGetValue(key, out var slot))
         {
-            Evict(entry);
+            Evict(slot.Entry);
         }
     }
 
@@ -96,7 +103,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Locks.DoomAll();
         foreach (var pair in _front)
         {
-            Evict(pair.Value);
+            Evict(pair.Value.Entry);
         }
     }
 
@@ -128,21 +135,50 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     protected override bool IsCurrent(in TKey key, ScheduledItem item) => !item.IsDead;
 
+    protected override bool TryGetStale(in TKey key, Binding<TKey, TValue> reader, out TValue value)
+    {
+        if (reader.MaxStaleTicks > 0 && _front.TryGetValue(key, out var slot) && Services.Now - slot.Entry.CreatedAt < reader.MaxStaleTicks)
+        {
+            value = slot.Value;
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
+
     protected override void OnRefreshFailed(ScheduledItem item, Exception error)
     {
         var entry = (MemoryEntry<TKey, TValue>)item;
         var state = entry.NeverDie!;
         state.Failures++;
         var delay = state.RetryDelay();
-        Log.RefreshFailed(Logger, entry.Writer.Name, state.Failures, Services.ToTimeSpan(delay), error);
+        Log.RefreshFailed(Logger, entry.Writer.Name, state.Failures, Math.Round(Services.ToTimeSpan(delay).TotalMilliseconds, 1), error);
         Services.Scheduler.Schedule(entry, Services.Now + delay);
     }
 
-    /// <summary>The scheduler's callback: expire a TTL entry, or refresh a never-die one (unless idle).</summary>
+    /// <summary>
+    /// The scheduler's callback: remove a TTL entry (or first keep it as a stale value when its writer has a
+    /// soft timeout), or refresh a never-die entry (unless evicted or idle).
+    /// </summary>
     internal void OnDue(MemoryEntry<TKey, TValue> entry)
     {
         if (entry.NeverDie is not { } state)
         {
+            var writer = entry.Writer;
+            if (!entry.Stale && writer.MaxStaleTicks > writer.TtlTicks && MarkStale(entry))
+            {
+                Services.Scheduler.Schedule(entry, entry.CreatedAt + writer.MaxStaleTicks);
+                return;
+            }
+
+            Evict(entry);
+            return;
+        }
+
+        if (!IsInCache(entry))
+        {
+            // The memory cache evicted it (size limit): it leaves the never-die registry too.
             Evict(entry);
             return;
         }
@@ -162,6 +198,21 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
 
         state.StartRefresh(entry.Key, entry);
+    }
+
+    /// <summary>Turns the entry's slot into a stale one: no longer a hit, still there for soft timeouts.</summary>
+    private bool MarkStale(MemoryEntry<TKey, TValue> entry)
+    {
+        while (_front.TryGetValue(entry.Key, out var slot) && ReferenceEquals(slot.Entry, entry))
+        {
+            if (_front.TryUpdate(entry.Key, new Slot<TKey, TValue>(slot.Value, writer: null, entry), slot))
+            {
+                entry.Stale = true;
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Store<TArgs>(in TKey key, TValue value, Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight, int generation, MemoryEntry<TKey, TValue>? refreshed)
@@ -190,19 +241,21 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             }
         }
 
-        var entry = new MemoryEntry<TKey, TValue>(binding, in key, value, now, neverDie);
-        MemoryEntry<TKey, TValue>? old;
+        var entry = new MemoryEntry<TKey, TValue>(binding, in key, now, neverDie);
+        var slot = new Slot<TKey, TValue>(value, binding, entry);
+        MemoryEntry<TKey, TValue>? old = null;
         while (true)
         {
-            if (_front.TryGetValue(key, out old))
+            if (_front.TryGetValue(key, out var current))
             {
-                if (refreshed is not null && !ReferenceEquals(old, refreshed))
+                if (refreshed is not null && !ReferenceEquals(current.Entry, refreshed))
                 {
                     return; // replaced or removed while refreshing: the newer state wins
                 }
 
-                if (_front.TryUpdate(key, entry, old))
+                if (_front.TryUpdate(key, slot, current))
                 {
+                    old = current.Entry;
                     break;
                 }
             }
@@ -213,7 +266,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                     return;
                 }
 
-                if (_front.TryAdd(key, entry))
+                if (_front.TryAdd(key, slot))
                 {
                     break;
                 }
@@ -233,6 +286,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
 
         Admit(entry);
+        _sweeper.OnStored();
         if (!MayStore(flight, generation))
         {
             // Invalidate or Clear ran while we stored: they may have missed this entry.
@@ -249,13 +303,15 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             {
                 cacheEntry.Value = entry;
                 cacheEntry.Size = _entrySize;
-                cacheEntry.PostEvictionCallbacks.Add(_onEvicted);
             }
 
             if (_cache.TryGetValue(entry, out _))
             {
                 return;
             }
+
+            // Rejected: the cache is at its size limit and starts a compaction in the background.
+            _sweeper.OnPressure();
         }
         catch (ObjectDisposedException)
         {
@@ -265,13 +321,39 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Evict(entry);
     }
 
+    /// <summary>Drops the entries the memory cache evicted on its own; returns how many remain.</summary>
+    public override int Sweep()
+    {
+        foreach (var pair in _front)
+        {
+            if (!IsInCache(pair.Value.Entry))
+            {
+                Evict(pair.Value.Entry);
+            }
+        }
+
+        return _front.Count;
+    }
+
     /// <summary>Removes an entry for good: from the front, the scheduler and the memory cache. Idempotent.</summary>
     internal void Evict(MemoryEntry<TKey, TValue> entry)
     {
-        entry.Expired = true;
-        _front.TryRemove(new KeyValuePair<TKey, MemoryEntry<TKey, TValue>>(entry.Key, entry));
+        entry.Removed = true;
+        _front.TryRemove(new KeyValuePair<TKey, Slot<TKey, TValue>>(entry.Key, Slot<TKey, TValue>.Of(entry)));
         Services.Scheduler.Unschedule(entry);
         RemoveFromCache(entry);
+    }
+
+    private bool IsInCache(MemoryEntry<TKey, TValue> entry)
+    {
+        try
+        {
+            return _cache.TryGetValue(entry, out _);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     private void RemoveFromCache(MemoryEntry<TKey, TValue> entry)

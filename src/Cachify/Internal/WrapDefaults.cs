@@ -12,6 +12,20 @@ internal abstract class WrapDefaults
     /// <summary>The defaults of the static <see cref="Cachify"/> entry point.</summary>
     public static WrapDefaults Static { get; } = new StaticDefaults();
 
+    /// <summary>The defaults of an <see cref="ICachify"/> instance, read at each wrapper's first call.</summary>
+    public static WrapDefaults For(ICachify cachify)
+    {
+        ArgumentNullException.ThrowIfNull(cachify);
+        return new InstanceDefaults(cachify);
+    }
+
+    private sealed class InstanceDefaults(ICachify cachify) : WrapDefaults
+    {
+        public override TimeSpan Ttl => cachify.DefaultTtl;
+
+        public override ICacheBackend Backend => cachify.Backend;
+    }
+
     private sealed class StaticDefaults : WrapDefaults
     {
         public override TimeSpan Ttl => Cachify.DefaultTtl;

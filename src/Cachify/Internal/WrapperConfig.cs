@@ -31,6 +31,9 @@ internal sealed class WrapperConfig
         KeyBy = other.KeyBy;
         Name = other.Name;
         Backend = other.Backend;
+        HardTimeout = other.HardTimeout;
+        SoftTimeout = other.SoftTimeout;
+        MaxStale = other.MaxStale;
     }
 
     public FunctionDescriptor Function { get; }
@@ -59,6 +62,15 @@ internal sealed class WrapperConfig
 
     /// <summary>The explicit backend, or null to use <see cref="WrapDefaults.Backend"/> at the first call.</summary>
     public ICacheBackend? Backend { get; private init; }
+
+    /// <summary>Callers wait at most this long for an execution; it is then abandoned. Null: no limit.</summary>
+    public TimeSpan? HardTimeout { get; private init; }
+
+    /// <summary>After this long a caller gets a stale value, when one younger than <see cref="MaxStale"/> exists.</summary>
+    public TimeSpan? SoftTimeout { get; private init; }
+
+    /// <summary>How old a stale value served at the soft timeout may be (measured from when it was stored).</summary>
+    public TimeSpan? MaxStale { get; private init; }
 
     /// <summary>Whether the target (instance or closure) is part of the key.</summary>
     public bool KeyHasTarget => Function.Target is not null && !NoSelf && KeyBy is null;
@@ -184,6 +196,29 @@ internal sealed class WrapperConfig
     {
         Guard.Name(name, nameof(name));
         return new WrapperConfig(this) { Name = name };
+    }
+
+    public WrapperConfig WithTimeout(TimeSpan timeout)
+    {
+        Guard.Positive(timeout, nameof(timeout), "The timeout is how long callers wait for an execution before it fails with a TimeoutException.");
+        if (SoftTimeout is { } soft && soft >= timeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"The timeout must be longer than the soft timeout ({soft}), or the soft timeout would never apply.");
+        }
+
+        return new WrapperConfig(this) { HardTimeout = timeout };
+    }
+
+    public WrapperConfig WithSoftTimeout(TimeSpan softTimeout, TimeSpan maxStale)
+    {
+        Guard.Positive(softTimeout, nameof(softTimeout), "The soft timeout is how long a caller waits before it gets a stale value.");
+        Guard.Positive(maxStale, nameof(maxStale), "maxStale is how old a stale value may be (from when it was stored).");
+        if (HardTimeout is { } hard && softTimeout >= hard)
+        {
+            throw new ArgumentOutOfRangeException(nameof(softTimeout), softTimeout, $"The soft timeout must be shorter than the timeout ({hard}).");
+        }
+
+        return new WrapperConfig(this) { SoftTimeout = softTimeout, MaxStale = maxStale };
     }
 
     public WrapperConfig WithBackend(ICacheBackend backend)

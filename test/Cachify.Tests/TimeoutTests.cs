@@ -1,0 +1,242 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace CachifyNet.Tests;
+
+/// <summary>Hard timeouts fail the call and abandon a hung execution; soft timeouts serve the stale value meanwhile.</summary>
+[Trait("Category", "Reliability")]
+public class TimeoutTests : IDisposable
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
+    private readonly ObservedTime _time = new();
+    private readonly MemoryFixture _fx;
+
+    public TimeoutTests() => _fx = new MemoryFixture(time: _time);
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public async Task Timeout_AsyncHang_EveryWaiterGetsTimeoutAndTheNextCallStartsFresh()
+    {
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) == 1 ? hang.Task : Task.FromResult(2))
+            .Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+
+        var first = f.Invoke(1);
+        var second = f.Invoke(1);
+        _time.Fake.Advance(TimeSpan.FromSeconds(5));
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => first);
+        Assert.Contains("timeout", error.Message, StringComparison.OrdinalIgnoreCase);
+        await Assert.ThrowsAsync<TimeoutException>(() => second);
+        Assert.Equal(2, await f.Invoke(1)); // the hung execution was detached: a new one runs
+
+        hang.SetResult(1);                  // the abandoned execution ends late: its result is not stored
+        Assert.Equal(2, await f.Invoke(1));
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task Timeout_SyncHang_CallerIsReleasedAtTheTimeout()
+    {
+        using var hang = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                hang.Wait();
+                return 1;
+            }
+
+            return 2;
+        }).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+
+        var caller = Task.Run(() => f.Invoke(1));
+        _time.WaitForTimers(2); // the scheduler's timer, then the execution's timeout
+        _time.Fake.Advance(TimeSpan.FromSeconds(5));
+
+        await Assert.ThrowsAsync<TimeoutException>(() => caller);
+        Assert.Equal(2, f.Invoke(1));
+        hang.Set();
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Fact]
+    public async Task Timeout_CancelsTheFunctionsTokenParameter()
+    {
+        var observed = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            observed.TrySetResult(token);
+            await Task.Delay(Timeout.Infinite, token);
+            return x;
+        }).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+
+        var call = f.Invoke(1, CancellationToken.None);
+        var token = await observed.Task;
+        _time.Fake.Advance(TimeSpan.FromSeconds(5));
+
+        await Assert.ThrowsAsync<TimeoutException>(() => call);
+        Assert.True(token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Timeout_FastExecution_IsUnaffected()
+    {
+        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+        Assert.Equal(1, await f.Invoke(1));
+        _time.Fake.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(1, await f.Invoke(1));
+    }
+
+    [Fact]
+    public async Task SoftTimeout_ServesTheStaleValueAndStoresTheLateResult()
+    {
+        var slow = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) == 1 ? Task.FromResult(1) : slow.Task)
+            .Ttl(Ttl).SoftTimeout(TimeSpan.FromSeconds(1), maxStale: TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
+        Assert.Equal(1, await f.Invoke(1));
+        _time.Fake.Advance(Ttl); // expired: no longer a hit, kept as a stale value
+
+        var call = f.Invoke(1);
+        Assert.False(call.IsCompleted);
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await call); // the soft timeout served the last value
+
+        slow.SetResult(2);           // the execution goes on and stores its result
+        await Internals.UntilAsync(async () => await f.Invoke(1) == 2, "the late result is stored");
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task SoftTimeout_NoStaleValue_WaitsForTheResult()
+    {
+        var slow = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap((int x) => slow.Task).SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
+
+        var call = f.Invoke(1);
+        _time.Fake.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(call.IsCompleted);
+        slow.SetResult(7);
+        Assert.Equal(7, await call);
+    }
+
+    [Fact]
+    public async Task SoftTimeout_StaleOlderThanMaxStale_IsNotServed()
+    {
+        var slow = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) == 1 ? Task.FromResult(1) : slow.Task)
+            .Ttl(Ttl).SoftTimeout(TimeSpan.FromSeconds(1), maxStale: TimeSpan.FromSeconds(30)).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+        await f.Invoke(1);
+        _time.Fake.Advance(TimeSpan.FromSeconds(30)); // the stale value is now too old (and gone)
+
+        var call = f.Invoke(1);
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(call.IsCompleted);
+        _time.Fake.Advance(TimeSpan.FromSeconds(4));
+        await Assert.ThrowsAsync<TimeoutException>(() => call); // the hard timeout applies
+        Assert.Equal(0, _fx.Cache.Count);
+    }
+
+    [Fact]
+    public async Task SoftTimeout_SkipCache_ServesTheCurrentValueWhileTheFreshOneIsComputed()
+    {
+        var slow = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) == 1 ? Task.FromResult(1) : slow.Task)
+            .SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)).Backend(_fx.Backend);
+        await f.Invoke(1);
+
+        var skip = f.Invoke(1, skipCache: true);
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await skip);
+        slow.SetResult(2);
+        await Internals.UntilAsync(async () => await f.Invoke(1) == 2, "the fresh value is stored");
+    }
+
+    [Fact]
+    public async Task SoftTimeout_Sync_ServesTheStaleValue()
+    {
+        using var slow = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                return 1;
+            }
+
+            slow.Wait();
+            return 2;
+        }).Ttl(Ttl).SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
+        Assert.Equal(1, f.Invoke(1));
+        _time.Fake.Advance(Ttl);
+
+        var timersBefore = _time.TimersCreated;
+        var caller = Task.Run(() => f.Invoke(1));
+        _time.WaitForTimers(timersBefore + 1); // the caller waits with its soft timeout armed
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await caller);
+
+        slow.Set();
+        Internals.Until(() => f.Invoke(1) == 2, "the late result is stored");
+    }
+
+    [Fact]
+    public async Task Timeout_NeverDieRefreshHangs_CountsAsFailureAndKeepsTheValue()
+    {
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) == 1 ? Task.FromResult(1) : hang.Task)
+            .Ttl(Ttl).NeverDie().Timeout(TimeSpan.FromSeconds(3)).Backend(_fx.Backend);
+        await f.Invoke(1);
+
+        _time.Fake.Advance(Ttl); // the refresh starts and hangs
+        await Internals.UntilAsync(() => Task.FromResult(Volatile.Read(ref calls) == 2), "the refresh started");
+        _time.Fake.Advance(TimeSpan.FromSeconds(3));
+        await _fx.RefreshesDone();
+
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, _fx.ScheduledEntries); // rescheduled with back-off
+    }
+
+    [Fact]
+    public void Timeout_InvalidValues_Throw()
+    {
+        var f = Cachify.Wrap((int x) => x);
+        Assert.Equal("timeout", Assert.Throws<ArgumentOutOfRangeException>(() => f.Timeout(TimeSpan.Zero)).ParamName);
+        Assert.Equal("softTimeout", Assert.Throws<ArgumentOutOfRangeException>(() => f.SoftTimeout(TimeSpan.Zero, TimeSpan.FromMinutes(1))).ParamName);
+        Assert.Equal("maxStale", Assert.Throws<ArgumentOutOfRangeException>(() => f.SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.Zero)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.Timeout(TimeSpan.FromSeconds(1)).SoftTimeout(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.SoftTimeout(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)).Timeout(TimeSpan.FromSeconds(1)));
+    }
+
+    /// <summary>A fake clock that tells how many timers were created, so a test can wait until a blocked caller armed one.</summary>
+    internal sealed class ObservedTime : TimeProvider
+    {
+        private int _timers;
+
+        public FakeTimeProvider Fake { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+        public int TimersCreated => Volatile.Read(ref _timers);
+
+        public override long TimestampFrequency => Fake.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => Fake.GetUtcNow();
+
+        public override long GetTimestamp() => Fake.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = Fake.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
+        }
+
+        /// <summary>Waits until <paramref name="total"/> timers exist (the backend's scheduler owns the first).</summary>
+        public void WaitForTimers(int total) => Internals.Until(() => TimersCreated >= total, $"{total} timers were created");
+    }
+}
