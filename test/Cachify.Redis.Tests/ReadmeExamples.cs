@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
@@ -15,6 +16,32 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
         Assert.Equal("Ann", users.Name);
         Assert.Contains($"{Prefix}:{{users.by-email~ignore(traceId):ann@example.com}}", Keys());
         Assert.Contains($"{Prefix}:{{users.get:42}}", Keys());
+    }
+
+    [RedisFact]
+    public async Task DependencyInjection_RedisBackendRegisteredBeforeAddCachify_IsUsed()
+    {
+        using var provider = DependencyInjectionExample.Build(Fixture.Server.EndPoint, Prefix);
+        var cachify = provider.GetRequiredService<ICachify>();
+
+        var getUser = cachify.Wrap((int id) => Task.FromResult(new User(id, "Ann"))).Named("users.get");
+        Assert.Equal("Ann", (await getUser.Invoke(7)).Name);
+        Assert.Contains($"{Prefix}:{{users.get:7}}", Keys());
+    }
+
+    private static class DependencyInjectionExample
+    {
+        // From "Dependency injection".
+        public static ServiceProvider Build(string endpoint, string prefix)
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(endpoint));
+            services.AddSingleton<ICacheBackend>(provider => new RedisCacheBackend(
+                provider.GetRequiredService<IConnectionMultiplexer>(),
+                new RedisCacheOptions { KeyPrefix = prefix }));
+            services.AddCachify(options => options.DefaultTtl = TimeSpan.FromMinutes(5)); // uses the ICacheBackend above
+            return services.BuildServiceProvider();
+        }
     }
 
     private static class Example
