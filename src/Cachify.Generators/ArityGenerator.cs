@@ -20,43 +20,111 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        context.RegisterPostInitializationOutput(static ctx =>
+        // The generator is referenced by Cachify and by Cachify.Redis; each gets only its own sources.
+        var assemblyName = context.CompilationProvider.Select(static (compilation, _) => compilation.AssemblyName ?? string.Empty);
+        context.RegisterSourceOutput(assemblyName, static (ctx, name) =>
         {
-            var wrap = new StringBuilder();
-            var extensions = new StringBuilder();
-            for (var n = 0; n <= MaxArity; n++)
+            if (name == "Cachify")
             {
-                var a = new Arity(n);
-                ctx.AddSource($"ArgsKey{n}.g.cs", SourceText.From(Key(a), Encoding.UTF8));
-                ctx.AddSource($"Invokers{n}.g.cs", SourceText.From(Invokers(a), Encoding.UTF8));
-                ctx.AddSource($"CachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: false), Encoding.UTF8));
-                ctx.AddSource($"AsyncCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: true), Encoding.UTF8));
-                wrap.Append(WrapOverloads(a, "public static", string.Empty, "WrapDefaults.Static", "<see cref=\"Cachify.DefaultTtl\"/>", "<see cref=\"Cachify.DefaultBackend\"/>"));
-                extensions.Append(WrapOverloads(a, "public static", "this ICachify cachify, ", "WrapDefaults.For(cachify)", "<see cref=\"ICachify.DefaultTtl\"/>", "<see cref=\"ICachify.Backend\"/>"));
+                EmitCore(ctx);
             }
-
-            ctx.AddSource("Cachify.Wrap.g.cs", SourceText.From(Header + $$"""
-                namespace CachifyNet;
-
-                public static partial class Cachify
-                {
-                {{wrap}}}
-
-                """, Encoding.UTF8));
-
-            ctx.AddSource("CachifyExtensions.g.cs", SourceText.From(Header + $$"""
-                namespace CachifyNet;
-
-                /// <summary>
-                /// <c>Wrap</c> on an <see cref="ICachify"/> (the injectable entry point): the same overloads as
-                /// <see cref="Cachify"/>, with the TTL and backend of that instance.
-                /// </summary>
-                public static class CachifyExtensions
-                {
-                {{extensions}}}
-
-                """, Encoding.UTF8));
+            else if (name == "Cachify.Redis")
+            {
+                EmitRedis(ctx);
+            }
         });
+    }
+
+    private static void EmitCore(SourceProductionContext ctx)
+    {
+        var wrap = new StringBuilder();
+        var extensions = new StringBuilder();
+        for (var n = 0; n <= MaxArity; n++)
+        {
+            var a = new Arity(n);
+            ctx.AddSource($"ArgsKey{n}.g.cs", SourceText.From(Key(a), Encoding.UTF8));
+            ctx.AddSource($"Invokers{n}.g.cs", SourceText.From(Invokers(a), Encoding.UTF8));
+            ctx.AddSource($"CachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: false), Encoding.UTF8));
+            ctx.AddSource($"AsyncCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: true), Encoding.UTF8));
+            wrap.Append(WrapOverloads(a, "public static", string.Empty, "WrapDefaults.Static", "<see cref=\"Cachify.DefaultTtl\"/>", "<see cref=\"Cachify.DefaultBackend\"/>"));
+            extensions.Append(WrapOverloads(a, "public static", "this ICachify cachify, ", "WrapDefaults.For(cachify)", "<see cref=\"ICachify.DefaultTtl\"/>", "<see cref=\"ICachify.Backend\"/>"));
+        }
+
+        ctx.AddSource("Cachify.Wrap.g.cs", SourceText.From(Header + $$"""
+            namespace CachifyNet;
+
+            public static partial class Cachify
+            {
+            {{wrap}}}
+
+            """, Encoding.UTF8));
+
+        ctx.AddSource("CachifyExtensions.g.cs", SourceText.From(Header + $$"""
+            namespace CachifyNet;
+
+            /// <summary>
+            /// <c>Wrap</c> on an <see cref="ICachify"/> (the injectable entry point): the same overloads as
+            /// <see cref="Cachify"/>, with the TTL and backend of that instance.
+            /// </summary>
+            public static class CachifyExtensions
+            {
+            {{extensions}}}
+
+            """, Encoding.UTF8));
+    }
+
+    /// <summary>Cachify.Redis: <c>UseRedis()</c> for every wrapper type.</summary>
+    private static void EmitRedis(SourceProductionContext ctx)
+    {
+        var methods = new StringBuilder();
+        for (var n = 0; n <= MaxArity; n++)
+        {
+            var a = new Arity(n);
+            methods.Append(UseRedis(a, isAsync: false));
+            methods.Append(UseRedis(a, isAsync: true));
+        }
+
+        ctx.AddSource("RedisCachedFunctionExtensions.g.cs", SourceText.From(Header + $$"""
+            namespace CachifyNet.Redis;
+
+            /// <summary>
+            /// <c>UseRedis()</c>: puts a cached function on the Redis backend set up by <see cref="CachifyRedis.Configure"/>,
+            /// the counterpart of Python cachify's <c>rcache</c>.
+            /// </summary>
+            public static class RedisCachedFunctionExtensions
+            {
+            {{methods}}}
+
+            """, Encoding.UTF8));
+    }
+
+    private static string UseRedis(Arity a, bool isAsync)
+    {
+        var name = isAsync ? "AsyncCachedFunc" : "CachedFunc";
+        var self = $"{name}<{a.TypesWithResult}>";
+        var kind = isAsync ? "asynchronous" : "synchronous";
+        return $$"""
+                /// <summary>
+                /// Returns a wrapper of this {{kind}} function that keeps its entries in the Redis backend set up by
+                /// <see cref="CachifyRedis.Configure"/>. The backend is looked up at the wrapper's first call, so the wrapper
+                /// may be created (for example in a static field) before setup runs.
+                /// </summary>
+            {{TypeParamDocs(a, isAsync ? "The type of the task's result." : "The type of the result.").Replace("/// ", "    /// ")}}    /// <param name="cached">The cached function.</param>
+                /// <returns>A new wrapper; <paramref name="cached"/> is unchanged. An explicit <c>Backend(...)</c> set before is replaced.</returns>
+                /// <exception cref="ArgumentNullException"><paramref name="cached"/> is null.</exception>
+                /// <exception cref="ArgumentException">
+                /// A parameter that is part of the key has no stable text form, or the function has a target (an instance or a
+                /// closure) and is neither <c>Named</c>, <c>NoSelf</c> nor <c>KeyBy</c>. Set key options before <c>UseRedis()</c>.
+                /// </exception>
+                /// <remarks>The first call throws <see cref="InvalidOperationException"/> if <see cref="CachifyRedis.Configure"/> has not run by then.</remarks>
+                public static {{self}} UseRedis<{{a.TypesWithResult}}>(this {{self}} cached)
+                {
+                    ArgumentNullException.ThrowIfNull(cached);
+                    return cached.WithConfig(CachifyNet.Redis.Internal.RedisKeyRules.UseRedis(cached.Config, nameof(cached)));
+                }
+
+
+            """;
     }
 
     private const string Header = """
@@ -555,6 +623,12 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public static implicit operator {{funcType}}?({{self}}? cached) => cached?.AsFunc();
 
                 internal {{bindingType}}? CurrentBinding => _binding;
+
+                /// <summary>The wrapper's settings (backends that pick themselves, such as <c>UseRedis()</c>, read them).</summary>
+                internal WrapperConfig Config => _config;
+
+                /// <summary>A wrapper of the same function with other settings.</summary>
+                internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _keyBy);
 
                 private StringKey KeyByKey({{keyByBindingType}} binding{{a.Trail(a.Params)}})
                     => new(_keyBy!({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name));

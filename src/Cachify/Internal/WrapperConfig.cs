@@ -39,7 +39,7 @@ internal sealed class WrapperConfig
     public FunctionDescriptor Function { get; }
 
     /// <summary>Where the TTL and backend come from when the wrapper does not set them.</summary>
-    public WrapDefaults Defaults { get; }
+    public WrapDefaults Defaults { get; private init; }
 
     /// <summary>The explicit TTL, or null to use <see cref="WrapDefaults.Ttl"/> at bind time.</summary>
     public TimeSpan? Ttl { get; private init; }
@@ -225,6 +225,16 @@ internal sealed class WrapperConfig
     {
         ArgumentNullException.ThrowIfNull(backend);
         return new WrapperConfig(this) { Backend = backend };
+    }
+
+    /// <summary>
+    /// Replaces where the TTL and backend come from and drops any explicit backend, so the wrapper binds to
+    /// <paramref name="defaults"/>' backend at its first call (used by <c>UseRedis()</c>, which may run before setup).
+    /// </summary>
+    public WrapperConfig WithDefaults(WrapDefaults defaults)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        return new WrapperConfig(this) { Defaults = defaults, Backend = null };
     }
 
     private static int AllParameters(FunctionDescriptor function) => (1 << function.ParameterNames.Length) - 1;

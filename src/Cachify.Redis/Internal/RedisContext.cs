@@ -1,0 +1,178 @@
+using CachifyNet.Internal;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>
+/// What every keyspace of one <see cref="RedisCacheBackend"/> shares: the connection, the options, the waiters
+/// and the backend's one pub/sub subscription, and the rules for Redis errors.
+/// </summary>
+internal sealed class RedisContext : IDisposable
+{
+    private const int NotSubscribed = 0;
+    private const int Subscribing = 1;
+    private const int Subscribed = 2;
+
+    private readonly Action<RedisChannel, RedisValue> _onNotification;
+    private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
+    private int _subscription;
+    private long _renewals;
+
+    public RedisContext(IConnectionMultiplexer connection, RedisCacheOptions options, BackendServices services)
+    {
+        Connection = connection;
+        Database = connection.GetDatabase();
+        Services = services;
+        Prefix = options.KeyPrefix;
+        ChannelName = Prefix + ":notify";
+        Channel = RedisChannel.Literal(ChannelName);
+        LockTimeout = options.LockTimeout;
+        LockMs = (long)Math.Ceiling(options.LockTimeout.TotalMilliseconds);
+        LockWaitTimeout = options.LockWaitTimeout;
+        MaxPoll = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.LockTimeout.Ticks / 4));
+        OnError = options.OnError;
+        Serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
+        _onNotification = (_, message) => Waiters.Signal(message.ToString());
+        _onRestored = (_, _) => Waiters.SignalAll();
+        connection.ConnectionRestored += _onRestored;
+    }
+
+    public IConnectionMultiplexer Connection { get; }
+
+    public IDatabase Database { get; }
+
+    public BackendServices Services { get; }
+
+    public ILogger Logger => Services.Logger;
+
+    public string Prefix { get; }
+
+    /// <summary>The pub/sub channel on which owners announce that an entry somebody waits for was written or released.</summary>
+    public string ChannelName { get; }
+
+    public RedisChannel Channel { get; }
+
+    public TimeSpan LockTimeout { get; }
+
+    public long LockMs { get; }
+
+    public TimeSpan LockWaitTimeout { get; }
+
+    /// <summary>The longest pause between two checks of a lock held by another process.</summary>
+    public TimeSpan MaxPoll { get; }
+
+    public RedisErrorMode OnError { get; }
+
+    public ICacheSerializer Serializer { get; }
+
+    public WaiterRegistry Waiters { get; } = new();
+
+    /// <summary>Successful lock renewals so far (tests observe that a slow function keeps its lock).</summary>
+    public long Renewals => Interlocked.Read(ref _renewals);
+
+    public void CountRenewal() => Interlocked.Increment(ref _renewals);
+
+    /// <summary>
+    /// Fails at once when the multiplexer has no connection to the key's server, instead of letting the command wait
+    /// in its backlog until it times out: a cache must not add seconds to a call while Redis is away.
+    /// </summary>
+    public void Ready(RedisKey key)
+    {
+        if (!Database.IsConnected(key))
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected (the multiplexer reports no connection to the key's server).", null, CommandStatus.Unknown);
+        }
+    }
+
+    /// <summary>Whether an exception caught around a Redis call is a backend failure (cancellation is the caller's).</summary>
+    public static bool IsBackendError(Exception error) => error is not OperationCanceledException;
+
+    /// <summary>
+    /// A Redis call made for a caller failed: counts it, then returns the exception to throw (<see cref="RedisErrorMode.Throw"/>)
+    /// or logs it and returns null, and the caller goes on without the cache (<see cref="RedisErrorMode.Silent"/>).
+    /// A failed Invalidate or Clear (<paramref name="removal"/>) is logged as an error: stale entries may stay.
+    /// </summary>
+    public CachifyException? Failed(Telemetry.Tags tags, string function, string operation, Exception error, bool removal = false)
+    {
+        Telemetry.BackendError(tags, operation);
+        if (OnError == RedisErrorMode.Throw)
+        {
+            return new CachifyException($"Redis {operation} for {function} failed: {error.Message}", error);
+        }
+
+        if (removal)
+        {
+            RedisLog.RemoveFailed(Logger, operation, function, error);
+        }
+        else
+        {
+            RedisLog.OperationFailed(Logger, operation, function, error);
+        }
+
+        return null;
+    }
+
+    /// <summary>A Redis call made in the background (lock renewal, release) failed: counted and logged, never thrown.</summary>
+    public void BackgroundFailed(Telemetry.Tags tags, string function, string operation, Exception error)
+    {
+        Telemetry.BackendError(tags, operation);
+        RedisLog.OperationFailed(Logger, operation, function, error);
+    }
+
+    /// <summary>Subscribes to the notification channel once; a failure is logged and waiters poll instead.</summary>
+    public void EnsureSubscribed()
+    {
+        if (Interlocked.CompareExchange(ref _subscription, Subscribing, NotSubscribed) != NotSubscribed)
+        {
+            return;
+        }
+
+        try
+        {
+            Connection.GetSubscriber().Subscribe(Channel, _onNotification);
+            Volatile.Write(ref _subscription, Subscribed);
+        }
+        catch (Exception error) when (IsBackendError(error))
+        {
+            Volatile.Write(ref _subscription, NotSubscribed);
+            RedisLog.SubscribeFailed(Logger, ChannelName, error);
+        }
+    }
+
+    /// <inheritdoc cref="EnsureSubscribed"/>
+    public async ValueTask EnsureSubscribedAsync()
+    {
+        if (Interlocked.CompareExchange(ref _subscription, Subscribing, NotSubscribed) != NotSubscribed)
+        {
+            return;
+        }
+
+        try
+        {
+            await Connection.GetSubscriber().SubscribeAsync(Channel, _onNotification).ConfigureAwait(false);
+            Volatile.Write(ref _subscription, Subscribed);
+        }
+        catch (Exception error) when (IsBackendError(error))
+        {
+            Volatile.Write(ref _subscription, NotSubscribed);
+            RedisLog.SubscribeFailed(Logger, ChannelName, error);
+        }
+    }
+
+    public void Dispose()
+    {
+        Connection.ConnectionRestored -= _onRestored;
+        if (Interlocked.Exchange(ref _subscription, NotSubscribed) == Subscribed)
+        {
+            try
+            {
+                Connection.GetSubscriber().Unsubscribe(Channel, _onNotification, CommandFlags.FireAndForget);
+            }
+            catch (Exception error) when (IsBackendError(error))
+            {
+                RedisLog.SubscribeFailed(Logger, ChannelName, error);
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using CachifyNet.Internal;
+
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>
+/// What may become a Redis key, checked when a wrapper is bound (or when <c>UseRedis()</c> is called), and the
+/// pieces keys are built from. The target of a delegate is never part of a Redis key: it has no text form that
+/// means the same thing in another process.
+/// </summary>
+internal static class RedisKeyRules
+{
+    /// <summary>The argument bits that are written into the key: none under <c>KeyBy</c> (its string is the whole argument part).</summary>
+    public static int KeyMask(WrapperConfig config) => config.KeyBy is null ? config.KeyMask : 0;
+
+    /// <summary>Function identity plus key shape, as it appears inside the key's hash tag.</summary>
+    public static string Identity(WrapperConfig config) => config.Identity + config.KeyShape;
+
+    /// <summary>Validates the wrapper's settings for Redis and points it at the backend set up by <see cref="CachifyRedis.Configure"/>.</summary>
+    public static WrapperConfig UseRedis(WrapperConfig config, string paramName)
+    {
+        Validate(config, paramName);
+        return config.WithDefaults(RedisDefaults.Over(config.Defaults));
+    }
+
+    /// <summary>Throws when the wrapper cannot be keyed in a store shared by processes; the message names the fix.</summary>
+    public static void Validate(WrapperConfig config, string paramName)
+    {
+        var function = config.Function;
+        var mask = KeyMask(config);
+        for (var i = 0; i < function.ParameterTypes.Length; i++)
+        {
+            if ((mask & (1 << i)) != 0 && !ArgText.IsSupported(function.ParameterTypes[i], out var reason))
+            {
+                var name = function.ParameterNames[i];
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(function.ParameterTypes[i])}) of {config.DisplayName} cannot be part of a Redis key: {reason}. ") +
+                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself, before .Backend(...) or .UseRedis().",
+                    paramName);
+            }
+        }
+
+        if (function.Target is not null && config.Name is null && !config.NoSelf && config.KeyBy is null)
+        {
+            throw new ArgumentException(
+                $"{config.DisplayName} has a target (an object instance, or variables captured by a lambda) that cannot be part of a Redis key, " +
+                "so two instances or closures would share entries across processes. Before .Backend(...) or .UseRedis(), call " +
+                ".NoSelf() if every instance computes the same results, .Named(\"...\") to give the function a shared identity, " +
+                "or .KeyBy(...) to put what matters into the key.",
+                paramName);
+        }
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming <c>RedisCacheOptions.KeyPrefix</c> when the prefix cannot be used.</summary>
+    public static void ValidatePrefix(string? prefix, string paramName)
+    {
+        const string Rules = "It must be non-empty, without white space, control characters, ':' (a prefix \"x:lock\" would collide with the lock keys of \"x\"), braces (Redis Cluster hash tags) or glob characters (* ? [ ] \\, which would break SCAN patterns). Use a name such as \"myapp\".";
+        if (string.IsNullOrEmpty(prefix))
+        {
+            throw new ArgumentException("RedisCacheOptions.KeyPrefix is empty. " + Rules, paramName);
+        }
+
+        foreach (var c in prefix)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is ':' or '{' or '}' or '*' or '?' or '[' or ']' or '\\')
+            {
+                var shown = char.IsWhiteSpace(c) || char.IsControl(c) ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) : c.ToString();
+                throw new ArgumentException($"RedisCacheOptions.KeyPrefix \"{prefix}\" contains '{shown}'. " + Rules, paramName);
+            }
+        }
+    }
+
+    /// <summary>Escapes the glob characters of <paramref name="text"/> for a SCAN MATCH pattern.</summary>
+    public static string GlobEscape(string text)
+    {
+        if (text.AsSpan().IndexOfAny("*?[]\\") < 0)
+        {
+            return text;
+        }
+
+        var sb = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                sb.Append('\\');
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.ToString();
+    }
+}

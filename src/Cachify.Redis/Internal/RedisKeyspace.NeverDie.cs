@@ -1,0 +1,297 @@
+using CachifyNet.Internal;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>
+/// Never-die entries in Redis. Their value key lives for 11 × TTL, extended after each failed refresh, so the last
+/// good value outlives failures while some process keeps trying, yet expires once no process refreshes it.
+/// Every process that wrote or read such an entry registers it in its scheduler; when due, it checks in one
+/// script whether the entry is gone, already refreshed by another process (younger than TTL by Redis' clock), or
+/// due, and takes the lock without waiting. Only the process that gets the lock runs the function: no duplicate
+/// refreshes across processes. Other processes keep reading the old value meanwhile.
+/// </summary>
+internal sealed partial class RedisKeyspace<TKey, TValue>
+{
+    /// <summary>A never-die reader found a usable value: refresh it when it reaches its TTL (at once if it already has).</summary>
+    private void RegisterRead<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long ageMs)
+    {
+        if (_neverDie.ContainsKey(key))
+        {
+            return;
+        }
+
+        var age = Services.ToTicks(TimeSpan.FromMilliseconds(ageMs));
+        Register(in key, in args, binding, Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false);
+    }
+
+    /// <summary>A never-die wrapper stored a value: refresh it one TTL from now, with this wrapper's arguments.</summary>
+    private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding)
+        => Register(in key, in args, binding, Services.Now + binding.TtlTicks, replace: true);
+
+    private void Register<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long due, bool replace)
+    {
+        if (Services.IsDisposed)
+        {
+            return;
+        }
+
+        lock (_registrationLock)
+        {
+            if (_neverDie.TryGetValue(key, out var existing))
+            {
+                if (!replace)
+                {
+                    return;
+                }
+
+                if (ReferenceEquals(existing.State.Binding, binding))
+                {
+                    existing.State.Failures = 0;
+                    Services.Scheduler.Schedule(existing, due);
+                    return;
+                }
+
+                Drop(existing);
+            }
+
+            var item = new RedisNeverDieItem<TKey, TValue>(this, in key, new RedisNeverDieState<TKey, TArgs, TValue>(binding, args) { LastRead = Services.Now });
+            _neverDie[key] = item;
+            Services.Scheduler.Schedule(item, due);
+        }
+    }
+
+    private void DropRegistration(in TKey key)
+    {
+        if (_neverDie.TryGetValue(key, out var item))
+        {
+            Drop(item);
+        }
+    }
+
+    private void Drop(RedisNeverDieItem<TKey, TValue> item)
+    {
+        item.Dead = true;
+        _neverDie.TryRemove(new KeyValuePair<TKey, RedisNeverDieItem<TKey, TValue>>(item.Key, item));
+        Services.Scheduler.Unschedule(item);
+    }
+
+    protected override bool IsCurrent(in TKey key, ScheduledItem item)
+        => !item.IsDead && _neverDie.TryGetValue(key, out var current) && ReferenceEquals(current, item);
+
+    /// <summary>A refresh failed (the function threw, or Redis could not be reached): keep the value, retry after TTL × 1.25ⁿ (at most 10 × TTL).</summary>
+    protected override void OnRefreshFailed(ScheduledItem item, Exception error)
+    {
+        var registration = (RedisNeverDieItem<TKey, TValue>)item;
+        var state = registration.State;
+        state.Failures++;
+        var delay = state.RetryDelay();
+        if (error is RedisException or TimeoutException)
+        {
+            RedisLog.RefreshCheckFailed(Logger, state.Binding.Name, state.Failures, Services.ToTimeSpan(delay), error);
+        }
+        else
+        {
+            Log.RefreshFailed(Logger, state.Binding.Name, state.Failures, Math.Round(Services.ToTimeSpan(delay).TotalMilliseconds, 1), error);
+        }
+
+        Services.Scheduler.Schedule(registration, Services.Now + delay);
+    }
+
+    /// <summary>The scheduler's callback (must be quick): stop if idle, else start the refresh on the thread pool.</summary>
+    internal void OnNeverDieDue(RedisNeverDieItem<TKey, TValue> item)
+    {
+        if (item.Dead || Services.IsDisposed)
+        {
+            return;
+        }
+
+        var state = item.State;
+        var now = Services.Now;
+        if (item.Touched)
+        {
+            item.Touched = false;
+            state.LastRead = now;
+        }
+
+        if (now - state.LastRead >= state.Binding.IdleTicks)
+        {
+            // Nobody here read it for the idle limit: stop refreshing. The entry stays for other processes and expires by itself.
+            Drop(item);
+            return;
+        }
+
+        state.StartRefresh(item.Key, item);
+    }
+
+    internal void BeginRefresh<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, RedisNeverDieItem<TKey, TValue> item)
+    {
+        Services.BeginWork();
+        var work = new RefreshWork<TArgs>(this, key, binding, args, item);
+        ThreadPool.UnsafeQueueUserWorkItem(static work => _ = work.RunAsync(), work, preferLocal: false);
+    }
+
+    private async Task RefreshAsync<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, RedisNeverDieItem<TKey, TValue> item)
+    {
+        var entry = Entry(in key);
+        RedisValue[] checkArgs = [default, _redis.LockMs, Envelope.TtlMs(binding.Ttl)];
+        RedisKey[] checkKeys = [entry.Value, entry.Lock];
+        while (IsCurrent(in key, item) && !Services.IsDisposed)
+        {
+            var token = NewToken();
+            checkArgs[0] = token;
+            int status;
+            long ageMs;
+            try
+            {
+                _redis.Ready(entry.Value);
+                var reply = (RedisResult[])(await _redis.Database.ScriptEvaluateAsync(RedisScripts.Refresh, checkKeys, checkArgs).ConfigureAwait(false))!;
+                status = (int)reply[0];
+                ageMs = (long)reply[1];
+            }
+            catch (Exception error) when (RedisContext.IsBackendError(error))
+            {
+                Telemetry.BackendError(binding.Tags, "refresh");
+                OnRefreshFailed(item, error);
+                return;
+            }
+
+            switch (status)
+            {
+                case RedisScripts.Gone:
+                    Drop(item);
+                    return;
+                case RedisScripts.Fresh:
+                    // Another process refreshed it: due again when that value reaches its TTL.
+                    item.State.Failures = 0;
+                    Services.Scheduler.Schedule(item, Services.Now + Math.Max(0, binding.TtlTicks - Services.ToTicks(TimeSpan.FromMilliseconds(ageMs))));
+                    return;
+                case RedisScripts.Busy:
+                    // Another process is running the function for this key; its value will be fresh.
+                    Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
+                    return;
+            }
+
+            var gate = Locks.Enter(key);
+            var flight = binding.NewFlight();
+            if (!gate.TryStart(flight))
+            {
+                // A call of this process runs for the key and may be waiting for the lock we hold: give it back,
+                // let that call finish, then check again (it has most likely stored a fresh value).
+                var running = Volatile.Read(ref gate.Current);
+                Locks.Exit(key, gate);
+                await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+                if (running is not null)
+                {
+                    await ((Task)running.Task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+
+                continue;
+            }
+
+            await OwnRefreshAsync(entry, token, gate, flight, key, args, binding, item).ConfigureAwait(false);
+            return;
+        }
+    }
+
+    /// <summary>Runs the function under the lock this process took, as the key's local execution (callers of the key join it).</summary>
+    private async Task OwnRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, RedisNeverDieItem<TKey, TValue> item)
+    {
+        var registration = flight.JoinUntil(Services.Stopping);
+        var generation = Generation;
+        try
+        {
+            TValue value;
+            using (new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
+            {
+                value = binding.Invoker.IsAsync
+                    ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false)
+                    : Execute(binding, in args, flight);
+            }
+
+            await StoreRefreshAsync(entry, token, value, key, args, binding, flight, generation, item).ConfigureAwait(false);
+            flight.TrySetResult(value);
+            Telemetry.Refreshed(binding.Tags, success: true);
+        }
+        catch (Exception error)
+        {
+            flight.TrySetException(error);
+            Telemetry.Refreshed(binding.Tags, success: false);
+            OnRefreshFailed(item, error);
+
+            // Keep the last good value until after the next attempt.
+            var extendMs = Envelope.TtlMs(Services.ToTimeSpan(item.State.RetryDelay())) + Envelope.TtlMs(binding.Ttl);
+            await ReleaseAsync(entry, token, extendMs, binding).ConfigureAwait(false);
+        }
+        finally
+        {
+            registration.Dispose();
+            gate.Finish(flight);
+            Locks.Exit(key, gate);
+        }
+    }
+
+    private async Task StoreRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, TValue value, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, RedisNeverDieItem<TKey, TValue> item)
+    {
+        if (!MayStore(flight, generation))
+        {
+            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            return;
+        }
+
+        ReadOnlyMemory<byte> tail;
+        try
+        {
+            tail = Envelope.EncodeTail(value, Envelope.TtlMs(binding.Ttl), neverDie: true, TypeTag<TValue>.Value, _redis.Serializer);
+        }
+        catch (Exception error)
+        {
+            Telemetry.BackendError(binding.Tags, "serialize");
+            RedisLog.SerializeFailed(Logger, binding.Name, error);
+            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
+            return;
+        }
+
+        bool stored;
+        try
+        {
+            _redis.Ready(entry.Value);
+            stored = (long)await _redis.Database.ScriptEvaluateAsync(RedisScripts.Commit, entry.All, CommitArgs(token, tail, binding, entry)).ConfigureAwait(false) == 1;
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            Telemetry.BackendError(binding.Tags, "set");
+            OnRefreshFailed(item, error);
+            return;
+        }
+
+        if (AfterCommit(stored, in key, in args, binding, flight, generation))
+        {
+            await UnlinkAsync(entry).ConfigureAwait(false);
+        }
+        else if (!stored)
+        {
+            Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
+        }
+    }
+
+    private sealed class RefreshWork<TArgs>(RedisKeyspace<TKey, TValue> keyspace, TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, RedisNeverDieItem<TKey, TValue> item)
+    {
+        public async Task RunAsync()
+        {
+            try
+            {
+                await keyspace.RefreshAsync(key, binding, args, item).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                Log.SchedulerCallbackFailed(keyspace.Logger, error);
+            }
+            finally
+            {
+                keyspace.Services.EndWork();
+            }
+        }
+    }
+}

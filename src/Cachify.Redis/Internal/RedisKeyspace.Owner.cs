@@ -1,0 +1,403 @@
+using CachifyNet.Internal;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>
+/// What the owner of this process's execution of a key does: read the value or take the key's Redis lock in one
+/// script; when another process holds the lock, wait for its notification (or poll with back-off) and check again;
+/// with the lock, run the function while renewing the lock, then store the result only if the lock is still ours.
+/// </summary>
+internal sealed partial class RedisKeyspace<TKey, TValue>
+{
+    protected override TValue Produce<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+    {
+        var generation = Generation;
+        var entry = Entry(in key);
+        var token = NewToken();
+        var mode = skipCache ? AcquireMode.LockOnly : AcquireMode.ValueFirst;
+        LockWait? wait = null;
+        try
+        {
+            while (true)
+            {
+                wait?.Reset();
+                AcquireReply reply;
+                try
+                {
+                    _redis.Ready(entry.Value);
+                    reply = AcquireReply.Parse(_redis.Database.ScriptEvaluate(RedisScripts.Acquire, entry.All, [token, _redis.LockMs, (int)mode]));
+                }
+                catch (Exception error) when (RedisContext.IsBackendError(error))
+                {
+                    return RunUncached(binding, in args, flight, "lock", error);
+                }
+
+                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, out var found, out var delay))
+                {
+                    case Step.Return:
+                        return found;
+                    case Step.ReleaseAndReturn:
+                        Release(entry, token, extendMs: 0, binding);
+                        return found;
+                    case Step.Own:
+                        return RunAsOwner(entry, token, in key, in args, binding, flight, generation);
+                    case Step.Subscribe:
+                        _redis.EnsureSubscribed();
+                        break;
+                    case Step.Wait:
+                        wait!.Wait(delay, flight.Token);
+                        Services.ThrowIfDisposed();
+                        break;
+                    case Step.TimedOut:
+                        WaitTimedOut(binding);
+                        return Execute(binding, in args, flight);
+                }
+            }
+        }
+        finally
+        {
+            wait?.Dispose();
+        }
+    }
+
+    protected override async Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+    {
+        var generation = Generation;
+        var entry = Entry(in key);
+        var token = NewToken();
+        var mode = skipCache ? AcquireMode.LockOnly : AcquireMode.ValueFirst;
+        LockWait? wait = null;
+        try
+        {
+            while (true)
+            {
+                wait?.Reset();
+                AcquireReply reply;
+                try
+                {
+                    _redis.Ready(entry.Value);
+                    reply = AcquireReply.Parse(await _redis.Database.ScriptEvaluateAsync(RedisScripts.Acquire, entry.All, [token, _redis.LockMs, (int)mode]).ConfigureAwait(false));
+                }
+                catch (Exception error) when (RedisContext.IsBackendError(error))
+                {
+                    return await RunUncachedAsync(binding, args, flight, "lock", error).ConfigureAwait(false);
+                }
+
+                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, out var found, out var delay))
+                {
+                    case Step.Return:
+                        return found;
+                    case Step.ReleaseAndReturn:
+                        await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+                        return found;
+                    case Step.Own:
+                        return await RunAsOwnerAsync(entry, token, key, args, binding, flight, generation).ConfigureAwait(false);
+                    case Step.Subscribe:
+                        await _redis.EnsureSubscribedAsync().ConfigureAwait(false);
+                        break;
+                    case Step.Wait:
+                        await wait!.WaitAsync(delay, flight.Token).ConfigureAwait(false);
+                        Services.ThrowIfDisposed();
+                        break;
+                    case Step.TimedOut:
+                        WaitTimedOut(binding);
+                        return await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            wait?.Dispose();
+        }
+    }
+
+    /// <summary>What to do after one <see cref="RedisScripts.Acquire"/> (shared by the synchronous and asynchronous paths).</summary>
+    private Step Decide<TArgs>(in AcquireReply reply, ref AcquireMode mode, bool skipCache, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, ref LockWait? wait, in EntryKeys entry, out TValue found, out TimeSpan delay)
+    {
+        found = default!;
+        delay = default;
+        switch (reply.Status)
+        {
+            case AcquireReply.Found:
+                if (TryUse(reply.Value, reply.Number, in key, in args, binding, out found))
+                {
+                    return Step.Return;
+                }
+
+                // Too old for this caller, or unreadable: take the lock and overwrite it.
+                mode = AcquireMode.LockFirst;
+                return Step.Retry;
+
+            case AcquireReply.Taken:
+                // Double check under the lock: another process may have stored the value just before.
+                return mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, out found)
+                    ? Step.ReleaseAndReturn
+                    : Step.Own;
+
+            default:
+                if (wait is null)
+                {
+                    // Register before the next check, so a notification sent after it is not lost.
+                    wait = _redis.Waiters.Add(entry.Text, _redis.MaxPoll, _redis.LockWaitTimeout);
+                    return Step.Subscribe;
+                }
+
+                if (wait.TimedOut)
+                {
+                    return Step.TimedOut;
+                }
+
+                delay = wait.NextDelay(reply.Number);
+                mode = skipCache ? AcquireMode.LockOnly : AcquireMode.ValueFirst;
+                return Step.Wait;
+        }
+    }
+
+    /// <summary>Decodes a value found by a script (with Redis' time); a never-die reader registers to refresh it.</summary>
+    private bool TryUse<TArgs>(RedisValue raw, long nowMs, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, out TValue value)
+    {
+        if (Decode(raw, binding, nowMs, out value, out var ageMs) != ReadResult.Hit)
+        {
+            return false;
+        }
+
+        if (binding.NeverDie)
+        {
+            RegisterRead(in key, in args, binding, ageMs);
+        }
+
+        return true;
+    }
+
+    private TValue RunAsOwner<TArgs>(in EntryKeys entry, RedisValue token, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    {
+        TValue value;
+        using (var renewal = new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
+        {
+            try
+            {
+                value = Execute(binding, in args, flight);
+            }
+            catch
+            {
+                renewal.Dispose();
+                Release(entry, token, extendMs: 0, binding);
+                throw;
+            }
+        }
+
+        if (!MayStore(flight, generation))
+        {
+            Release(entry, token, extendMs: 0, binding);
+            return value;
+        }
+
+        if (Encode(value, binding) is not { } tail)
+        {
+            Release(entry, token, extendMs: 0, binding);
+            return value;
+        }
+
+        bool stored;
+        try
+        {
+            _redis.Ready(entry.Value);
+            stored = (long)_redis.Database.ScriptEvaluate(RedisScripts.Commit, entry.All, CommitArgs(token, tail, binding, entry)) == 1;
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            if (_redis.Failed(binding.Tags, binding.Name, "set", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            return value;
+        }
+
+        if (AfterCommit(stored, in key, in args, binding, flight, generation))
+        {
+            // Clear ran while we stored: its SCAN may have missed the new value.
+            Unlink(entry);
+        }
+
+        return value;
+    }
+
+    private async Task<TValue> RunAsOwnerAsync<TArgs>(EntryKeys entry, RedisValue token, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    {
+        TValue value;
+        using (var renewal = new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
+        {
+            try
+            {
+                value = await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
+            }
+            catch
+            {
+                renewal.Dispose();
+                await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        if (!MayStore(flight, generation))
+        {
+            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            return value;
+        }
+
+        if (Encode(value, binding) is not { } tail)
+        {
+            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            return value;
+        }
+
+        bool stored;
+        try
+        {
+            _redis.Ready(entry.Value);
+            stored = (long)await _redis.Database.ScriptEvaluateAsync(RedisScripts.Commit, entry.All, CommitArgs(token, tail, binding, entry)).ConfigureAwait(false) == 1;
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            if (_redis.Failed(binding.Tags, binding.Name, "set", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            return value;
+        }
+
+        if (AfterCommit(stored, in key, in args, binding, flight, generation))
+        {
+            await UnlinkAsync(entry).ConfigureAwait(false);
+        }
+
+        return value;
+    }
+
+    /// <summary>Bookkeeping after the final write; true when a Clear raced with it and the value must go.</summary>
+    private bool AfterCommit<TArgs>(bool stored, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    {
+        if (!stored)
+        {
+            RedisLog.LockLost(Logger, binding.Name);
+            return false;
+        }
+
+        if (binding.NeverDie)
+        {
+            RegisterWrite(in key, in args, binding);
+        }
+
+        return !MayStore(flight, generation);
+    }
+
+    private RedisValue[] CommitArgs(RedisValue token, ReadOnlyMemory<byte> tail, Binding<TKey, TValue> binding, in EntryKeys entry)
+        => [token, tail, Px(binding), _redis.ChannelName, entry.Text];
+
+    /// <summary>
+    /// The PX of a value: the TTL; for never-die entries 11 × TTL, so the last good value survives failed refreshes
+    /// (each failure extends it) but expires once no process refreshes it any more. 0 when entries never expire.
+    /// </summary>
+    private static long Px(Binding<TKey, TValue> binding)
+    {
+        var ttlMs = Envelope.TtlMs(binding.Ttl);
+        return binding.NeverDie ? ttlMs * 11 : ttlMs;
+    }
+
+    /// <summary>The envelope of a result, or null when it cannot be serialized (logged and counted; thrown in Throw mode).</summary>
+    private ReadOnlyMemory<byte>? Encode(TValue value, Binding<TKey, TValue> binding)
+    {
+        try
+        {
+            return Envelope.EncodeTail(value, Envelope.TtlMs(binding.Ttl), binding.NeverDie, TypeTag<TValue>.Value, _redis.Serializer);
+        }
+        catch (Exception error)
+        {
+            Telemetry.BackendError(binding.Tags, "serialize");
+            if (_redis.OnError == RedisErrorMode.Throw)
+            {
+                throw new CachifyException($"The result of {binding.Name} could not be serialized for Redis: {error.Message}", error);
+            }
+
+            RedisLog.SerializeFailed(Logger, binding.Name, error);
+            return null;
+        }
+    }
+
+    /// <summary>Redis failed for this call: run the function without the cache (Silent) or throw (Throw).</summary>
+    private TValue RunUncached<TArgs>(Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight, string operation, Exception error)
+    {
+        if (_redis.Failed(binding.Tags, binding.Name, operation, error) is { } fatal)
+        {
+            throw fatal;
+        }
+
+        return Execute(binding, in args, flight);
+    }
+
+    private Task<TValue> RunUncachedAsync<TArgs>(Binding<TKey, TArgs, TValue> binding, TArgs args, Flight<TValue> flight, string operation, Exception error)
+    {
+        if (_redis.Failed(binding.Tags, binding.Name, operation, error) is { } fatal)
+        {
+            return Task.FromException<TValue>(fatal);
+        }
+
+        return ExecuteAsync(binding, args, flight);
+    }
+
+    /// <summary>
+    /// The lock stayed with another process for <c>LockWaitTimeout</c>: throws in Throw mode; in Silent mode logs,
+    /// and the caller runs the function itself without storing (the lock is not its own).
+    /// </summary>
+    private void WaitTimedOut(Binding<TKey, TValue> binding)
+    {
+        Telemetry.BackendError(binding.Tags, "wait");
+        if (_redis.OnError == RedisErrorMode.Throw)
+        {
+            throw new CachifyException(
+                $"{binding.Name} waited {_redis.LockWaitTimeout} (LockWaitTimeout) for another process's execution of the same key.",
+                new TimeoutException("The Redis lock of the key was held for longer than LockWaitTimeout."));
+        }
+
+        RedisLog.LockWaitTimedOut(Logger, binding.Name, _redis.LockWaitTimeout);
+    }
+
+    /// <summary>Releases the lock if still ours (errors are counted and logged: the lock expires by itself).</summary>
+    private void Release(in EntryKeys entry, RedisValue token, long extendMs, Binding<TKey, TValue> binding)
+    {
+        try
+        {
+            _redis.Database.ScriptEvaluate(RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text]);
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            _redis.BackgroundFailed(binding.Tags, binding.Name, "release", error);
+        }
+    }
+
+    private async Task ReleaseAsync(EntryKeys entry, RedisValue token, long extendMs, Binding<TKey, TValue> binding)
+    {
+        try
+        {
+            await _redis.Database.ScriptEvaluateAsync(RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text]).ConfigureAwait(false);
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            _redis.BackgroundFailed(binding.Tags, binding.Name, "release", error);
+        }
+    }
+
+    private enum Step
+    {
+        Retry,
+        Return,
+        ReleaseAndReturn,
+        Own,
+        Subscribe,
+        Wait,
+        TimedOut,
+    }
+}

@@ -1,0 +1,247 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using CachifyNet.Internal;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>
+/// The entries of one function in Redis. Callers of one key in this process share one local execution (the core's
+/// single flight); its owner then coordinates with other processes through a Redis lock per key:
+/// value <c>{prefix}:{identity:args}</c>, lock <c>{prefix}:lock:{identity:args}</c>, wait marker
+/// <c>{prefix}:wait:{identity:args}</c>, all in one Cluster slot thanks to the hash tag.
+/// Synchronous callers use the synchronous client API, asynchronous callers the asynchronous one.
+/// </summary>
+internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
+    where TKey : struct, IArgsKey<TKey>
+{
+    private readonly RedisContext _redis;
+    private readonly int _mask;
+    private readonly string _valuePrefix;
+    private readonly string _lockPrefix;
+    private readonly string _waitPrefix;
+    private readonly string _scanPattern;
+    private readonly string _displayName;
+    private readonly Telemetry.Tags _tags;
+    private readonly ConcurrentDictionary<TKey, RedisNeverDieItem<TKey, TValue>> _neverDie = new();
+    private readonly object _registrationLock = new();
+
+    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName)
+        : base(redis.Services, identity)
+    {
+        _redis = redis;
+        _mask = mask;
+        _displayName = displayName;
+        _valuePrefix = redis.Prefix + ":{" + identity + ":";
+        _lockPrefix = redis.Prefix + ":lock:{" + identity + ":";
+        _waitPrefix = redis.Prefix + ":wait:{" + identity + ":";
+
+        // One pattern finds values, locks and wait markers: '{' only ever opens the hash tag (names and
+        // argument text cannot contain it), so "*{identity:" matches this identity and no other.
+        _scanPattern = redis.Prefix + ":*{" + RedisKeyRules.GlobEscape(identity) + ":*";
+        _tags = new Telemetry.Tags(displayName, redis.Services.Kind);
+    }
+
+    /// <summary>Never-die entries this process refreshes (tests).</summary>
+    public int NeverDieCount => _neverDie.Count;
+
+    /// <summary>The value key of <paramref name="key"/> (tests and the read path).</summary>
+    public string ValueKey(in TKey key) => string.Concat(_valuePrefix, KeyTextWriter.Encode(in key, _mask), "}");
+
+    private EntryKeys Entry(in TKey key) => new(KeyTextWriter.Encode(in key, _mask), this);
+
+    private static RedisValue NewToken() => RandomNumberGenerator.GetBytes(16);
+
+    // ---------------------------------------------------------------- reads
+
+    /// <summary>The synchronous hit path: one GET (plus a read of Redis' time for entries written with a longer lifetime).</summary>
+    public override bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value)
+    {
+        value = default!;
+
+        // The first read of a never-die entry goes through Produce, which knows the arguments and registers the refresh.
+        if (Services.IsDisposed || (reader.NeverDie && !_neverDie.ContainsKey(key)))
+        {
+            return false;
+        }
+
+        RedisKey valueKey = ValueKey(in key);
+        ReadResult read;
+        try
+        {
+            _redis.Ready(valueKey);
+            read = Decode(_redis.Database.StringGet(valueKey), reader, nowMs: null, out value, out _);
+            if (read == ReadResult.NeedsTime)
+            {
+                var reply = (RedisResult[])_redis.Database.ScriptEvaluate(RedisScripts.ReadWithTime, [valueKey])!;
+                read = Decode((RedisValue)reply[0], reader, (long)reply[1], out value, out _);
+            }
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            if (_redis.Failed(reader.Tags, reader.Name, "get", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            return false;
+        }
+
+        return Served(read, in key);
+    }
+
+    /// <summary>The asynchronous call path: GET first, then (on a miss) the core's single flight and <see cref="ProduceAsync"/>.</summary>
+    public override Task<TValue> InvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken cancellationToken)
+    {
+        if (skipCache || Services.IsDisposed || (binding.NeverDie && !_neverDie.ContainsKey(key)))
+        {
+            return base.InvokeAsync(key, args, binding, skipCache, cancellationToken);
+        }
+
+        return ReadThenInvokeAsync(key, args, binding, cancellationToken);
+    }
+
+    private async Task<TValue> ReadThenInvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken cancellationToken)
+    {
+        var waitToken = cancellationToken.CanBeCanceled ? cancellationToken : binding.Invoker.ArgumentToken(in args);
+        RedisKey valueKey = ValueKey(in key);
+        ReadResult read;
+        TValue value;
+        try
+        {
+            _redis.Ready(valueKey);
+            var raw = await WithCancellation(_redis.Database.StringGetAsync(valueKey), waitToken).ConfigureAwait(false);
+            read = Decode(raw, binding, nowMs: null, out value, out _);
+            if (read == ReadResult.NeedsTime)
+            {
+                var reply = (RedisResult[])(await WithCancellation(_redis.Database.ScriptEvaluateAsync(RedisScripts.ReadWithTime, [valueKey]), waitToken).ConfigureAwait(false))!;
+                read = Decode((RedisValue)reply[0], binding, (long)reply[1], out value, out _);
+            }
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            if (_redis.Failed(binding.Tags, binding.Name, "get", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            read = ReadResult.Miss;
+            value = default!;
+        }
+
+        if (Served(read, in key))
+        {
+            Telemetry.Hit(binding.Tags);
+            return value;
+        }
+
+        return await base.InvokeAsync(key, args, binding, skipCache: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool Served(ReadResult read, in TKey key)
+    {
+        if (read != ReadResult.Hit)
+        {
+            return false;
+        }
+
+        if (_neverDie.TryGetValue(key, out var item) && !item.Touched)
+        {
+            item.Touched = true;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes a stored value for <paramref name="reader"/>: a miss when absent, unreadable (corrupt, another format
+    /// or result type) or older than the reader's TTL allows; <see cref="ReadResult.NeedsTime"/> when the age rule
+    /// applies and Redis' time (<paramref name="nowMs"/>) is not known yet.
+    /// </summary>
+    private ReadResult Decode(RedisValue raw, Binding<TKey, TValue> reader, long? nowMs, out TValue value, out long ageMs)
+    {
+        value = default!;
+        ageMs = 0;
+        if (raw.IsNull)
+        {
+            return ReadResult.Miss;
+        }
+
+        if (!Envelope.TryRead((ReadOnlyMemory<byte>)raw, out var header))
+        {
+            Unreadable(reader, "not a value of this Cachify format", error: null);
+            return ReadResult.Miss;
+        }
+
+        if (header.TypeTag != TypeTag<TValue>.Value)
+        {
+            Unreadable(reader, "written for another result type", error: null);
+            return ReadResult.Miss;
+        }
+
+        switch (Envelope.Check(in header, Envelope.TtlMs(reader.Ttl), reader.NeverDie, nowMs))
+        {
+            case Usability.NeedsTime:
+                return ReadResult.NeedsTime;
+            case Usability.TooOld:
+                return ReadResult.Miss;
+        }
+
+        if (nowMs is { } now)
+        {
+            ageMs = header.AgeMs(now);
+        }
+
+        if (header.IsNull)
+        {
+            return ReadResult.Hit;
+        }
+
+        try
+        {
+            value = _redis.Serializer.Deserialize<TValue>(header.Payload.Span);
+            return ReadResult.Hit;
+        }
+        catch (Exception error)
+        {
+            Unreadable(reader, "the serializer could not read it", error);
+            value = default!;
+            return ReadResult.Miss;
+        }
+    }
+
+    private void Unreadable(Binding<TKey, TValue> reader, string reason, Exception? error)
+    {
+        Telemetry.BackendError(reader.Tags, "deserialize");
+        RedisLog.PayloadUnreadable(Logger, reader.Name, reason, error);
+    }
+
+    private static Task<T> WithCancellation<T>(Task<T> task, CancellationToken token)
+        => token.CanBeCanceled ? task.WaitAsync(token) : task;
+
+    private enum ReadResult
+    {
+        Miss,
+        Hit,
+        NeedsTime,
+    }
+
+    /// <summary>The three keys of one entry (same hash tag) and the value key's text (the notification message).</summary>
+    private readonly struct EntryKeys
+    {
+        public EntryKeys(string argumentPart, RedisKeyspace<TKey, TValue> keyspace)
+        {
+            Text = string.Concat(keyspace._valuePrefix, argumentPart, "}");
+            All = [Text, string.Concat(keyspace._lockPrefix, argumentPart, "}"), string.Concat(keyspace._waitPrefix, argumentPart, "}")];
+        }
+
+        public string Text { get; }
+
+        /// <summary>Value, lock and wait marker, in the order the scripts expect.</summary>
+        public RedisKey[] All { get; }
+
+        public RedisKey Value => All[0];
+
+        public RedisKey Lock => All[1];
+    }
+}

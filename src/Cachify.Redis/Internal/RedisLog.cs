@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>Source-generated log messages of the Redis backend. Event ids (2001+) are stable: dashboards and alerts may rely on them.</summary>
+internal static partial class RedisLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Redis {Operation} for {Function} failed; the call goes on without the cache.")]
+    public static partial void OperationFailed(ILogger logger, string operation, string function, Exception error);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "The cached value of {Function} could not be read ({Reason}); it counts as a miss and will be overwritten.")]
+    public static partial void PayloadUnreadable(ILogger logger, string function, string reason, Exception? error);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "{Function} waited {Waited} for another process's execution of the same key; running the function without the cache.")]
+    public static partial void LockWaitTimedOut(ILogger logger, string function, TimeSpan waited);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "The result of {Function} was not stored: its lock was removed (Invalidate or Clear) or expired while the function ran.")]
+    public static partial void LockLost(ILogger logger, string function);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Redis {Operation} for {Function} failed; cached entries may remain until they expire.")]
+    public static partial void RemoveFailed(ILogger logger, string operation, string function, Exception error);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "The result of {Function} could not be serialized; it is returned without being cached.")]
+    public static partial void SerializeFailed(ILogger logger, string function, Exception error);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Subscribing to Redis notifications on {Channel} failed; waiting processes poll instead.")]
+    public static partial void SubscribeFailed(ILogger logger, string channel, Exception error);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Never-die refresh of {Function} could not reach Redis (attempt {Attempt}); retrying in {RetryIn}.")]
+    public static partial void RefreshCheckFailed(ILogger logger, string function, int attempt, TimeSpan retryIn, Exception error);
+}

@@ -1,0 +1,85 @@
+namespace CachifyNet.Redis.Internal;
+
+/// <summary>
+/// The callers of one backend that wait for other processes, by value key. The backend's single pub/sub
+/// subscription hands every notification to <see cref="Signal"/>.
+/// </summary>
+internal sealed class WaiterRegistry
+{
+    private readonly Dictionary<string, List<LockWait>> _waiters = new(StringComparer.Ordinal);
+    private long _notified;
+
+    /// <summary>Number of keys waited for (tests: empty when nobody waits).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_waiters)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
+
+    /// <summary>Waiters woken by a notification so far (tests: waits end by pub/sub, not by polling).</summary>
+    public long Notified => Interlocked.Read(ref _notified);
+
+    public LockWait Add(string key, TimeSpan maxPoll, TimeSpan timeout)
+    {
+        var wait = new LockWait(this, key, maxPoll, timeout);
+        lock (_waiters)
+        {
+            if (!_waiters.TryGetValue(key, out var list))
+            {
+                _waiters[key] = list = new List<LockWait>(1);
+            }
+
+            list.Add(wait);
+        }
+
+        return wait;
+    }
+
+    public void Remove(LockWait wait)
+    {
+        lock (_waiters)
+        {
+            if (_waiters.TryGetValue(wait.Key, out var list) && list.Remove(wait) && list.Count == 0)
+            {
+                _waiters.Remove(wait.Key);
+            }
+        }
+    }
+
+    /// <summary>The entry <paramref name="key"/> was written, released or invalidated.</summary>
+    public void Signal(string key)
+    {
+        lock (_waiters)
+        {
+            if (_waiters.TryGetValue(key, out var list))
+            {
+                foreach (var wait in list)
+                {
+                    wait.Signal();
+                }
+
+                _notified += list.Count;
+            }
+        }
+    }
+
+    /// <summary>Wakes every waiter (the connection was restored: notifications may have been lost).</summary>
+    public void SignalAll()
+    {
+        lock (_waiters)
+        {
+            foreach (var list in _waiters.Values)
+            {
+                foreach (var wait in list)
+                {
+                    wait.Signal();
+                }
+            }
+        }
+    }
+}

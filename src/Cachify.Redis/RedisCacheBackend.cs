@@ -1,0 +1,105 @@
+using CachifyNet.Internal;
+using CachifyNet.Redis.Internal;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis;
+
+/// <summary>
+/// Keeps entries in Redis, shared by every process that uses the same Redis and <see cref="RedisCacheOptions.KeyPrefix"/>,
+/// with a distributed lock per key so that concurrent callers in all processes run the function once.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A value lives at <c>{prefix}:{identity:arguments}</c> and its lock at <c>{prefix}:lock:{identity:arguments}</c>; the
+/// braces are a Redis Cluster hash tag, so an entry's keys share one slot. The identity is the <c>Named(...)</c> name or
+/// the method's identity; the arguments are written as stable, culture-invariant text (hashed when long). The
+/// delegate's target is never part of a key: a function with a target must be <c>Named</c>, <c>NoSelf</c> or <c>KeyBy</c>.
+/// </para>
+/// <para>
+/// Synchronous cached functions use the synchronous StackExchange.Redis API, asynchronous ones the asynchronous API.
+/// The backend does not own the connection: dispose the multiplexer yourself, after the backend.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var redis = new RedisCacheBackend(ConnectionMultiplexer.Connect("localhost"), new RedisCacheOptions { KeyPrefix = "myapp" });
+/// var getUser = Cachify.Wrap((int id) =&gt; db.GetUserAsync(id)).Named("users.get").Backend(redis);
+/// </code>
+/// </example>
+public sealed class RedisCacheBackend : ICacheBackend, IDisposable
+{
+    private static readonly TimeSpan MinLockTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
+    private readonly BackendServices _services;
+    private readonly RedisContext _redis;
+
+    /// <summary>Creates a backend over a connection the application owns.</summary>
+    /// <param name="connection">The multiplexer; the backend does not dispose it.</param>
+    /// <param name="options">Key prefix, lock timing, error mode, serializer, clock and logging; null for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the message names it and the fix).</exception>
+    public RedisCacheBackend(IConnectionMultiplexer connection, RedisCacheOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        options ??= new RedisCacheOptions();
+        Validate(options);
+        Connection = connection;
+        Options = options;
+        _services = new BackendServices(nameof(RedisCacheBackend), "redis", options.TimeProvider, options.LoggerFactory);
+        _redis = new RedisContext(connection, options, _services);
+    }
+
+    /// <summary>Gets the connection the backend uses.</summary>
+    public IConnectionMultiplexer Connection { get; }
+
+    /// <summary>Gets the options the backend was created with.</summary>
+    public RedisCacheOptions Options { get; }
+
+    BackendServices ICacheBackend.Services => _services;
+
+    internal RedisContext Context => _redis;
+
+    /// <summary>Stops never-die refreshes and the notification subscription. Entries stay in Redis for other processes.</summary>
+    /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>.</remarks>
+    public void Dispose()
+    {
+        _services.Dispose();
+        _redis.Dispose();
+    }
+
+    Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
+    {
+        RedisKeyRules.Validate(config, "backend");
+        var identity = RedisKeyRules.Identity(config);
+        var mask = RedisKeyRules.KeyMask(config);
+
+        // Same identity, same keys: wrappers share the local single flight. The mask is part of the id because two
+        // wrappers of one name may ignore arguments at different positions.
+        return _services.GetKeyspace<TKey, TValue>(
+            new KeyspaceId(identity, mask),
+            config.DisplayName,
+            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName));
+    }
+
+    private static void Validate(RedisCacheOptions options)
+    {
+        RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
+        if (options.LockTimeout < MinLockTimeout || options.LockTimeout > MaxTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "RedisCacheOptions.LockTimeout must be between 100 milliseconds and 1 day. It bounds how long a dead process's lock blocks a key; 10 seconds suits most functions.");
+        }
+
+        if (options.LockWaitTimeout <= TimeSpan.Zero || options.LockWaitTimeout > MaxTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.LockWaitTimeout, "RedisCacheOptions.LockWaitTimeout must be positive and at most 1 day. Leave it unset for twice the LockTimeout.");
+        }
+
+        if (!Enum.IsDefined(options.OnError))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.OnError, "RedisCacheOptions.OnError must be RedisErrorMode.Silent or RedisErrorMode.Throw.");
+        }
+    }
+
+    private readonly record struct KeyspaceId(string Identity, int Mask);
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+
+namespace CachifyNet.Redis;
+
+/// <summary>Options of a <see cref="RedisCacheBackend"/>. Validated when the backend is created.</summary>
+public sealed class RedisCacheOptions
+{
+    private readonly TimeSpan? _lockWaitTimeout;
+
+    /// <summary>
+    /// Gets the first part of every key this backend writes: values at <c>{KeyPrefix}:{…}</c>, locks at
+    /// <c>{KeyPrefix}:lock:{…}</c>, so <c>SCAN MATCH {KeyPrefix}:*</c> finds them all. Backends with different prefixes
+    /// on one Redis never see each other's entries.
+    /// </summary>
+    /// <value>
+    /// The default is <c>"cachify"</c>. Must be non-empty, without white space, control characters, <c>':'</c>,
+    /// braces or glob characters (<c>* ? [ ] \</c>).
+    /// </value>
+    public string KeyPrefix { get; init; } = "cachify";
+
+    /// <summary>
+    /// Gets the lifetime of a distributed lock. The process running a function renews its lock every third of this
+    /// time, so a slow function keeps it; a lock whose owner died expires after this time, and a waiting process
+    /// takes over then, never earlier.
+    /// </summary>
+    /// <value>The default is 10 seconds. Must be between 100 milliseconds and 1 day.</value>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets the longest a caller waits for another process's execution of the same key. After it, the caller runs
+    /// the function itself without caching the result (<see cref="RedisErrorMode.Silent"/>) or throws a
+    /// <see cref="CachifyException"/> (<see cref="RedisErrorMode.Throw"/>), rather than hang.
+    /// </summary>
+    /// <value>The default is twice <see cref="LockTimeout"/>. Must be positive and at most 1 day.</value>
+    public TimeSpan LockWaitTimeout
+    {
+        get => _lockWaitTimeout ?? (LockTimeout * 2);
+        init => _lockWaitTimeout = value;
+    }
+
+    /// <summary>Gets what happens when Redis fails.</summary>
+    /// <value>The default is <see cref="RedisErrorMode.Silent"/>: the function runs and its result is returned uncached.</value>
+    public RedisErrorMode OnError { get; init; } = RedisErrorMode.Silent;
+
+    /// <summary>Gets how results are turned into bytes.</summary>
+    /// <value>The default is <see cref="SystemTextJsonCacheSerializer.Default"/>.</value>
+    public ICacheSerializer? Serializer { get; init; }
+
+    /// <summary>
+    /// Gets the clock that schedules never-die refreshes and measures their idle limit. Entry TTLs are kept by
+    /// Redis, and lock timing follows real time, because Redis expires keys in real time.
+    /// </summary>
+    /// <value>The default is <see cref="System.TimeProvider.System"/>.</value>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Gets the factory of the logger that reports Redis errors and failed refreshes.</summary>
+    /// <value>The default is none (nothing is logged).</value>
+    public ILoggerFactory? LoggerFactory { get; init; }
+}

@@ -1,0 +1,489 @@
+using System.Buffers;
+using System.Text;
+using CachifyNet.Redis.Internal;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Tests;
+
+/// <summary>Keys, TTL, null, exceptions, skip-cache, invalidate, clear and payloads against a real redis-server.</summary>
+public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(fixture)
+{
+    [RedisFact]
+    public void Invoke_SameArguments_RunsOnceAndStoresUnderReadableKey()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int id) => { Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").Backend(Backend);
+
+        Assert.Equal("user-42", f.Invoke(42));
+        Assert.Equal("user-42", f.Invoke(42));
+        Assert.Equal("user-7", f.Invoke(7));
+
+        Assert.Equal(2, calls);
+        Assert.Equal([$"{Prefix}:{{users.get:42}}", $"{Prefix}:{{users.get:7}}"], Keys());
+    }
+
+    [RedisFact]
+    public async Task Invoke_Async_SameArguments_RunsOnceAndStoresUnderReadableKey()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap(async (int id) => { await Task.Yield(); Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").Backend(Backend);
+
+        Assert.Equal("user-42", await f.Invoke(42));
+        Assert.Equal("user-42", await f.Invoke(42));
+        Assert.Equal(1, calls);
+        Assert.Equal([$"{Prefix}:{{users.get:42}}"], Keys());
+    }
+
+    [RedisFact]
+    public void Invoke_ArityZeroAndEight_KeysListEveryArgument()
+    {
+        var f0 = Cachify.Wrap(() => 1).Named("zero").Backend(Backend);
+        var f8 = Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => a + h).Named("eight").Backend(Backend);
+
+        Assert.Equal(1, f0.Invoke());
+        Assert.Equal(9, f8.Invoke(1, 2, 3, 4, 5, 6, 7, 8));
+        Assert.Equal([$"{Prefix}:{{eight:1,2,3,4,5,6,7,8}}", $"{Prefix}:{{zero:}}"], Keys());
+    }
+
+    [RedisFact]
+    public void Key_LongArguments_AreHashed_ShortOnesStayReadable()
+    {
+        var f = Cachify.Wrap((string text) => text.Length).Named("len").Backend(Backend);
+        var a = new string('a', 500);
+        var b = new string('a', 499) + "b";
+
+        Assert.Equal(500, f.Invoke(a));
+        Assert.Equal(500, f.Invoke(b));
+        Assert.Equal(3, f.Invoke("abc"));
+
+        var keys = Keys();
+        Assert.Contains($"{Prefix}:{{len:abc}}", keys);
+        var hashed = keys.Where(k => k.Contains("#", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, hashed.Count);
+        Assert.All(hashed, k => Assert.Matches(@"^[^:]+:\{len:#[0-9A-F]{64}\}$", k));
+    }
+
+    [RedisFact]
+    public void Key_SeparatorsNullAndEmpty_NeverCollide()
+    {
+        var f = Cachify.Wrap((string? a, string? b) => (a ?? "null") + "|" + (b ?? "null")).Named("pair").Backend(Backend);
+
+        Assert.Equal("a:b|c", f.Invoke("a:b", "c"));
+        Assert.Equal("a|b:c", f.Invoke("a", "b:c"));
+        Assert.Equal("a,b|c", f.Invoke("a,b", "c"));
+        Assert.Equal("a|b,c", f.Invoke("a", "b,c"));
+        Assert.Equal("null|", f.Invoke(null, string.Empty));
+        Assert.Equal("|null", f.Invoke(string.Empty, null));
+        Assert.Equal("{x}|}", f.Invoke("{x}", "}"));
+        Assert.Equal(7, Keys().Count);
+    }
+
+    [RedisFact]
+    public void Key_IntAndLongInDifferentFunctions_NeverCollide()
+    {
+        var ints = Cachify.Wrap((int x) => "int").Backend(Backend);
+        var longs = Cachify.Wrap((long x) => "long").Backend(Backend);
+
+        Assert.Equal("int", ints.Invoke(1));
+        Assert.Equal("long", longs.Invoke(1L));
+        Assert.Equal("int", ints.Invoke(1));
+    }
+
+    [RedisFact]
+    public void Key_UnnamedLambda_IdentityCarriesSignatureAndModuleVersionId()
+    {
+        var a = Cachify.Wrap((int x) => x + 1).Backend(Backend);
+        var b = Cachify.Wrap((int x) => x + 2).Backend(Backend);
+
+        Assert.Equal(2, a.Invoke(1));
+        Assert.Equal(3, b.Invoke(1));
+
+        var mvid = typeof(RedisCacheBackendTests).Module.ModuleVersionId.ToString("N");
+        var keys = Keys();
+        Assert.Equal(2, keys.Count);
+        Assert.All(keys, k => Assert.Contains("(System.Int32)->System.Int32@" + mvid + ":1}", k, StringComparison.Ordinal));
+    }
+
+    [RedisFact]
+    public void Backend_ParameterWithoutStableText_ThrowsNamingItAndTheFix()
+    {
+        var f = Cachify.Wrap((int id, object context) => id).Named("ctx");
+
+        var error = Assert.Throws<ArgumentException>(() => f.Backend(Backend));
+        Assert.Contains("'context'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(".IgnoreArgs(\"context\")", error.Message, StringComparison.Ordinal);
+        Assert.Contains("before .Backend(...)", error.Message, StringComparison.Ordinal);
+
+        Assert.Equal(1, f.IgnoreArgs("context").Backend(Backend).Invoke(1, new object()));
+        Assert.Equal(2, f.KeyBy((id, _) => "k" + id).Backend(Backend).Invoke(2, new object()));
+    }
+
+    [RedisFact]
+    public void Backend_FunctionWithTarget_NeedsNamedNoSelfOrKeyBy()
+    {
+        var factor = 3;
+        var closure = Cachify.Wrap((int x) => x * factor);
+        var error = Assert.Throws<ArgumentException>(() => closure.Backend(Backend));
+        Assert.Contains(".Named(", error.Message, StringComparison.Ordinal);
+        Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
+        Assert.Contains(".KeyBy(", error.Message, StringComparison.Ordinal);
+        Assert.Equal("backend", error.ParamName);
+
+        Assert.Equal(6, closure.Named("times").Backend(Backend).Invoke(2));
+        var repo = new Repo("r");
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, string>(repo.Get).Backend(Backend));
+        Assert.Equal("r:1", Cachify.Wrap<int, string>(repo.Get).NoSelf().Backend(Backend).Invoke(1));
+    }
+
+    [RedisFact]
+    public void KeyBy_StringIsTheArgumentPart()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((Person p) => { calls++; return p.Name; }).Named("people").KeyBy(p => "id=" + p.Id).Backend(Backend);
+
+        Assert.Equal("Ann", f.Invoke(new Person(1, "Ann")));
+        Assert.Equal("Ann", f.Invoke(new Person(1, "Renamed")));
+        Assert.Equal(1, calls);
+        Assert.Single(Keys(), k => k.StartsWith($"{Prefix}:{{people~key(", StringComparison.Ordinal) && k.EndsWith(":id=1}", StringComparison.Ordinal));
+    }
+
+    [RedisFact]
+    public void Record_Arguments_AreKeyedByTheirJson()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((Person p) => { calls++; return p.Name.Length; }).Named("json").Backend(Backend);
+
+        f.Invoke(new Person(1, "Ann"));
+        f.Invoke(new Person(1, "Ann"));
+        f.Invoke(new Person(1, "Bob"));
+        Assert.Equal(2, calls);
+    }
+
+    [RedisFact]
+    public void Ttl_IsSetByRedis()
+    {
+        var ttl = Cachify.Wrap((int x) => x).Named("ttl").Ttl(TimeSpan.FromSeconds(30)).Backend(Backend);
+        var forever = Cachify.Wrap((int x) => x).Named("forever").Ttl(Timeout.InfiniteTimeSpan).Backend(Backend);
+
+        ttl.Invoke(1);
+        forever.Invoke(1);
+
+        var pttl = (long)Db.Execute("PTTL", ValueKey(ttl, 1));
+        Assert.InRange(pttl, 29_000, 30_000);
+        Assert.Equal(-1L, (long)Db.Execute("PTTL", ValueKey(forever, 1)));
+    }
+
+    [RedisFact]
+    public async Task Ttl_EntryExpiredInRedis_NextCallRunsAgain()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("short").Ttl(TimeSpan.FromMilliseconds(200)).Backend(Backend);
+
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, await f.Invoke(1));
+        Wait.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
+    [RedisFact]
+    public void Ttl_ShorterReader_NeverServesAnEntryOlderThanItsTtl()
+    {
+        var calls = 0;
+        var longLived = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("ages").Ttl(TimeSpan.FromMinutes(10)).Backend(Backend);
+        var shortLived = longLived.Ttl(TimeSpan.FromMilliseconds(300));
+        var key = ValueKey(longLived, 1);
+
+        Assert.Equal(1, longLived.Invoke(1));
+        Assert.Equal(1, shortLived.Invoke(1)); // young enough for the short reader: shared
+
+        // Age by Redis' clock, from the remaining PX of the long writer's entry.
+        Wait.Until(() => (long)Db.Execute("PTTL", key) <= 600_000 - 400, "the entry is older than the short TTL");
+        Assert.Equal(2, shortLived.Invoke(1)); // too old for this reader: runs and replaces
+        Assert.Equal(2, longLived.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Ttl_PlainReaderOfNeverDieEntry_ServesItOnlyWithinItsTtl()
+    {
+        var calls = 0;
+        var neverDie = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("nd").Ttl(TimeSpan.FromMinutes(1)).NeverDie().Backend(Backend);
+        var plain = neverDie.Ttl(TimeSpan.FromMilliseconds(300)).Backend(NewBackend());
+        var key = ValueKey(neverDie, 1);
+
+        Assert.Equal(1, await neverDie.Invoke(1));
+        Assert.Equal(1, await plain.Invoke(1));
+        Wait.Until(() => (long)Db.Execute("PTTL", key) <= (11 * 60_000) - 400, "the never-die entry is older than the plain TTL");
+        Assert.Equal(2, await plain.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Invoke_NullResult_IsCachedAndDistinctFromMissing()
+    {
+        var calls = 0;
+        var sync = Cachify.Wrap((string key) => { calls++; return (string?)null; }).Named("null-sync").Backend(Backend);
+        var async = Cachify.Wrap((string key) => { calls++; return Task.FromResult((int?)null); }).Named("null-async").Backend(Backend);
+
+        Assert.Null(sync.Invoke("a"));
+        Assert.Null(sync.Invoke("a"));
+        Assert.Null(await async.Invoke("a"));
+        Assert.Null(await async.Invoke("a"));
+        Assert.Equal(2, calls);
+        Assert.Equal(2, Keys().Count);
+    }
+
+    [RedisFact]
+    public void Invoke_DefaultValueResult_IsCached()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return 0; }).Named("zero-result").Backend(Backend);
+
+        Assert.Equal(0, f.Invoke(1));
+        Assert.Equal(0, f.Invoke(1));
+        Assert.Equal(1, calls);
+    }
+
+    [RedisFact]
+    public async Task Invoke_Throws_EveryWaiterGetsTheExceptionNothingCachedLockReleased()
+    {
+        var calls = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            await release.Task;
+            return n == 1 ? throw new TimeoutException("dependency down") : n;
+        }).Named("throws").Backend(Backend);
+
+        var tasks = Enumerable.Range(0, 50).Select(_ => Task.Run(() => f.Invoke(1))).ToArray();
+        Wait.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
+        release.SetResult();
+
+        foreach (var task in tasks)
+        {
+            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task)).Message);
+        }
+
+        Assert.Equal(1, calls);
+        Assert.Empty(Keys()); // no value, no lock left behind
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
+    [RedisFact]
+    public void Invoke_SyncThrows_NothingCachedAndNextCallRunsAgain()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls == 1 ? throw new InvalidOperationException("boom") : calls).Named("sync-throws").Backend(Backend);
+
+        Assert.Equal("boom", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message);
+        Assert.Empty(Keys());
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [RedisFact]
+    public void SkipCache_RunsFreshStoresAndRestartsTtl()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls).Named("skip").Ttl(TimeSpan.FromSeconds(100)).Backend(Backend);
+        var key = ValueKey(f, 1);
+
+        Assert.Equal(1, f.Invoke(1));
+        Db.KeyExpire(key, TimeSpan.FromSeconds(50)); // as if 50 s had passed
+        Assert.Equal(2, f.Invoke(1, skipCache: true));
+        Assert.Equal(2, f.Invoke(1));
+        Assert.InRange((long)Db.Execute("PTTL", key), 99_000, 100_000);
+    }
+
+    [RedisFact]
+    public async Task SkipCache_Async_RunsFreshAndStores()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("skip-async").Backend(Backend);
+
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(2, await f.Invoke(1, skipCache: true));
+        Assert.Equal(2, await f.Invoke(1));
+        Assert.Equal(2, calls);
+    }
+
+    [RedisFact]
+    public async Task Invalidate_RemovesOnlyThatEntry_SyncAndAsync()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Named("inv").Backend(Backend);
+        var g = Cachify.Wrap((int x) => { calls++; return Task.FromResult(x); }).Named("inv-async").Backend(Backend);
+        f.Invoke(1);
+        f.Invoke(2);
+        await g.Invoke(1);
+        await g.Invoke(2);
+
+        f.Invalidate(1);
+        await g.InvalidateAsync(1);
+
+        Assert.Equal([$"{Prefix}:{{inv-async:2}}", $"{Prefix}:{{inv:2}}"], Keys());
+        f.Invoke(1);
+        f.Invoke(2);
+        await g.Invoke(1);
+        await g.Invoke(2);
+        Assert.Equal(6, calls);
+    }
+
+    [RedisFact]
+    public async Task Clear_RemovesEveryKeyOfTheFunctionOnly_SyncAndAsync()
+    {
+        var f = Cachify.Wrap((int x) => x).Named("clear.me").Backend(Backend);
+        var other = Cachify.Wrap((int x) => -x).Named("clear.me.not").Backend(Backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("clear.async").Backend(Backend);
+        for (var i = 0; i < 30; i++)
+        {
+            f.Invoke(i);
+            await g.Invoke(i);
+        }
+
+        other.Invoke(1);
+        Db.StringSet($"{Prefix}:lock:{{clear.me:99}}", "a stale lock");
+        Db.StringSet($"{Prefix}:wait:{{clear.me:99}}", "1");
+
+        f.Clear();
+        Assert.Equal(31, Keys().Count);
+        await g.ClearAsync();
+        Assert.Equal([$"{Prefix}:{{clear.me.not:1}}"], Keys());
+    }
+
+    [RedisFact]
+    public void Clear_NameWithGlobCharacters_MatchesOnlyItself()
+    {
+        var star = Cachify.Wrap((int x) => "star").Named("a*").Backend(Backend);
+        var plain = Cachify.Wrap((int x) => "plain").Named("ab").Backend(Backend);
+        var bracket = Cachify.Wrap((int x) => "bracket").Named("a[b]").Backend(Backend);
+        star.Invoke(1);
+        plain.Invoke(1);
+        bracket.Invoke(1);
+
+        star.Clear();
+        bracket.Clear();
+
+        Assert.Equal([$"{Prefix}:{{ab:1}}"], Keys());
+    }
+
+    [RedisFact]
+    public void Payload_Corrupt_IsAMissThatIsOverwritten()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => ++calls).Named("corrupt").Backend(Backend);
+        f.Invoke(1);
+        var key = ValueKey(f, 1);
+
+        Db.StringSet(key, "not an envelope");
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(2, f.Invoke(1));
+
+        // A valid envelope whose JSON does not fit the result type.
+        var raw = (byte[])Db.StringGet(key)!;
+        var broken = raw[..Envelope.HeaderSize].Concat("\"text\""u8.ToArray()).ToArray();
+        Db.StringSet(key, broken);
+        Assert.Equal(3, f.Invoke(1));
+        Assert.Equal(3, f.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Payload_WrittenForAnotherResultType_IsAMissThatIsOverwritten()
+    {
+        // Two deployments of one named function whose result type changed (another process, another type).
+        var v1 = Cachify.Wrap((int x) => Task.FromResult(new Person(x, "v1"))).Named("changed").Backend(Backend);
+        var v2 = Cachify.Wrap((int x) => Task.FromResult(new Renamed(x, "v2"))).Named("changed").Backend(NewBackend());
+
+        Assert.Equal("v1", (await v1.Invoke(1)).Name);
+        Assert.Equal("v2", (await v2.Invoke(1)).Title);
+        Assert.Equal("v2", (await v2.Invoke(1)).Title);
+    }
+
+    [RedisFact]
+    public void Payload_HasTheEnvelopeAndNoTypeName()
+    {
+        var f = Cachify.Wrap((int x) => new Person(x, "Ann")).Named("payload").Ttl(TimeSpan.FromSeconds(42)).Backend(Backend);
+        f.Invoke(5);
+
+        var raw = (byte[])Db.StringGet(ValueKey(f, 5))!;
+        Assert.Equal(Envelope.Version, raw[8]);
+        Assert.Equal(0, raw[9]); // not null, not never-die
+        Assert.Equal(42_000L, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(raw.AsSpan(10)));
+        var json = Encoding.UTF8.GetString(raw, Envelope.HeaderSize, raw.Length - Envelope.HeaderSize);
+        Assert.Equal("{\"Id\":5,\"Name\":\"Ann\"}", json);
+        Assert.DoesNotContain("Person", Encoding.UTF8.GetString(raw), StringComparison.Ordinal);
+    }
+
+    [RedisFact]
+    public void Serializer_Custom_IsUsedBothWays()
+    {
+        var serializer = new CountingSerializer();
+        var backend = NewBackend(new RedisCacheOptions { Serializer = serializer });
+        var f = Cachify.Wrap((int x) => "v" + x).Named("custom").Backend(backend);
+
+        Assert.Equal("v1", f.Invoke(1));
+        Assert.Equal("v1", Cachify.Wrap((int x) => "other").Named("custom").Backend(NewBackend(new RedisCacheOptions { Serializer = serializer })).Invoke(1));
+        Assert.Equal(1, serializer.Writes);
+        Assert.Equal(1, serializer.Reads);
+    }
+
+    [RedisFact]
+    public void Prefixes_OnOneRedis_NeverSeeEachOthersEntries()
+    {
+        var first = NewBackend(prefix: Prefix + "a");
+        var second = NewBackend(prefix: Prefix + "b");
+        var a = Cachify.Wrap((int x) => "a").Named("shared.name").Backend(first);
+        var b = Cachify.Wrap((int x) => "b").Named("shared.name").Backend(second);
+
+        Assert.Equal("a", a.Invoke(1));
+        Assert.Equal("b", b.Invoke(1));
+        b.Clear();
+        Assert.Equal("a", a.Invoke(1));
+        Assert.Equal([$"{Prefix}a:{{shared.name:1}}"], Keys(Prefix + "a"));
+        Assert.Empty(Keys(Prefix + "b"));
+    }
+
+    [RedisFact]
+    public void Dispose_CallsThrowObjectDisposed_EntriesStayInRedis()
+    {
+        var backend = NewBackend();
+        var f = Cachify.Wrap((int x) => x).Named("disposed").Backend(backend);
+        f.Invoke(1);
+
+        backend.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1));
+        Assert.Throws<ObjectDisposedException>(() => Cachify.Wrap((int x) => x).Named("disposed2").Backend(backend));
+        Assert.Single(Keys());
+    }
+
+    public sealed record Person(int Id, string Name);
+
+    public sealed record Renamed(int Id, string Title);
+
+    private sealed class Repo(string name)
+    {
+        public string Get(int id) => $"{name}:{id}";
+    }
+
+    private sealed class CountingSerializer : ICacheSerializer
+    {
+        private int _writes;
+        private int _reads;
+
+        public int Writes => Volatile.Read(ref _writes);
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public void Serialize<T>(T value, IBufferWriter<byte> destination)
+        {
+            Interlocked.Increment(ref _writes);
+            SystemTextJsonCacheSerializer.Default.Serialize(value, destination);
+        }
+
+        public T Deserialize<T>(ReadOnlySpan<byte> source)
+        {
+            Interlocked.Increment(ref _reads);
+            return SystemTextJsonCacheSerializer.Default.Deserialize<T>(source);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Tests;
+
+/// <summary>Defaults and validation; a backend validates its options before it talks to Redis.</summary>
+public sealed class RedisCacheOptionsTests : IDisposable
+{
+    // Nothing listens on port 1: the multiplexer never connects, which validation does not need.
+    private readonly ConnectionMultiplexer _offline = ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100");
+
+    public void Dispose() => _offline.Dispose();
+
+    [Fact]
+    public void Defaults_MatchTheDocumentation()
+    {
+        var options = new RedisCacheOptions();
+
+        Assert.Equal("cachify", options.KeyPrefix);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.LockTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(20), options.LockWaitTimeout);
+        Assert.Equal(RedisErrorMode.Silent, options.OnError);
+        Assert.Null(options.Serializer);
+        Assert.Null(options.TimeProvider);
+        Assert.Null(options.LoggerFactory);
+    }
+
+    [Fact]
+    public void LockWaitTimeout_DefaultsToTwiceTheLockTimeout_UnlessSet()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(6), new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(3) }.LockWaitTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(3), LockWaitTimeout = TimeSpan.FromSeconds(1) }.LockWaitTimeout);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("my app")]
+    [InlineData("app:lock")]
+    [InlineData("{app}")]
+    [InlineData("app*")]
+    [InlineData("app?")]
+    [InlineData("app[1]")]
+    [InlineData("app\\x")]
+    [InlineData("tab\there")]
+    public void KeyPrefix_Invalid_ThrowsNamingTheOptionAndTheRule(string prefix)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { KeyPrefix = prefix }));
+        Assert.Equal("options", error.ParamName);
+        Assert.Contains("RedisCacheOptions.KeyPrefix", error.Message, StringComparison.Ordinal);
+        Assert.Contains("\"myapp\"", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void KeyPrefix_Valid_IsAccepted()
+    {
+        using var backend = new RedisCacheBackend(_offline, new RedisCacheOptions { KeyPrefix = "my-app.v2_prod" });
+        Assert.Equal("my-app.v2_prod", backend.Options.KeyPrefix);
+        Assert.Same(_offline, backend.Connection);
+    }
+
+    [Fact]
+    public void Timeouts_OutOfRange_Throw()
+    {
+        Assert.Contains("LockTimeout", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(99) })).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockTimeout = TimeSpan.FromDays(2) }));
+        Assert.Contains("LockWaitTimeout", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockWaitTimeout = TimeSpan.Zero })).Message, StringComparison.Ordinal);
+        Assert.Contains("OnError", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { OnError = (RedisErrorMode)7 })).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Connection_Null_Throws()
+    {
+        Assert.Equal("connection", Assert.Throws<ArgumentNullException>(() => new RedisCacheBackend(null!)).ParamName);
+    }
+}

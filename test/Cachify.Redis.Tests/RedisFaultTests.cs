@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Tests;
+
+/// <summary>Redis going away and coming back: each test has its own redis-server, which it kills (SIGKILL) and restarts.</summary>
+public sealed class RedisFaultTests
+{
+    [RedisFact]
+    public async Task Silent_RedisKilled_SyncAndAsyncCallsKeepSucceeding()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        var logs = new ListLoggerFactory();
+        using var errors = new BackendErrorCounter("fault.silent");
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", LoggerFactory = logs });
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.silent").Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.silent").Backend(backend);
+        Assert.Equal(1, f.Invoke(1));
+        Assert.Equal(1, await g.Invoke(1));
+
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(calls + 1, f.Invoke(1));
+            Assert.Equal(calls + 1, await g.Invoke(1));
+            Assert.Equal(calls + 1, f.Invoke(1, skipCache: true));
+        }
+
+        f.Invalidate(1);
+        await g.InvalidateAsync(1);
+        f.Clear();
+        await g.ClearAsync();
+
+        // Without waiting for the client's 2 s timeouts: a disconnected Redis fails fast.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"15 calls took {watch.Elapsed}");
+        Assert.True(errors.Count("get") >= 10);
+        Assert.True(errors.Count("lock") >= 15);
+        Assert.Equal(2, errors.Count("invalidate"));
+        Assert.Equal(2, errors.Count("clear"));
+        Assert.Contains(logs.Entries, e => e.EventId == 2001 && e.Error is RedisConnectionException);
+        Assert.Contains(logs.Entries, e => e.EventId == 2005);
+    }
+
+    [RedisFact]
+    public async Task Throw_RedisKilled_CallersGetCachifyExceptionWithTheRedisError()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", OnError = RedisErrorMode.Throw });
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.throw").Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.throw").Backend(backend);
+        Assert.Equal(1, f.Invoke(1));
+
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        Assert.IsType<RedisConnectionException>(Assert.Throws<CachifyException>(() => f.Invoke(1)).InnerException);
+        Assert.IsType<RedisConnectionException>((await Assert.ThrowsAsync<CachifyException>(() => g.Invoke(2))).InnerException);
+        Assert.IsType<RedisConnectionException>(Assert.Throws<CachifyException>(() => f.Invoke(3, skipCache: true)).InnerException);
+        Assert.Throws<CachifyException>(() => f.Invalidate(1));
+        await Assert.ThrowsAsync<CachifyException>(() => g.ClearAsync().AsTask());
+        Assert.Equal(1, calls); // nothing ran: the error reached the callers instead
+    }
+
+    [RedisFact]
+    public void Throw_FunctionExceptions_AreNotWrapped()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", OnError = RedisErrorMode.Throw });
+        var f = Cachify.Wrap((int x) => x == 0 ? throw new ArgumentOutOfRangeException(nameof(x)) : x).Named("fault.own").Backend(backend);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.Invoke(0));
+        Assert.Equal(1, f.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Restart_BackendRecoversWithoutANewMultiplexer()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.restart").Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.restart.async").Backend(backend);
+        f.Invoke(1);
+        await g.Invoke(1);
+
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        f.Invoke(1);
+
+        server.Start(); // same port, empty data, no scripts loaded
+        Wait.Until(() => connection.IsConnected, "the multiplexer reconnected");
+
+        // The first call after the reconnect stores again (scripts are sent anew), the next one is a hit.
+        var stored = f.Invoke(2);
+        Assert.Equal(stored, f.Invoke(2));
+        var storedAsync = await g.Invoke(2);
+        Assert.Equal(storedAsync, await g.Invoke(2));
+        Assert.True(connection.GetDatabase().KeyExists("faults:{fault.restart:2}"));
+    }
+
+    [RedisFact]
+    public async Task Silent_RedisKilledWhileTheFunctionRuns_ResultIsReturned()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x * 10; }).Named("fault.during").Backend(backend);
+
+        var call = f.Invoke(4);
+        await entered.Task;
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        release.SetResult();
+
+        Assert.Equal(40, await call);
+    }
+}

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+
+namespace CachifyNet.Redis.Tests;
+
+/// <summary>
+/// Never-die entries on Redis, in real time (Redis keeps time for TTLs and ages): refreshed by the process that
+/// gets the lock, read by the others meanwhile, never refreshed twice, kept through failures, dropped when gone.
+/// </summary>
+public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixture)
+{
+    [RedisFact]
+    public async Task NeverDie_RefreshedAtTtl_OtherProcessesKeepReadingTheOldValue()
+    {
+        var ttl = TimeSpan.FromMilliseconds(400);
+        var executions = 0;
+        var refreshGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task<int> Body(int x)
+        {
+            var n = Interlocked.Increment(ref executions);
+            if (n == 2)
+            {
+                await refreshGate.Task;
+            }
+
+            return n;
+        }
+
+        var a = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.refresh").Ttl(ttl).NeverDie().Backend(Backend);
+        var b = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.refresh").Ttl(ttl).NeverDie().Backend(NewBackend(connection: NewConnection()));
+
+        Assert.Equal(1, await a.Invoke(1));
+        Assert.Equal(1, await b.Invoke(1)); // read, and registered in b too
+
+        Wait.Until(() => Volatile.Read(ref executions) == 2, "a refresh started");
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(1, await a.Invoke(1)); // the old value, never a miss or a wait
+            Assert.Equal(1, await b.Invoke(1));
+        }
+
+        refreshGate.SetResult();
+        Wait.Until(() => a.Invoke(1).GetAwaiter().GetResult() == 2, "the refreshed value is stored");
+        Assert.Equal(2, await b.Invoke(1));
+        Assert.True(Volatile.Read(ref executions) <= 3); // the refresh ran once; a third run may only be the next period
+    }
+
+    [RedisFact]
+    public void NeverDie_TwoProcesses_NeverRefreshTwiceInOnePeriod()
+    {
+        var ttl = TimeSpan.FromMilliseconds(250);
+        var clock = Stopwatch.StartNew();
+        var starts = new List<TimeSpan>();
+        int Body(int x)
+        {
+            lock (starts)
+            {
+                starts.Add(clock.Elapsed);
+                return starts.Count;
+            }
+        }
+
+        var first = NewBackend();
+        var second = NewBackend(connection: NewConnection());
+        var a = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.once").Ttl(ttl).NeverDie().Backend(first);
+        var b = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.once").Ttl(ttl).NeverDie().Backend(second);
+        a.Invoke(1);
+        b.Invoke(1);
+
+        Wait.Until(() => { lock (starts) { return starts.Count >= 6; } }, "five refreshes ran");
+        first.Dispose();
+        second.Dispose();
+
+        List<TimeSpan> snapshot;
+        lock (starts)
+        {
+            snapshot = [.. starts];
+        }
+
+        for (var i = 1; i < snapshot.Count; i++)
+        {
+            var gap = snapshot[i] - snapshot[i - 1];
+            Assert.True(gap >= ttl - TimeSpan.FromMilliseconds(30), $"runs {i} and {i + 1} were {gap.TotalMilliseconds} ms apart (TTL {ttl.TotalMilliseconds} ms)");
+        }
+    }
+
+    [RedisFact]
+    public void NeverDie_FailedRefresh_KeepsTheValueExtendsItsExpiryAndBacksOff()
+    {
+        var ttl = TimeSpan.FromMilliseconds(300);
+        var clock = Stopwatch.StartNew();
+        var attempts = new List<TimeSpan>();
+        var f = Cachify.Wrap((int x) =>
+        {
+            lock (attempts)
+            {
+                attempts.Add(clock.Elapsed);
+                return attempts.Count == 1 ? 1 : throw new InvalidOperationException("source down");
+            }
+        }).Named("nd.fail").Ttl(ttl).NeverDie().Backend(Backend);
+
+        Assert.Equal(1, f.Invoke(1));
+
+        // Without the extension after each failure, the value would expire before the second retry (at 300 + 375 ms).
+        Db.KeyExpire(ValueKey(f, 1), TimeSpan.FromMilliseconds(600));
+        Wait.Until(() => { lock (attempts) { return attempts.Count >= 4; } }, "three refreshes failed");
+
+        Assert.Equal(1, f.Invoke(1)); // the last good value
+        Assert.True(Db.KeyExists(ValueKey(f, 1)));
+        lock (attempts)
+        {
+            // Retries after TTL x 1.25 and TTL x 1.25^2.
+            Assert.True(attempts[2] - attempts[1] >= TimeSpan.FromMilliseconds(375 - 30), $"second retry after {(attempts[2] - attempts[1]).TotalMilliseconds} ms");
+            Assert.True(attempts[3] - attempts[2] >= TimeSpan.FromMilliseconds(468 - 30), $"third retry after {(attempts[3] - attempts[2]).TotalMilliseconds} ms");
+        }
+    }
+
+    [RedisFact]
+    public void NeverDie_KeyGoneFromRedis_RegistrationIsDropped()
+    {
+        var f = Cachify.Wrap((int x) => x).Named("nd.gone").Ttl(TimeSpan.FromMilliseconds(200)).NeverDie().Backend(Backend);
+        f.Invoke(1);
+        var keyspace = Keyspace(f.CurrentBinding);
+        Assert.Equal(1, keyspace.NeverDieCount);
+
+        Db.KeyDelete(ValueKey(f, 1)); // another process invalidated it
+        Wait.Until(() => keyspace.NeverDieCount == 0, "the registration noticed the key is gone");
+        Assert.False(Db.KeyExists(ValueKey(f, 1))); // and did not bring it back
+    }
+
+    [RedisFact]
+    public async Task NeverDie_InvalidateAndClear_DropRegistrations()
+    {
+        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Named("nd.clear").Ttl(TimeSpan.FromMinutes(1)).NeverDie().Backend(Backend);
+        for (var i = 0; i < 10; i++)
+        {
+            await f.Invoke(i);
+        }
+
+        var keyspace = Keyspace(f.CurrentBinding);
+        Assert.Equal(10, keyspace.NeverDieCount);
+        Assert.InRange((long)Db.Execute("PTTL", ValueKey(f, 3)), 650_000, 660_000); // 11 x TTL: outlives failed refreshes
+        await f.InvalidateAsync(0);
+        Assert.Equal(9, keyspace.NeverDieCount);
+        await f.ClearAsync();
+        Assert.Equal(0, keyspace.NeverDieCount);
+        Assert.Equal(0, ((CachifyNet.Internal.BackendServices)((ICacheBackend)Backend).Services).Scheduler.Count);
+        Assert.Empty(Keys());
+    }
+
+    [RedisFact]
+    public void NeverDie_Idle_StopsRefreshingButLeavesTheEntryForOthers()
+    {
+        var executions = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions)).Named("nd.idle").Ttl(TimeSpan.FromMilliseconds(200)).NeverDie(TimeSpan.FromMilliseconds(500)).Backend(Backend);
+        f.Invoke(1);
+        var keyspace = Keyspace(f.CurrentBinding);
+
+        Wait.Until(() => keyspace.NeverDieCount == 0, "the unread entry went idle");
+        var ran = Volatile.Read(ref executions);
+        Assert.InRange(ran, 2, 4); // refreshed while younger than the idle limit, then no more
+        Assert.True(Db.KeyExists(ValueKey(f, 1))); // other processes may still read it until it expires
+    }
+
+    [RedisFact]
+    public async Task NeverDie_WriterProcessGone_AReaderProcessRefreshes()
+    {
+        var ttl = TimeSpan.FromMilliseconds(300);
+        var writerBackend = NewBackend(connection: NewConnection());
+        var writer = Cachify.Wrap((int x) => Task.FromResult("written")).Named("nd.handover").Ttl(ttl).NeverDie().Backend(writerBackend);
+        var reader = Cachify.Wrap((int x) => Task.FromResult("refreshed")).Named("nd.handover").Ttl(ttl).NeverDie().Backend(Backend);
+
+        Assert.Equal("written", await writer.Invoke(1));
+        writerBackend.Dispose(); // the writer's process stops
+
+        Assert.Equal("written", await reader.Invoke(1));
+        Wait.Until(() => reader.Invoke(1).GetAwaiter().GetResult() == "refreshed", "the reader's process refreshed the entry");
+    }
+}

@@ -1,0 +1,369 @@
+using CachifyNet.Internal;
+
+namespace CachifyNet.Redis.Tests;
+
+/// <summary>
+/// The distributed lock: one execution per key across callers and "processes" (backends on separate connections),
+/// renewal, wait limits, owner-only release, and invalidation of running executions.
+/// </summary>
+public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixture)
+{
+    [RedisFact]
+    public async Task Invoke_ThousandAsyncCallersOneKey_RunsOnce()
+    {
+        var executions = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            Interlocked.Increment(ref executions);
+            await release.Task;
+            return x * 2;
+        }).Named("stampede").Backend(Backend);
+
+        var tasks = Enumerable.Range(0, 1000).Select(_ => f.Invoke(21)).ToArray();
+        Wait.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
+        release.SetResult();
+
+        Assert.All(await Task.WhenAll(tasks), v => Assert.Equal(42, v));
+        Assert.Equal(1, executions);
+    }
+
+    [RedisFact]
+    public void Invoke_HundredSyncCallersOneKey_RunsOnce()
+    {
+        const int Callers = 100;
+        var executions = 0;
+        CachedFunc<int, int>? f = null;
+        f = Cachify.Wrap((int x) =>
+        {
+            Interlocked.Increment(ref executions);
+            Wait.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(x)) >= Callers, "every caller waits");
+            return x * 2;
+        }).Named("stampede-sync").Backend(Backend);
+
+        var results = new int[Callers];
+        var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() => results[i] = f.Invoke(21))).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.All(results, v => Assert.Equal(42, v));
+        Assert.Equal(1, executions);
+    }
+
+    [RedisFact]
+    public async Task Invoke_TwoProcessesFiftyCallersEach_RunsOnceInTotal_OwnerNotifiesTheWaiter()
+    {
+        var notifications = new List<string>();
+        var subscriber = Fixture.Connection.GetSubscriber();
+        var channel = StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify");
+        await subscriber.SubscribeAsync(channel, (_, message) => { lock (notifications) { notifications.Add(message.ToString()); } });
+        var executions = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var a = NewBackend();
+        var b = NewBackend(connection: NewConnection());
+        async Task<string> Body(int x, string who)
+        {
+            Interlocked.Increment(ref executions);
+            await release.Task;
+            return who;
+        }
+
+        var fa = Cachify.Wrap((int x) => Body(x, "a")).Named("two").Backend(a);
+        var fb = Cachify.Wrap((int x) => Body(x, "b")).Named("two").Backend(b);
+
+        var tasks = Enumerable.Range(0, 50).SelectMany(_ => new[] { fa.Invoke(1), fb.Invoke(1) }).ToArray();
+        Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+        release.SetResult();
+
+        var results = await Task.WhenAll(tasks);
+        Assert.Single(results.Distinct());
+        Assert.Equal(1, executions);
+        Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
+
+        // The waiter left its marker, so the owner published once, naming the entry.
+        Wait.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
+        Assert.Equal(ValueKey(fa, 1), notifications[0]);
+        await subscriber.UnsubscribeAsync(channel);
+    }
+
+    [RedisFact]
+    public void Notification_WakesTheWaitersOfThatKeyOnly()
+    {
+        var backend = NewBackend(connection: NewConnection());
+        backend.Context.EnsureSubscribed();
+        using var wanted = backend.Context.Waiters.Add(Prefix + ":{k:1}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        using var other = backend.Context.Waiters.Add(Prefix + ":{k:2}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+
+        Db.Publish(StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify"), Prefix + ":{k:1}");
+
+        Wait.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
+        Assert.True(wanted.TryTake());
+        Assert.False(other.TryTake());
+    }
+
+    [RedisFact]
+    public void Invoke_SyncTwoProcesses_RunsOnceInTotal()
+    {
+        var executions = 0;
+        using var release = new ManualResetEventSlim();
+        var a = NewBackend();
+        var b = NewBackend(connection: NewConnection());
+        int Body(int x)
+        {
+            Interlocked.Increment(ref executions);
+            release.Wait();
+            return x;
+        }
+
+        var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(a);
+        var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(b);
+        var results = new int[40];
+        var threads = Enumerable.Range(0, 40).Select(i => new Thread(() => results[i] = (i % 2 == 0 ? fa : fb).Invoke(5))).ToList();
+        threads.ForEach(t => t.Start());
+        Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+        release.Set();
+        threads.ForEach(t => t.Join());
+
+        Assert.All(results, v => Assert.Equal(5, v));
+        Assert.Equal(1, executions);
+    }
+
+    [RedisFact]
+    public async Task Lock_FunctionSlowerThanLockTimeout_KeepsItsLock()
+    {
+        var options = new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(300), LockWaitTimeout = TimeSpan.FromSeconds(30) };
+        var a = NewBackend(options);
+        var b = NewBackend(options, NewConnection());
+        var executions = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fa = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "a"; }).Named("slow").Backend(a);
+        var fb = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "b"; }).Named("slow").Backend(b);
+
+        var first = fa.Invoke(1);
+        Wait.Until(() => Volatile.Read(ref executions) == 1, "a runs");
+        var second = fb.Invoke(1);
+
+        // Four renewals at LockTimeout/3 each: the function has run for longer than the lock timeout.
+        Wait.Until(() => a.Context.Renewals >= 4 && b.Context.Waiters.Count == 1, "a renewed its lock past the timeout while b waits");
+        Assert.Equal(1, Volatile.Read(ref executions));
+        Assert.False(second.IsCompleted);
+
+        release.SetResult();
+        Assert.Equal("a", await first);
+        Assert.Equal("a", await second);
+        Assert.Equal(1, executions);
+    }
+
+    [RedisFact]
+    public async Task Lock_WaitLongerThanLockWaitTimeout_Silent_RunsTheFunctionWithoutStoring()
+    {
+        var a = NewBackend();
+        var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMilliseconds(200) }, NewConnection());
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("wait-limit").Backend(a);
+        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("wait-limit").Backend(b);
+
+        var first = fa.Invoke(1);
+        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+
+        Assert.Equal("b", await fb.Invoke(1)); // gave up waiting, ran itself
+        Assert.False(Db.KeyExists(ValueKey(fa, 1))); // and did not store: the lock is a's
+
+        release.SetResult();
+        Assert.Equal("a", await first);
+        Assert.Equal("a", await fb.Invoke(1));
+    }
+
+    [RedisFact]
+    public void Lock_WaitLongerThanLockWaitTimeout_Throw_ThrowsCachifyException()
+    {
+        var a = NewBackend();
+        var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMilliseconds(200), OnError = RedisErrorMode.Throw }, NewConnection());
+        using var release = new ManualResetEventSlim();
+        var fa = Cachify.Wrap((int x) => { release.Wait(); return "a"; }).Named("wait-throw").Backend(a);
+        var fb = Cachify.Wrap((int x) => "b").Named("wait-throw").Backend(b);
+
+        var first = Task.Run(() => fa.Invoke(1));
+        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+
+        var error = Assert.Throws<CachifyException>(() => fb.Invoke(1));
+        Assert.IsType<TimeoutException>(error.InnerException);
+        Assert.Contains("LockWaitTimeout", error.Message, StringComparison.Ordinal);
+
+        release.Set();
+        Assert.Equal("a", first.GetAwaiter().GetResult());
+        Assert.Equal("a", fb.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Invalidate_InAnotherProcessDuringExecution_ResultIsNotStored()
+    {
+        var calls = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fa = Cachify.Wrap(async (int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                await release.Task;
+            }
+
+            return n;
+        }).Named("inv-remote").Backend(Backend);
+        var fb = Cachify.Wrap((int x) => Task.FromResult(-1)).Named("inv-remote").Backend(NewBackend(connection: NewConnection()));
+
+        var first = fa.Invoke(1);
+        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        await fb.InvalidateAsync(1);
+        release.SetResult();
+
+        Assert.Equal(1, await first);
+        Assert.False(Db.KeyExists(ValueKey(fa, 1)));
+        Assert.Equal(2, await fa.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Invalidate_DuringExecution_ResultIsReturnedButNotStored()
+    {
+        var calls = 0;
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                entered.Set();
+                release.Wait();
+            }
+
+            return calls;
+        }).Named("inv-local").Backend(Backend);
+
+        var first = Task.Run(() => f.Invoke(1));
+        entered.Wait();
+        f.Invalidate(1);
+        release.Set();
+
+        Assert.Equal(1, await first);
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Clear_DuringExecution_ResultIsNotStored()
+    {
+        var calls = 0;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                entered.SetResult();
+                await release.Task;
+            }
+
+            return n;
+        }).Named("clear-running").Backend(Backend);
+
+        var first = f.Invoke(1);
+        await entered.Task;
+        await f.ClearAsync();
+        release.SetResult();
+
+        Assert.Equal(1, await first);
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task SkipCache_WhileAnotherProcessExecutes_WaitsThenRunsAndStores()
+    {
+        var calls = 0;
+        var running = 0;
+        var maxRunning = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task<int> Body(int x)
+        {
+            var n = Interlocked.Increment(ref calls);
+            var now = Interlocked.Increment(ref running);
+            InterlockedMax(ref maxRunning, now);
+            if (n == 1)
+            {
+                await release.Task;
+            }
+
+            Interlocked.Decrement(ref running);
+            return n;
+        }
+
+        var b = NewBackend(connection: NewConnection());
+        var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(Backend);
+        var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(b);
+
+        var normal = fa.Invoke(1);
+        Wait.Until(() => Volatile.Read(ref calls) == 1, "a runs");
+        var skip = fb.Invoke(1, skipCache: true);
+        Wait.Until(() => b.Context.Waiters.Count == 1, "the skip-cache call waits for a's execution");
+        Assert.Equal(1, Volatile.Read(ref calls));
+
+        release.SetResult();
+        Assert.Equal(1, await normal);
+        Assert.Equal(2, await skip);
+        Assert.Equal(1, maxRunning);
+        Assert.Equal(2, await fa.Invoke(1));
+    }
+
+    [RedisFact]
+    public async Task Lock_TakenOverByAnotherOwner_IsNeitherReleasedNorOverwrittenByUs()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) => { await release.Task; return x; }).Named("owner-only").Backend(Backend);
+
+        var first = f.Invoke(1);
+        var lockKey = LockKey(ValueKey(f, 1));
+        Wait.Until(() => Db.KeyExists(lockKey), "the lock is held");
+
+        // As if our lock had expired and another process had taken it.
+        Db.StringSet(lockKey, "intruder");
+        release.SetResult();
+
+        Assert.Equal(1, await first);
+        Assert.Equal("intruder", (string?)Db.StringGet(lockKey));
+        Assert.False(Db.KeyExists(ValueKey(f, 1)));
+    }
+
+    [RedisFact]
+    public async Task Dispose_WhileWaitingForAnotherProcess_TheWaiterStops()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMinutes(5) }, NewConnection());
+        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("dispose-wait").Backend(Backend);
+        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("dispose-wait").Backend(b);
+
+        var first = fa.Invoke(1);
+        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        var second = fb.Invoke(1);
+        Wait.Until(() => b.Context.Waiters.Count == 1, "b waits");
+
+        b.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        release.SetResult();
+        Assert.Equal("a", await first);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}

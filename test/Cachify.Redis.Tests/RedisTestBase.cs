@@ -1,0 +1,102 @@
+using CachifyNet.Internal;
+using CachifyNet.Redis.Internal;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Tests;
+
+/// <summary>
+/// A test class on its own redis-server; every test gets its own key prefix, so tests never see each other's entries.
+/// Backends made with <see cref="NewBackend"/> on <see cref="NewConnection"/> stand for other processes: they share
+/// nothing with the default backend but Redis itself.
+/// </summary>
+public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+    private RedisCacheBackend? _backend;
+
+    protected RedisTestBase(RedisServerFixture fixture)
+    {
+        Fixture = fixture;
+        Prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+    }
+
+    protected RedisServerFixture Fixture { get; }
+
+    protected string Prefix { get; }
+
+    protected IDatabase Db => Fixture.Connection.GetDatabase();
+
+    /// <summary>The test's backend, with default options but its own prefix.</summary>
+    protected RedisCacheBackend Backend => _backend ??= NewBackend();
+
+    protected RedisCacheBackend NewBackend(RedisCacheOptions? options = null, IConnectionMultiplexer? connection = null, string? prefix = null)
+    {
+        options ??= new RedisCacheOptions();
+        var backend = new RedisCacheBackend(connection ?? Fixture.Connection, new RedisCacheOptions
+        {
+            KeyPrefix = prefix ?? Prefix,
+            LockTimeout = options.LockTimeout,
+            LockWaitTimeout = options.LockWaitTimeout,
+            OnError = options.OnError,
+            Serializer = options.Serializer,
+            TimeProvider = options.TimeProvider,
+            LoggerFactory = options.LoggerFactory,
+        });
+        _owned.Add(backend);
+        return backend;
+    }
+
+    /// <summary>A separate multiplexer: with its own backend, it behaves like another process.</summary>
+    protected ConnectionMultiplexer NewConnection()
+    {
+        var connection = Fixture.Server.Connect();
+        _owned.Add(connection);
+        return connection;
+    }
+
+    /// <summary>Every key of this test's prefix, found the way the README says: SCAN MATCH prefix:*.</summary>
+    protected List<string> Keys(string? prefix = null)
+        => Fixture.Server.Connect() is var c ? Scan(c, (prefix ?? Prefix) + ":*") : [];
+
+    private protected static RedisKeyspace<TKey, TValue> Keyspace<TKey, TValue>(Binding<TKey, TValue>? binding)
+        where TKey : struct, IArgsKey<TKey>
+        => (RedisKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet.")).Keyspace;
+
+    protected static string ValueKey<T1, TResult>(CachedFunc<T1, TResult> f, T1 arg)
+        => Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<T1>(arg));
+
+    protected static string ValueKey<T1, TResult>(AsyncCachedFunc<T1, TResult> f, T1 arg)
+        => Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<T1>(arg));
+
+    protected static string LockKey(string valueKey) => valueKey.Insert(valueKey.IndexOf(':', StringComparison.Ordinal) + 1, "lock:");
+
+    public void Dispose()
+    {
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    private static List<string> Scan(ConnectionMultiplexer connection, string pattern)
+    {
+        using (connection)
+        {
+            var server = connection.GetServers().Single();
+            var keys = new List<string>();
+            RedisValue cursor = 0;
+            do
+            {
+                var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)!;
+                cursor = (RedisValue)reply[0];
+                keys.AddRange(((RedisKey[])reply[1]!).Select(k => k.ToString()));
+            }
+            while (cursor != 0);
+
+            keys.Sort(StringComparer.Ordinal);
+            return keys;
+        }
+    }
+}

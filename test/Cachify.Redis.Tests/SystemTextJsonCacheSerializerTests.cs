@@ -1,0 +1,57 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace CachifyNet.Redis.Tests;
+
+public class SystemTextJsonCacheSerializerTests
+{
+    [Fact]
+    public void RoundTrip_RecordsCollectionsAndPrimitives()
+    {
+        Assert.Equal(new Order(7, ["a", "b"], 12.5m), RoundTrip(new Order(7, ["a", "b"], 12.5m)), OrderComparer.Instance);
+        Assert.Equal(42, RoundTrip(42));
+        Assert.Equal("text", RoundTrip("text"));
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(2)), RoundTrip(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(2))));
+    }
+
+    [Fact]
+    public void Serialize_WritesNoTypeName()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        SystemTextJsonCacheSerializer.Default.Serialize(new Order(1, [], 0m), buffer);
+        Assert.Equal("{\"Id\":1,\"Items\":[],\"Total\":0}", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    [Fact]
+    public void Options_AreUsed()
+    {
+        var serializer = new SystemTextJsonCacheSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var buffer = new ArrayBufferWriter<byte>();
+        serializer.Serialize(new Order(1, [], 0m), buffer);
+        Assert.StartsWith("{\"id\":1", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deserialize_WrongShape_Throws()
+    {
+        Assert.ThrowsAny<JsonException>(() => SystemTextJsonCacheSerializer.Default.Deserialize<Order>("\"text\""u8));
+    }
+
+    private static T RoundTrip<T>(T value)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        SystemTextJsonCacheSerializer.Default.Serialize(value, buffer);
+        return SystemTextJsonCacheSerializer.Default.Deserialize<T>(buffer.WrittenSpan);
+    }
+
+    public sealed record Order(int Id, string[] Items, decimal Total);
+
+    private sealed class OrderComparer : IEqualityComparer<Order>
+    {
+        public static readonly OrderComparer Instance = new();
+
+        public bool Equals(Order? x, Order? y) => x!.Id == y!.Id && x.Total == y.Total && x.Items.SequenceEqual(y.Items);
+
+        public int GetHashCode(Order obj) => obj.Id;
+    }
+}
