@@ -46,9 +46,9 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     public int NeverDieCount => _neverDie.Count;
 
     /// <summary>The value key of <paramref name="key"/> (tests and the read path).</summary>
-    public string ValueKey(in TKey key) => string.Concat(_valuePrefix, KeyTextWriter.Encode(in key, _mask), "}");
+    public string ValueKey(in TKey key) => string.Concat(_valuePrefix, KeyTextWriter.Encode(in key, _mask, RedisKeyRules.ObjectText), "}");
 
-    private EntryKeys Entry(in TKey key) => new(KeyTextWriter.Encode(in key, _mask), this);
+    private EntryKeys Entry(in TKey key) => new(KeyTextWriter.Encode(in key, _mask, RedisKeyRules.ObjectText), this);
 
     private static RedisValue NewToken() => RandomNumberGenerator.GetBytes(16);
 

@@ -124,6 +124,10 @@ internal sealed class FunctionDescriptor
     /// The C# compiler gives non-capturing lambdas a shared instance of a field-less generated class.
     /// That instance carries no state, so it must not split entries (it is the same as a static method).
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(
+        "Trimming",
+        "IL2075",
+        Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
     private static bool IsStatelessClosure(object target)
     {
         var type = target.GetType();

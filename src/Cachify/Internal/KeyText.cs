@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 
 namespace CachifyNet.Internal;
 
@@ -21,15 +19,24 @@ internal sealed class KeyTextWriter
 
     private readonly StringBuilder _text = new();
     private readonly int _mask;
+    private readonly Func<object, Type, string> _objectText;
     private bool _first = true;
 
-    public KeyTextWriter(int mask) => _mask = mask;
+    public KeyTextWriter(int mask, Func<object, Type, string> objectText)
+    {
+        _mask = mask;
+        _objectText = objectText;
+    }
 
-    /// <summary>Encodes the key-relevant arguments of <paramref name="key"/> (those in <paramref name="mask"/>).</summary>
-    public static string Encode<TKey>(in TKey key, int mask)
+    /// <summary>
+    /// Encodes the key-relevant arguments of <paramref name="key"/> (those in <paramref name="mask"/>).
+    /// <paramref name="objectText"/> writes arguments of other than built-in types (the backend's choice, e.g. JSON),
+    /// given the value and its declared type.
+    /// </summary>
+    public static string Encode<TKey>(in TKey key, int mask, Func<object, Type, string> objectText)
         where TKey : struct, IArgsKey<TKey>
     {
-        var writer = new KeyTextWriter(mask);
+        var writer = new KeyTextWriter(mask, objectText);
         key.WriteText(writer);
         return writer.ToString();
     }
@@ -42,7 +49,7 @@ internal sealed class KeyTextWriter
         }
 
         Separate();
-        ArgText<T>.Append(_text, value);
+        ArgText<T>.Append(_text, value, _objectText);
     }
 
     /// <summary>Writes the <c>KeyBy</c> string (always part of the key).</summary>
@@ -112,6 +119,77 @@ internal static class ArgText
         return reason.Length == 0;
     }
 
+    /// <summary>Whether <paramref name="type"/> has a built-in text form (numbers, text, dates, Guid, enums, byte arrays).</summary>
+    public static bool IsKnown(Type type)
+        => type.IsEnum || type.IsPrimitive || type == typeof(string) || type == typeof(decimal) || type == typeof(Half)
+        || type == typeof(Int128) || type == typeof(UInt128) || type == typeof(Guid) || type == typeof(DateTime)
+        || type == typeof(DateTimeOffset) || type == typeof(TimeSpan) || type == typeof(DateOnly) || type == typeof(TimeOnly)
+        || type == typeof(byte[]);
+
+    /// <summary>
+    /// Writes a value of a built-in type, culture-invariant and so that equal values give equal text:
+    /// -0 as 0, decimals without trailing zeros, dates by their ticks (not their kind), offsets as UTC, enums as numbers.
+    /// </summary>
+    public static bool TryAppendKnown(StringBuilder sb, object value)
+    {
+        switch (value)
+        {
+            case string text:
+                AppendEscaped(sb, text);
+                return true;
+            case bool flag:
+                sb.Append(flag ? "true" : "false");
+                return true;
+            case char c:
+                AppendEscaped(sb, c.ToString());
+                return true;
+            case Enum e:
+                sb.Append(Type.GetTypeCode(Enum.GetUnderlyingType(e.GetType())) is TypeCode.UInt64 or TypeCode.UInt32 or TypeCode.UInt16 or TypeCode.Byte
+                    ? Convert.ToUInt64(e, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)
+                    : Convert.ToInt64(e, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
+                return true;
+            case double d:
+                sb.Append((d == 0 ? 0d : d).ToString("R", CultureInfo.InvariantCulture));
+                return true;
+            case float f:
+                sb.Append((f == 0 ? 0f : f).ToString("R", CultureInfo.InvariantCulture));
+                return true;
+            case Half h:
+                var widened = (double)h;
+                sb.Append((widened == 0 ? 0d : widened).ToString("R", CultureInfo.InvariantCulture));
+                return true;
+            case decimal m:
+                sb.Append((m / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture));
+                return true;
+            case Guid g:
+                sb.Append(g.ToString("D"));
+                return true;
+            case DateTime t:
+                sb.Append(t.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture));
+                return true;
+            case DateTimeOffset o:
+                sb.Append(o.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
+                return true;
+            case TimeSpan span:
+                sb.Append(span.ToString("c", CultureInfo.InvariantCulture));
+                return true;
+            case DateOnly date:
+                sb.Append(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                return true;
+            case TimeOnly time:
+                sb.Append(time.ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture));
+                return true;
+            case byte[] bytes:
+                AppendEscaped(sb, Convert.ToBase64String(bytes));
+                return true;
+            case IFormattable number when value.GetType().IsPrimitive || value is Int128 || value is UInt128:
+                sb.Append(number.ToString(null, CultureInfo.InvariantCulture));
+                return true;
+            default:
+                return false;
+        }
+    }
+
     public static void AppendEscaped(StringBuilder sb, string value)
     {
         Span<byte> utf8 = stackalloc byte[4];
@@ -140,89 +218,26 @@ internal static class ArgText
     }
 }
 
-/// <summary>The text encoder of one argument type, chosen once per type.</summary>
+/// <summary>Whether values of one argument type are written by <see cref="ArgText.TryAppendKnown"/>, decided once per type.</summary>
 internal static class ArgText<T>
 {
-    private static readonly Action<StringBuilder, T> Encoder = Create();
+    /// <summary>True for the built-in types (and their nullable forms, and enums); others go through the backend's object text.</summary>
+    public static readonly bool Known = ArgText.IsKnown(Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T));
 
-    public static void Append(StringBuilder sb, T value)
+    public static void Append(StringBuilder sb, T value, Func<object, Type, string> objectText)
     {
         if (value is null)
         {
             sb.Append(ArgText.Null);
-            return;
         }
-
-        Encoder(sb, value);
-    }
-
-    private static Action<StringBuilder, T> Create()
-    {
-        var type = typeof(T);
-        if (Nullable.GetUnderlyingType(type) is { } underlying)
+        else if (value is string text)
         {
-            // Null was handled by Append; a boxed Nullable<U> is a boxed U.
-            var method = typeof(ArgText<T>).GetMethod(nameof(ForNullable), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(underlying);
-            return (Action<StringBuilder, T>)method.Invoke(null, null)!;
+            ArgText.AppendEscaped(sb, text);
         }
-
-        if (type.IsEnum)
+        else if (!Known || !ArgText.TryAppendKnown(sb, value))
         {
-            return static (sb, v) => sb.Append(EnumNumber(v));
+            // Records and other objects: the backend's stable text (Redis: JSON of the declared type).
+            ArgText.AppendEscaped(sb, objectText(value, typeof(T)));
         }
-
-        return type switch
-        {
-            _ when type == typeof(string) => static (sb, v) => ArgText.AppendEscaped(sb, (string)(object)v!),
-            _ when type == typeof(bool) => static (sb, v) => sb.Append(As<bool>(v) ? "true" : "false"),
-            _ when type == typeof(char) => static (sb, v) => ArgText.AppendEscaped(sb, As<char>(v).ToString()),
-            _ when type == typeof(double) => static (sb, v) => sb.Append(Number(As<double>(v))),
-            _ when type == typeof(float) => static (sb, v) => sb.Append(Number(As<float>(v))),
-            _ when type == typeof(Half) => static (sb, v) => sb.Append(Number((double)As<Half>(v))),
-            _ when type == typeof(decimal) => static (sb, v) => sb.Append(Number(As<decimal>(v))),
-            _ when type == typeof(Guid) => static (sb, v) => sb.Append(As<Guid>(v).ToString("D")),
-            _ when type == typeof(DateTime) => static (sb, v) => sb.Append(As<DateTime>(v).ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture)),
-            _ when type == typeof(DateTimeOffset) => static (sb, v) => sb.Append(As<DateTimeOffset>(v).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)),
-            _ when type == typeof(TimeSpan) => static (sb, v) => sb.Append(As<TimeSpan>(v).ToString("c", CultureInfo.InvariantCulture)),
-            _ when type == typeof(DateOnly) => static (sb, v) => sb.Append(As<DateOnly>(v).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
-            _ when type == typeof(TimeOnly) => static (sb, v) => sb.Append(As<TimeOnly>(v).ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture)),
-            _ when type == typeof(byte[]) => static (sb, v) => ArgText.AppendEscaped(sb, Convert.ToBase64String((byte[])(object)v!)),
-            _ when typeof(IFormattable).IsAssignableFrom(type) && type.IsPrimitive => static (sb, v) => sb.Append(((IFormattable)v!).ToString(null, CultureInfo.InvariantCulture)),
-            _ when type == typeof(Int128) || type == typeof(UInt128) => static (sb, v) => sb.Append(((IFormattable)v!).ToString(null, CultureInfo.InvariantCulture)),
-            _ => static (sb, v) => ArgText.AppendEscaped(sb, JsonSerializer.Serialize(v, JsonOptions)),
-        };
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
-
-    private static Action<StringBuilder, T> ForNullable<TUnderlying>()
-        where TUnderlying : struct
-        => static (sb, v) => ArgText<TUnderlying>.Append(sb, (TUnderlying)(object)v!);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TTo As<TTo>(T value) => Unsafe.As<T, TTo>(ref value);
-
-    private static string EnumNumber(T value)
-    {
-        var underlying = Enum.GetUnderlyingType(typeof(T));
-        return Type.GetTypeCode(underlying) switch
-        {
-            TypeCode.SByte => As<sbyte>(value).ToString(CultureInfo.InvariantCulture),
-            TypeCode.Byte => As<byte>(value).ToString(CultureInfo.InvariantCulture),
-            TypeCode.Int16 => As<short>(value).ToString(CultureInfo.InvariantCulture),
-            TypeCode.UInt16 => As<ushort>(value).ToString(CultureInfo.InvariantCulture),
-            TypeCode.Int32 => As<int>(value).ToString(CultureInfo.InvariantCulture),
-            TypeCode.UInt32 => As<uint>(value).ToString(CultureInfo.InvariantCulture),
-            TypeCode.Int64 => As<long>(value).ToString(CultureInfo.InvariantCulture),
-            _ => As<ulong>(value).ToString(CultureInfo.InvariantCulture),
-        };
-    }
-
-    /// <summary>Shortest round-trip text; -0 is written as 0 because the two are equal.</summary>
-    private static string Number(double value) => (value == 0 ? 0d : value).ToString("R", CultureInfo.InvariantCulture);
-
-    private static string Number(float value) => (value == 0 ? 0f : value).ToString("R", CultureInfo.InvariantCulture);
-
-    /// <summary>Decimals that are equal (1.0 and 1.00) are written alike: trailing zeros removed.</summary>
-    private static string Number(decimal value) => (value / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
 }

@@ -10,6 +10,13 @@ internal static class TypeNames
     public static string Short(Type? type) => type is null ? "?" : Append(new StringBuilder(), type, full: false).ToString();
 
     private static StringBuilder Append(StringBuilder sb, Type type, bool full)
+        => Append(sb, type, type.IsConstructedGenericType || type.IsGenericTypeDefinition ? type.GetGenericArguments() : [], full);
+
+    /// <summary>
+    /// Appends <paramref name="type"/> with <paramref name="arguments"/> as the generic arguments of it and its
+    /// declaring types (a nested type of a generic type carries its declaring type's arguments first).
+    /// </summary>
+    private static StringBuilder Append(StringBuilder sb, Type type, Type[] arguments, bool full)
     {
         if (type.IsArray)
         {
@@ -28,16 +35,12 @@ internal static class TypeNames
             return sb.Append(type.Name);
         }
 
+        var inherited = 0;
         if (type.IsNested)
         {
-            // A nested type's declaring type is open (Outer<T>); close it with the nested type's leading arguments.
             var declaring = type.DeclaringType!;
-            if (declaring.IsGenericTypeDefinition && type.IsConstructedGenericType)
-            {
-                declaring = declaring.MakeGenericType(type.GetGenericArguments()[..declaring.GetGenericArguments().Length]);
-            }
-
-            Append(sb, declaring, full).Append('+');
+            inherited = declaring.IsGenericType ? declaring.GetGenericArguments().Length : 0;
+            Append(sb, declaring, arguments[..Math.Min(inherited, arguments.Length)], full).Append('+');
         }
         else if (full && !string.IsNullOrEmpty(type.Namespace))
         {
@@ -47,26 +50,20 @@ internal static class TypeNames
         var name = type.Name;
         var tick = name.IndexOf('`', StringComparison.Ordinal);
         sb.Append(tick < 0 ? name : name[..tick]);
-        if (type.IsGenericType)
+        if (arguments.Length > inherited)
         {
-            // Only the arguments that belong to this type (not to its declaring types) are listed here.
-            var all = type.GetGenericArguments();
-            var own = type.IsNested ? all.Length - type.DeclaringType!.GetGenericArguments().Length : all.Length;
-            if (own > 0)
+            sb.Append('<');
+            for (var i = inherited; i < arguments.Length; i++)
             {
-                sb.Append('<');
-                for (var i = all.Length - own; i < all.Length; i++)
+                if (i > inherited)
                 {
-                    if (i > all.Length - own)
-                    {
-                        sb.Append(',');
-                    }
-
-                    Append(sb, all[i], full);
+                    sb.Append(',');
                 }
 
-                sb.Append('>');
+                Append(sb, arguments[i], full);
             }
+
+            sb.Append('>');
         }
 
         return sb;
