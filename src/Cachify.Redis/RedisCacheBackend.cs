@@ -82,7 +82,8 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
             () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName));
     }
 
-    private static void Validate(RedisCacheOptions options)
+    /// <summary>Checks the options (also used by <c>AddCachifyRedis</c> at registration); the message names the option and the fix.</summary>
+    internal static void Validate(RedisCacheOptions options)
     {
         RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
         if (options.LockTimeout < MinLockTimeout || options.LockTimeout > MaxTimeout)

@@ -56,4 +56,16 @@ public sealed class RedisCacheOptions
     /// <summary>Gets the factory of the logger that reports Redis errors and failed refreshes.</summary>
     /// <value>The default is none (nothing is logged).</value>
     public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>A copy that takes the app's clock and logging where these options leave them unset (dependency injection).</summary>
+    internal RedisCacheOptions WithServices(TimeProvider? timeProvider, ILoggerFactory? loggerFactory) => new()
+    {
+        KeyPrefix = KeyPrefix,
+        LockTimeout = LockTimeout,
+        LockWaitTimeout = LockWaitTimeout,
+        OnError = OnError,
+        Serializer = Serializer,
+        TimeProvider = TimeProvider ?? timeProvider,
+        LoggerFactory = LoggerFactory ?? loggerFactory,
+    };
 }

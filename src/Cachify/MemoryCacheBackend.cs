@@ -25,11 +25,18 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
     private readonly MemorySweeper _sweeper;
     private readonly bool _mayReject;
 
+    /// <summary>Creates a backend over a cache of its own, with no size limit, on the system clock.</summary>
+    public MemoryCacheBackend()
+        : this(new MemoryCache(new MemoryCacheOptions()), ownsCache: true, options: null)
+    {
+    }
+
     /// <summary>Creates a backend over a cache of its own, with no size limit.</summary>
-    /// <param name="options">Clock, entry size and logging; null for the defaults.</param>
+    /// <param name="options">Clock, entry size and logging.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryCacheBackendOptions.EntrySize"/> is not positive.</exception>
-    public MemoryCacheBackend(MemoryCacheBackendOptions? options = null)
-        : this(new MemoryCache(new MemoryCacheOptions()), ownsCache: true, options)
+    public MemoryCacheBackend(MemoryCacheBackendOptions options)
+        : this(new MemoryCache(new MemoryCacheOptions()), ownsCache: true, options ?? throw new ArgumentNullException(nameof(options)))
     {
     }
 

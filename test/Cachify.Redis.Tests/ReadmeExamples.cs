@@ -19,7 +19,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
     }
 
     [RedisFact]
-    public async Task DependencyInjection_RedisBackendRegisteredBeforeAddCachify_IsUsed()
+    public async Task DependencyInjection_AddCachifyRedis_IsUsedByICachify()
     {
         using var provider = DependencyInjectionExample.Build(Fixture.Server.EndPoint, Prefix);
         var cachify = provider.GetRequiredService<ICachify>();
@@ -35,11 +35,8 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
         public static ServiceProvider Build(string endpoint, string prefix)
         {
             var services = new ServiceCollection();
-            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(endpoint));
-            services.AddSingleton<ICacheBackend>(provider => new RedisCacheBackend(
-                provider.GetRequiredService<IConnectionMultiplexer>(),
-                new RedisCacheOptions { KeyPrefix = prefix }));
-            services.AddCachify(options => options.DefaultTtl = TimeSpan.FromMinutes(5)); // uses the ICacheBackend above
+            services.AddCachifyRedis(endpoint, new RedisCacheOptions { KeyPrefix = prefix }); // connects, unless an IConnectionMultiplexer is registered
+            services.AddCachify(options => options.DefaultTtl = TimeSpan.FromMinutes(5));     // the default TTL of ICachify.Wrap
             return services.BuildServiceProvider();
         }
     }

@@ -87,6 +87,28 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     }
 
     [RedisFact]
+    public async Task Lock_OwnerFailsWhileAnotherProcessWaits_TheWaiterTakesOverAndLogsIt()
+    {
+        var logs = new ListLoggerFactory();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var a = NewBackend();
+        var b = NewBackend(new RedisCacheOptions { LoggerFactory = logs }, connection: NewConnection());
+        var fa = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x > 0 ? throw new InvalidOperationException("owner failed") : x; }).Named("takeover").Backend(a);
+        var fb = Cachify.Wrap((int x) => Task.FromResult(-x)).Named("takeover").Backend(b);
+
+        var owner = fa.Invoke(1);
+        await entered.Task;
+        var waiter = fb.Invoke(1);
+        Wait.Until(() => b.Context.Waiters.Count == 1, "the other process waits");
+        release.SetResult();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => owner);
+        Assert.Equal(-1, await waiter); // it took over and ran its own function
+        Assert.Contains(logs.Entries, e => e.EventId == 2009 && e.Message.Contains("takeover", StringComparison.Ordinal));
+    }
+
+    [RedisFact]
     public void Notification_WakesTheWaitersOfThatKeyOnly()
     {
         var backend = NewBackend(connection: NewConnection());

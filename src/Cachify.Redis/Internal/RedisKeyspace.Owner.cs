@@ -131,9 +131,18 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
 
             case AcquireReply.Taken:
                 // Double check under the lock: another process may have stored the value just before.
-                return mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, out found)
-                    ? Step.ReleaseAndReturn
-                    : Step.Own;
+                if (mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, out found))
+                {
+                    return Step.ReleaseAndReturn;
+                }
+
+                if (wait is not null && !skipCache)
+                {
+                    // We waited for another process and it left no value behind: a takeover worth knowing about.
+                    RedisLog.LockTakenOver(Logger, binding.Name);
+                }
+
+                return Step.Own;
 
             default:
                 if (wait is null)

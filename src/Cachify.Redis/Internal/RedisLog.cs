@@ -28,4 +28,7 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Never-die refresh of {Function} could not reach Redis (attempt {Attempt}); retrying in {RetryIn}.")]
     public static partial void RefreshCheckFailed(ILogger logger, string function, int attempt, TimeSpan retryIn, Exception error);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Took over the lock of {Function} after waiting for another process: it released or lost its lock without storing a value (its function failed, or its process died and the lock expired).")]
+    public static partial void LockTakenOver(ILogger logger, string function);
 }

@@ -1,0 +1,72 @@
+using CachifyNet;
+using CachifyNet.Redis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Cachify with the Redis backend in an <see cref="IServiceCollection"/>.</summary>
+public static class CachifyRedisServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="ICachify"/> (see <c>AddCachify</c>) with a <see cref="RedisCacheBackend"/> over the app's
+    /// <see cref="IConnectionMultiplexer"/>, which must be registered too. The app's <see cref="TimeProvider"/> and
+    /// <see cref="ILoggerFactory"/> are used unless the options set their own.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
+    public static IServiceCollection AddCachifyRedis(this IServiceCollection services)
+        => AddCachifyRedis(services, new RedisCacheOptions());
+
+    /// <summary>
+    /// Registers <see cref="ICachify"/> (see <c>AddCachify</c>) with a <see cref="RedisCacheBackend"/> over the app's
+    /// <see cref="IConnectionMultiplexer"/>, which must be registered too.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="options">The Redis options, validated now.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the message names it and the fix).</exception>
+    public static IServiceCollection AddCachifyRedis(this IServiceCollection services, RedisCacheOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        RedisCacheBackend.Validate(options);
+        services.AddCachify();
+        services.Replace(ServiceDescriptor.Singleton<ICacheBackend>(provider => new RedisCacheBackend(
+            provider.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
+                "AddCachifyRedis(options) uses the app's IConnectionMultiplexer, but none is registered. Register one, or call AddCachifyRedis(connectionString, options)."),
+            options.WithServices(provider.GetService<TimeProvider>(), provider.GetService<ILoggerFactory>()))));
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="ICachify"/> (see <c>AddCachify</c>) with a <see cref="RedisCacheBackend"/>, and an
+    /// <see cref="IConnectionMultiplexer"/> connected to <paramref name="connectionString"/> unless the app registered one.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="connectionString">A StackExchange.Redis configuration string, such as <c>"localhost:6379"</c>; parsed now.</param>
+    /// <param name="options">The Redis options, validated now; null for the defaults.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="connectionString"/> is null.</exception>
+    /// <exception cref="ArgumentException">The connection string cannot be parsed, or an option is invalid.</exception>
+    public static IServiceCollection AddCachifyRedis(this IServiceCollection services, string connectionString, RedisCacheOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(connectionString);
+        ConfigurationOptions configuration;
+        try
+        {
+            configuration = ConfigurationOptions.Parse(connectionString);
+        }
+        catch (Exception error) when (error is ArgumentException or FormatException or NotSupportedException)
+        {
+            throw new ArgumentException($"The Redis connection string \"{connectionString}\" cannot be parsed: {error.Message}", nameof(connectionString), error);
+        }
+
+        services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
+        return AddCachifyRedis(services, options ?? new RedisCacheOptions());
+    }
+}

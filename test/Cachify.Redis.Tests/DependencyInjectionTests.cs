@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Tests;
+
+public sealed class DependencyInjectionTests(RedisServerFixture fixture) : RedisTestBase(fixture)
+{
+    [RedisFact]
+    public async Task AddCachifyRedis_ConnectionString_RegistersTheRedisBackendAndAConnection()
+    {
+        using var provider = new ServiceCollection()
+            .AddCachifyRedis(Fixture.Server.EndPoint, new RedisCacheOptions { KeyPrefix = Prefix })
+            .BuildServiceProvider();
+        var cachify = provider.GetRequiredService<ICachify>();
+
+        var f = cachify.Wrap((int x) => Task.FromResult(x * 2)).Named("di.double");
+        Assert.Equal(4, await f.Invoke(2));
+        Assert.IsType<RedisCacheBackend>(cachify.Backend);
+        Assert.Contains($"{Prefix}:{{di.double:2}}", Keys());
+        Assert.NotNull(provider.GetService<IConnectionMultiplexer>());
+    }
+
+    [RedisFact]
+    public void AddCachifyRedis_UsesTheAppsMultiplexerClockAndLogging_AndWinsOverAddCachify()
+    {
+        var logs = new ListLoggerFactory();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var provider = new ServiceCollection()
+            .AddSingleton<IConnectionMultiplexer>(Fixture.Connection)
+            .AddSingleton<TimeProvider>(time)
+            .AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(logs)
+            .AddCachify(o => o.DefaultTtl = TimeSpan.FromMinutes(3))
+            .AddCachifyRedis(new RedisCacheOptions { KeyPrefix = Prefix })
+            .BuildServiceProvider();
+        var cachify = provider.GetRequiredService<ICachify>();
+
+        var backend = Assert.IsType<RedisCacheBackend>(cachify.Backend);
+        Assert.Same(Fixture.Connection, backend.Connection);
+        Assert.Same(time, backend.Options.TimeProvider);
+        Assert.Same(logs, backend.Options.LoggerFactory);
+        Assert.Equal(TimeSpan.FromMinutes(3), cachify.DefaultTtl);
+        Assert.Single(new ServiceCollection().AddCachify().AddCachifyRedis(), d => d.ServiceType == typeof(ICacheBackend));
+    }
+
+    [RedisFact]
+    public void AddCachifyRedis_WithoutMultiplexer_FailsWithAClearMessageWhenResolved()
+    {
+        using var provider = new ServiceCollection().AddCachifyRedis().BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<ICachify>());
+        Assert.Contains("IConnectionMultiplexer", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddCachifyRedis_InvalidOptionsOrConnectionString_ThrowAtRegistration()
+    {
+        var services = new ServiceCollection();
+        Assert.Throws<ArgumentException>(() => services.AddCachifyRedis(new RedisCacheOptions { KeyPrefix = "has space" }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => services.AddCachifyRedis(new RedisCacheOptions { LockTimeout = TimeSpan.Zero }));
+        Assert.Equal("connectionString", Assert.Throws<ArgumentException>(() => services.AddCachifyRedis("localhost,notanoption=1")).ParamName);
+        Assert.Throws<ArgumentNullException>(() => services.AddCachifyRedis((string)null!));
+        Assert.Empty(services);
+    }
+}
