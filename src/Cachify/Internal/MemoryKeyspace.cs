@@ -307,6 +307,13 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 cacheEntry.Size = _entrySize;
             }
 
+            if (entry.Removed)
+            {
+                // Evicted (a sweep, Invalidate, Clear) between entering the front and entering the cache: leave no orphan.
+                RemoveFromCache(entry);
+                return;
+            }
+
             if (!_mayReject || _cache.TryGetValue(entry, out _))
             {
                 return;
