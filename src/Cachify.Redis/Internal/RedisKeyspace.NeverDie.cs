@@ -197,7 +197,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>Runs the function under the lock this process took, as the key's local execution (callers of the key join it).</summary>
     private async Task OwnRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, RedisNeverDieItem<TKey, TValue> item)
     {
-        var registration = flight.JoinUntil(Services.Stopping);
+        var registration = flight.LeaveWhen(Services.Stopping);
         var generation = Generation;
         try
         {
@@ -210,11 +210,15 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             }
 
             await StoreRefreshAsync(entry, token, value, key, args, binding, flight, generation, item).ConfigureAwait(false);
+
+            // Detach before completing: nobody may join a completed flight.
+            gate.Finish(flight);
             flight.TrySetResult(value);
             Telemetry.Refreshed(binding.Tags, success: true);
         }
         catch (Exception error)
         {
+            gate.Finish(flight);
             flight.TrySetException(error);
             Telemetry.Refreshed(binding.Tags, success: false);
             OnRefreshFailed(item, error);

@@ -150,11 +150,22 @@ internal sealed class BackendServices : IDisposable
             return;
         }
 
-        _stopping.Cancel();
-        Scheduler.Dispose();
-        foreach (var keyspace in _keyspaces.Values)
+        try
         {
-            ((IKeyspace)keyspace).OnBackendDisposed();
+            _stopping.Cancel();
+        }
+        catch (AggregateException error)
+        {
+            // A callback on a refresh's token threw: the rest of the teardown still happens.
+            Log.CancellationCallbackFailed(Logger, error);
+        }
+        finally
+        {
+            Scheduler.Dispose();
+            foreach (var keyspace in Keyspaces)
+            {
+                keyspace.OnBackendDisposed();
+            }
         }
     }
 

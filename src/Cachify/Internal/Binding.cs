@@ -79,5 +79,6 @@ internal sealed class Binding<TKey, TArgs, TValue> : Binding<TKey, TValue>
     /// <summary>Bit i set when argument i is part of the key.</summary>
     public int KeyMask { get; }
 
-    public Flight<TValue> NewFlight() => new(Invoker.CancellationMask != 0);
+    /// <summary>A new execution, with its owner counted as its first participant.</summary>
+    public Flight<TValue> NewFlight() => new(Invoker.CancellationMask != 0, Keyspace.Services.Logger);
 }

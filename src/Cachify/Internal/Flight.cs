@@ -1,32 +1,40 @@
+using Microsoft.Extensions.Logging;
+
 namespace CachifyNet.Internal;
 
 /// <summary>
 /// One execution of the function for one key, shared by every caller that asks for the key while it runs.
-/// Its task completes with the result or the exception, which every waiter receives.
+/// Its task completes with the result or the exception, which every waiter receives. Its owner detaches it
+/// from the key (<c>Gate.Finish</c>) before completing it, so a completed flight is never joined.
 /// </summary>
 /// <remarks>
 /// When the function takes a <see cref="CancellationToken"/>, it receives <see cref="Token"/>, which is
 /// cancelled only when every participant has given up: one caller cancelling never cancels the work
-/// the others wait for (the rule HybridCache follows too). A participant that stops waiting because
-/// its own token fired calls <see cref="Leave"/>; one that cannot cancel never leaves.
+/// the others wait for (the rule HybridCache follows too). The owner is a participant from the start;
+/// others join with <see cref="TryJoin"/>. A participant that stops waiting because its own token fired
+/// calls <see cref="Leave"/>; one that cannot cancel never leaves.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source has no timer or wait handle, so it holds nothing to release; disposing it would race with a late Leave.")]
 internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 {
     private readonly CancellationTokenSource? _cts;
+    private readonly ILogger? _logger;
     private ITimer? _timer;
     private Action? _onTimeout;
     private string? _timeoutMessage;
-    private int _participants;
+    private int _participants = 1;
     private bool _abandoned;
     private volatile bool _doomed;
 
-    public Flight(bool sharesCancellation)
+    /// <param name="sharesCancellation">Whether the function takes a <see cref="CancellationToken"/> (only then is there a token to share).</param>
+    /// <param name="logger">Where an exception thrown by a callback of the shared token is reported.</param>
+    public Flight(bool sharesCancellation, ILogger logger)
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         if (sharesCancellation)
         {
             _cts = new CancellationTokenSource();
+            _logger = logger;
         }
     }
 
@@ -79,13 +87,17 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
             _abandoned = true;
         }
 
-        _cts.Cancel();
+        CancelShared();
     }
+
+    /// <summary>Makes the owner leave when <paramref name="token"/> fires (background refreshes leave when the backend stops).</summary>
+    public CancellationTokenRegistration LeaveWhen(CancellationToken token)
+        => _cts is null || !token.CanBeCanceled ? default : token.UnsafeRegister(static state => ((Flight<TValue>)state!).Leave(), this);
 
     /// <summary>
     /// Fails the execution with a <see cref="TimeoutException"/> after <paramref name="timeout"/> unless it ends first:
-    /// every waiter gets the exception, the result is not stored, the shared token is cancelled, and
-    /// <paramref name="onTimeout"/> detaches the execution so the next caller starts a new one.
+    /// <paramref name="onTimeout"/> detaches it (so the next caller starts a new one), every waiter gets the exception,
+    /// the result is not stored, and the shared token is cancelled.
     /// </summary>
     public void ArmTimeout(TimeProvider time, TimeSpan timeout, string function, Action onTimeout)
     {
@@ -99,30 +111,41 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 
     private void OnTimeout()
     {
+        if (Task.IsCompleted)
+        {
+            return;
+        }
+
+        // Detach first, then complete: nobody may join a completed flight.
+        Doom();
+        _onTimeout?.Invoke();
         if (!TrySetException(new TimeoutException(_timeoutMessage)))
         {
             return;
         }
 
-        Doom();
-        lock (this)
-        {
-            _abandoned = true;
-        }
-
-        _cts?.Cancel();
-        _onTimeout?.Invoke();
         _timer?.Dispose();
+        if (_cts is not null)
+        {
+            lock (this)
+            {
+                _abandoned = true;
+            }
+
+            CancelShared();
+        }
     }
 
-    /// <summary>Makes <paramref name="token"/> a participant that leaves when it fires (used for background refreshes).</summary>
-    public CancellationTokenRegistration JoinUntil(CancellationToken token)
+    /// <summary>Cancels the function's token; a callback that throws is logged, never let loose on a timer thread.</summary>
+    private void CancelShared()
     {
-        if (_cts is null || !TryJoin() || !token.CanBeCanceled)
+        try
         {
-            return default;
+            _cts!.Cancel();
         }
-
-        return token.UnsafeRegister(static state => ((Flight<TValue>)state!).Leave(), this);
+        catch (AggregateException error)
+        {
+            Log.CancellationCallbackFailed(_logger!, error);
+        }
     }
 }

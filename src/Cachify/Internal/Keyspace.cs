@@ -239,7 +239,6 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     /// </summary>
     private TValue Run<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken waitToken)
     {
-        flight.TryJoin();
         if (!binding.HasTimeouts)
         {
             return Own(gate, flight, in key, in args, binding, skipCache);
@@ -254,21 +253,22 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
 
     private TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
+        TValue value;
         try
         {
-            var value = Produce(in key, in args, binding, flight, skipCache, refreshing: null);
-            flight.TrySetResult(value);
-            return value;
+            value = Produce(in key, in args, binding, flight, skipCache, refreshing: null);
         }
         catch (Exception error)
         {
+            // Detach before completing: nobody may join a completed flight.
+            gate.Finish(flight);
             flight.TrySetException(error);
             throw;
         }
-        finally
-        {
-            gate.Finish(flight);
-        }
+
+        gate.Finish(flight);
+        flight.TrySetResult(value);
+        return value;
     }
 
     /// <summary>Runs a synchronous execution away from its callers (timeouts, refreshes). Releases the gate reference it was given.</summary>
@@ -277,17 +277,11 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         try
         {
             var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, work.SkipCache, work.Item);
-            work.Flight.TrySetResult(value);
+            Complete(work, value, error: null);
         }
         catch (Exception error)
         {
-            work.Flight.TrySetException(error);
-        }
-        finally
-        {
-            work.Flight.DisposeTimer();
-            work.Gate.Finish(work.Flight);
-            Locks.Exit(work.Key, work.Gate);
+            Complete(work, default!, error);
         }
     }
 
@@ -429,17 +423,23 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     /// <summary>Starts an asynchronous execution this caller owns; it runs to its end whatever the callers do.</summary>
     private void Start<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
-        flight.TryJoin();
         Arm(gate, flight, binding);
         gate.AddRef();
         _ = OwnAsync(new Work<TArgs>(this, gate, flight, key, args, binding, skipCache, item: null));
     }
 
+    /// <summary>Every participant of the running execution gave up and it is being cancelled: wait for it to end, then join afresh.</summary>
     private async Task<TValue> RetryAfterAsync<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> abandoned, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken waitToken)
     {
         try
         {
             await WaitQuietlyAsync(abandoned, Timeout.InfiniteTimeSpan, waitToken).ConfigureAwait(false);
+
+            // Its owner detaches it before completing it; yield rather than spin if that has not happened yet.
+            while (ReferenceEquals(Volatile.Read(ref gate.Current), abandoned))
+            {
+                await Task.Yield();
+            }
         }
         finally
         {
@@ -519,18 +519,29 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         try
         {
             var value = await ProduceAsync(work.Key, work.Args, work.Binding, work.Flight, work.SkipCache, work.Item).ConfigureAwait(false);
-            work.Flight.TrySetResult(value);
+            Complete(work, value, error: null);
         }
         catch (Exception error)
         {
+            Complete(work, default!, error);
+        }
+    }
+
+    /// <summary>Ends an execution run away from its callers: detach, then complete, then release the gate reference.</summary>
+    private void Complete<TArgs>(Work<TArgs> work, TValue value, Exception? error)
+    {
+        work.Flight.DisposeTimer();
+        work.Gate.Finish(work.Flight);
+        if (error is null)
+        {
+            work.Flight.TrySetResult(value);
+        }
+        else
+        {
             work.Flight.TrySetException(error);
         }
-        finally
-        {
-            work.Flight.DisposeTimer();
-            work.Gate.Finish(work.Flight);
-            Locks.Exit(work.Key, work.Gate);
-        }
+
+        Locks.Exit(work.Key, work.Gate);
     }
 
     private Task<TValue> WaitAsync(Flight<TValue> flight, TKey key, Binding<TKey, TValue> binding, CancellationToken waitToken)
@@ -635,8 +646,8 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
             return;
         }
 
-        // The scheduler is the refresh's participant: the function's shared token is cancelled on dispose.
-        var registration = flight.JoinUntil(Services.Stopping);
+        // The scheduler owns the refresh: it leaves (cancelling the function's shared token) when the backend stops.
+        var registration = flight.LeaveWhen(Services.Stopping);
         Arm(gate, flight, binding);
         Services.BeginWork();
 

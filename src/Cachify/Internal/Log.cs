@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "A Cachify scheduler callback failed.")]
     public static partial void SchedulerCallbackFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "A callback registered on the cancellation token of a cached function threw while the token was cancelled.")]
+    public static partial void CancellationCallbackFailed(ILogger logger, Exception error);
 }

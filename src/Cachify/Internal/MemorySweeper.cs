@@ -28,7 +28,7 @@ internal sealed class MemorySweeper(BackendServices services) : ScheduledItem
     {
         if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0)
         {
-            services.Scheduler.Schedule(this, services.Now + services.ToTicks(Period));
+            services.Scheduler.ScheduleNoLaterThan(this, services.Now + services.ToTicks(Period));
         }
     }
 
@@ -36,25 +36,33 @@ internal sealed class MemorySweeper(BackendServices services) : ScheduledItem
     public void OnPressure()
     {
         Interlocked.Exchange(ref _armed, 1);
-        var soon = services.Now + services.ToTicks(AfterPressure);
-        if (Volatile.Read(ref Due) > soon || HeapIndex < 0)
-        {
-            services.Scheduler.Schedule(this, soon);
-        }
+        services.Scheduler.ScheduleNoLaterThan(this, services.Now + services.ToTicks(AfterPressure));
     }
 
     internal override void OnDue()
     {
         if (Interlocked.Exchange(ref _running, 1) == 1)
         {
+            // A sweep is running: look again shortly rather than drop this one.
+            services.Scheduler.ScheduleNoLaterThan(this, services.Now + services.ToTicks(AfterPressure));
             return;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static sweeper => sweeper.Sweep(), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static sweeper => sweeper.SweepNow(), this, preferLocal: false);
     }
 
     /// <summary>Sweeps every keyspace now (tests call it directly).</summary>
     public void Sweep()
+    {
+        while (Interlocked.Exchange(ref _running, 1) == 1)
+        {
+            Thread.Yield();
+        }
+
+        SweepNow();
+    }
+
+    private void SweepNow()
     {
         try
         {

@@ -85,7 +85,12 @@ internal sealed class Scheduler : IDisposable
                 else
                 {
                     _threadRunning = true;
-                    new Thread(static state => ((Scheduler)state!).RunThread()) { IsBackground = true, Name = "Cachify scheduler" }.Start(this);
+
+                    // The thread serves every caller: it must not carry the first caller's ExecutionContext (activity, log scopes).
+                    using (ExecutionContext.SuppressFlow())
+                    {
+                        new Thread(static state => ((Scheduler)state!).RunThread()) { IsBackground = true, Name = "Cachify scheduler" }.Start(this);
+                    }
                 }
 
                 return;
@@ -96,6 +101,20 @@ internal sealed class Scheduler : IDisposable
         {
             ArmTimer();
         }
+    }
+
+    /// <summary>Schedules <paramref name="item"/> at <paramref name="due"/> unless it is already due earlier.</summary>
+    public void ScheduleNoLaterThan(ScheduledItem item, long due)
+    {
+        lock (_lock)
+        {
+            if (item.HeapIndex >= 0 && item.Due <= due)
+            {
+                return;
+            }
+        }
+
+        Schedule(item, due);
     }
 
     public void Unschedule(ScheduledItem item)

@@ -1,0 +1,134 @@
+using CachifyNet.Internal;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CachifyNet.Tests;
+
+/// <summary>Races and teardown bugs found in review, each pinned by the interleaving that exposed it.</summary>
+[Trait("Category", "Reliability")]
+public class RegressionTests
+{
+    private static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public void Dispose_WrapperWithATarget_StopsServingAndLeavesNothingInTheAppsCache()
+    {
+        var time = NewClock();
+        using var appCache = new MemoryCache(new MemoryCacheOptions());
+        var backend = new MemoryCacheBackend(appCache, new MemoryCacheBackendOptions { TimeProvider = time });
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => x * 10 + ++calls).Ttl(TimeSpan.FromSeconds(1)).Backend(backend); // captures: has a target
+        f.Invoke(1);
+        Assert.Equal(1, appCache.Count);
+
+        backend.Dispose();
+        time.Advance(TimeSpan.FromHours(1));
+
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1));
+        Assert.Equal(0, appCache.Count);
+    }
+
+    [Fact]
+    public async Task Timeout_CallerArrivingWhileTheTokenCleanupRuns_StartsAFreshExecution()
+    {
+        var time = NewClock();
+        using var backend = new MemoryCacheBackend(new MemoryCacheBackendOptions { TimeProvider = time });
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var inCleanup = new ManualResetEventSlim();
+        using var finishCleanup = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+            {
+                return x;
+            }
+
+            var hang = Task.Delay(Timeout.Infinite, token);
+            token.Register(() => { inCleanup.Set(); finishCleanup.Wait(); }); // synchronous cleanup on cancellation
+            started.TrySetResult();
+            await hang;
+            return x;
+        }).Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
+
+        var first = f.Invoke(1, CancellationToken.None);
+        await started.Task;
+        var advance = Task.Run(() => time.Advance(TimeSpan.FromSeconds(5)));
+        inCleanup.Wait();
+
+        // The timed-out execution is detached before its token's callbacks run: this caller starts afresh
+        // (a small stack, so a join-retry recursion would overflow it).
+        Task<int>? second = null;
+        var thread = new Thread(() => second = f.Invoke(1, CancellationToken.None), 256 * 1024);
+        thread.Start();
+        thread.Join();
+        finishCleanup.Set();
+        await advance;
+
+        await Assert.ThrowsAsync<TimeoutException>(() => first);
+        Assert.Equal(1, await second!);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task Timeout_TokenCallbackThrows_IsContainedAndTheNextCallRunsAgain()
+    {
+        var time = NewClock();
+        using var backend = new MemoryCacheBackend(new MemoryCacheBackendOptions { TimeProvider = time });
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var hung = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap((int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+            {
+                return x;
+            }
+
+            token.Register(() => throw new ObjectDisposedException("connection"));
+            started.TrySetResult();
+            hung.Wait(); // a hung dependency: the reason for the timeout
+            return x;
+        }).Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
+
+        var first = Task.Run(() => f.Invoke(1, CancellationToken.None));
+        await started.Task;
+        time.Advance(TimeSpan.FromSeconds(5)); // the callback's exception does not escape the timer
+
+        await Assert.ThrowsAsync<TimeoutException>(() => first);
+        Assert.Equal(1, await Task.Run(() => f.Invoke(1, CancellationToken.None)));
+        Assert.Equal(2, calls);
+        hung.Set();
+    }
+
+    [Fact]
+    public void Flight_OwnerIsAParticipantFromTheStart_AJoinerLeavingDoesNotCancelIt()
+    {
+        var flight = new Flight<int>(sharesCancellation: true, NullLogger.Instance);
+
+        Assert.True(flight.TryJoin());
+        flight.Leave(); // the joiner gives up; the owner still waits
+
+        Assert.False(flight.Token.IsCancellationRequested);
+        flight.Leave(); // the owner gives up too: nobody waits any more
+        Assert.True(flight.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Dispose_RefreshTokenCallbackThrows_TeardownStillCompletes()
+    {
+        var time = NewClock();
+        using var appCache = new MemoryCache(new MemoryCacheOptions());
+        var backend = new MemoryCacheBackend(appCache, new MemoryCacheBackendOptions { TimeProvider = time });
+        var services = ((ICacheBackend)backend).Services;
+        services.Stopping.Register(() => throw new InvalidOperationException("callback"));
+        var f = Cachify.Wrap((int x) => x).Ttl(TimeSpan.FromSeconds(10)).NeverDie().Backend(backend);
+        f.Invoke(1);
+
+        backend.Dispose();
+
+        Assert.Equal(0, services.Scheduler.Count);
+        Assert.Equal(0, appCache.Count);
+    }
+}
