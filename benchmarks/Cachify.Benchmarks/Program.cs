@@ -55,7 +55,9 @@ public static class Program
         var redisTypes = types.Where(type => type.Namespace == typeof(Redis.RedisHitBenchmarks).Namespace).ToList();
         if (RedisEndpoint.IsConfigured)
         {
-            Console.WriteLine($"// Redis scenarios use {RedisEndpoint.Variable}={RedisEndpoint.Configuration}");
+            // Endpoints only: the configuration string may hold a password.
+            var endpoints = string.Join(", ", StackExchange.Redis.ConfigurationOptions.Parse(RedisEndpoint.Configuration).EndPoints);
+            Console.WriteLine($"// Redis scenarios use {RedisEndpoint.Variable} ({endpoints})");
             return null;
         }
 
