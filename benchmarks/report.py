@@ -126,7 +126,8 @@ class Run:
                 result.setdefault(row.group, []).append(row)
         for rows in result.values():
             rows.sort(key=lambda r: LIBRARY_ORDER.get(r.library, 99))
-        return list(result.items())
+        order = list(CATEGORY_TITLES)
+        return sorted(result.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0]))
 
 
 # ---------------------------------------------------------------------------------------------------- loading
