@@ -391,6 +391,23 @@ def ratio_tables(run: Run) -> list[str]:
             else:
                 cells.append("-")
             lines.append("| " + " | ".join(cells) + " |")
+        peers = [k for k in libraries if k not in FLOORS and k not in HELPERS and k != "Cachify"]
+        if peers and any("Cachify" in {r.library for r in rows} for _, rows in groups):
+            lines.append("")
+            lines.append("Each peer's time ÷ Cachify's time (> 1: Cachify is that many times faster):")
+            lines.append("")
+            lines.append("| Scenario | " + " | ".join(LIBRARY_NAMES.get(k, k) for k in peers) + " |")
+            lines.append("|" + "|".join(["---"] + ["---:"] * len(peers)) + "|")
+            for group, rows in groups:
+                by_library = {r.library: r for r in rows}
+                cachify = by_library.get("Cachify")
+                if cachify is None:
+                    continue
+                cells = [group_title(type_, group)]
+                for k in peers:
+                    r = by_library.get(k)
+                    cells.append(fmt_ratio(r.median_ns / cachify.median_ns) if r else "-")
+                lines.append("| " + " | ".join(cells) + " |")
         if extra:
             lines.append("")
             lines.append("Retained managed memory per entry (1,000,000 int keys; ratio to the floor, and to IMemoryCache):")
