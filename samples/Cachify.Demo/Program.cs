@@ -22,10 +22,16 @@ public static class Program
         if (args.Contains("--help") || args.Contains("-h"))
         {
             Console.WriteLine("Usage: dotnet run --project samples/Cachify.Demo [-- --redis <connection string>]");
+            Console.WriteLine("  --redis <connection string>  run the tour on Redis (e.g. localhost:6379); keys cachify-demo:*, deleted first");
             return 0;
         }
 
         using var backend = DemoBackend.Choose(args, new ConsoleLoggerFactory(Elapsed));
+        if (backend is null)
+        {
+            return 2;
+        }
+
         Console.WriteLine("Cachify tour");
         Console.WriteLine($"Backend: {backend.Description}");
 

@@ -1,3 +1,6 @@
+using CachifyNet.Redis;
+using StackExchange.Redis;
+
 namespace CachifyNet.Benchmarks.Infrastructure;
 
 /// <summary>
@@ -5,14 +8,22 @@ namespace CachifyNet.Benchmarks.Infrastructure;
 /// so the backend under test is chosen in one place.
 /// </summary>
 /// <remarks>
-/// Redis comes with the Cachify.Redis package: add a <c>Redis(...)</c> factory here (connection string from the
-/// <c>CACHIFY_BENCH_REDIS</c> environment variable, pointing at a local server) and put the Redis scenarios in a
-/// <c>Redis/</c> folder beside <c>Memory/</c>, with class names that start with <c>Redis</c>
-/// (<c>RedisHitBenchmarks</c>, <c>RedisStampedeBenchmarks</c>, ...) so <c>--filter '*Redis*'</c> selects them
-/// and <c>--filter '*Hit*'</c> still runs memory and Redis side by side. See README.md.
+/// Redis scenarios live in <c>Redis/</c>, with class names that start with <c>Redis</c>, so <c>--filter '*Redis*'</c>
+/// selects them and <c>--filter '*Hit*'</c> runs memory and Redis hits side by side. See README.md.
 /// </remarks>
 public static class Backends
 {
     /// <summary>A fresh in-process backend over its own <see cref="Microsoft.Extensions.Caching.Memory.MemoryCache"/>.</summary>
     public static MemoryCacheBackend Memory() => new();
+
+    /// <summary>
+    /// A Redis backend on its own multiplexer, connected to the run's server (<see cref="RedisEndpoint"/>), with
+    /// <paramref name="prefix"/> as key prefix so that one benchmark process never reads another's entries.
+    /// Dispose the backend, then the connection.
+    /// </summary>
+    public static (ConnectionMultiplexer Connection, RedisCacheBackend Backend) Redis(string prefix)
+    {
+        var connection = ConnectionMultiplexer.Connect(RedisEndpoint.Configuration);
+        return (connection, new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = prefix }));
+    }
 }

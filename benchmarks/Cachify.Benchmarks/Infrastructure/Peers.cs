@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using ZiggyCreatures.Caching.Fusion;
+using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace CachifyNet.Benchmarks.Infrastructure;
 
@@ -29,5 +31,34 @@ public static class Peers
         });
         var provider = services.BuildServiceProvider();
         return (provider.GetRequiredService<HybridCache>(), provider);
+    }
+
+    /// <summary>
+    /// FusionCache with Redis as its distributed (2nd level) cache, through Microsoft.Extensions.Caching.StackExchangeRedis
+    /// (its own multiplexer, keys prefixed by <paramref name="instanceName"/>) and System.Text.Json. The memory level is
+    /// skipped for reads and writes (<c>SkipMemoryCache</c>), so every hit is a Redis round trip: with its default
+    /// options FusionCache would answer from memory and the benchmark would measure a memory hit again.
+    /// Dispose the cache, then the <c>RedisCache</c>.
+    /// </summary>
+    public static (FusionCache Cache, RedisCache Distributed) NewFusionCacheOnRedis(string instanceName)
+    {
+        var distributed = new RedisCache(new RedisCacheOptions
+        {
+            Configuration = RedisEndpoint.Configuration,
+            InstanceName = instanceName,
+        });
+        var cache = new FusionCache(new FusionCacheOptions
+        {
+            CacheName = instanceName,
+            DefaultEntryOptions = new FusionCacheEntryOptions
+            {
+                Duration = Lifetime,
+                SkipMemoryCacheRead = true,
+                SkipMemoryCacheWrite = true,
+            },
+        });
+        cache.SetupSerializer(new FusionCacheSystemTextJsonSerializer());
+        cache.SetupDistributedCache(distributed);
+        return (cache, distributed);
     }
 }

@@ -111,14 +111,14 @@ public static class RetainedMemory
         Console.WriteLine($"Managed memory retained per entry, {keys:N0} distinct int keys (value = key), GC.GetTotalMemory(true) before and after.");
         Console.WriteLine();
         var table = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"| Store ({keys:N0} int keys) | Retained / entry | Ratio | Retained total |")
-            .AppendLine("|---|---:|---:|---:|");
-        double? floor = null;
-        foreach (var peer in Enum.GetValues<ManyKeysPeer>())
+            .AppendLine(CultureInfo.InvariantCulture, $"| Store ({keys:N0} int keys) | Retained / entry | Ratio to floor | Ratio to IMemoryCache | Retained total |")
+            .AppendLine("|---|---:|---:|---:|---:|");
+        var perEntry = Enum.GetValues<ManyKeysPeer>().ToDictionary(peer => peer, peer => BytesPerEntry(peer, keys));
+        var floor = perEntry[ManyKeysPeer.Dictionary];
+        var memoryCache = perEntry[ManyKeysPeer.MemoryCache];
+        foreach (var (peer, bytes) in perEntry)
         {
-            var perEntry = BytesPerEntry(peer, keys);
-            floor ??= perEntry;
-            table.AppendLine(CultureInfo.InvariantCulture, $"| {Describe(peer)} | {perEntry:N0} B | {perEntry / floor.Value:N2} | {perEntry * keys / (1024 * 1024):N1} MB |");
+            table.AppendLine(CultureInfo.InvariantCulture, $"| {Describe(peer)} | {bytes:N0} B | {bytes / floor:N2} | {bytes / memoryCache:N2} | {bytes * keys / (1024 * 1024):N1} MB |");
         }
 
         var text = table.ToString();
