@@ -35,6 +35,45 @@ public class CachedFuncTests : IDisposable
     }
 
     [Fact]
+    public async Task NoArguments_ExpiryInvalidateClearSkipCacheAndRefresh_AllWork()
+    {
+        var calls = 0;
+        var f = Cachify.Wrap(() => Interlocked.Increment(ref calls)).Ttl(TimeSpan.FromSeconds(10)).Backend(_fx.Backend);
+
+        Assert.Equal(1, f.Invoke());
+        Assert.Equal(1, f.Invoke());
+        _fx.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, f.Invoke());       // expired at TTL
+        f.Invalidate();
+        Assert.Equal(3, f.Invoke());       // invalidated
+        Assert.Equal(4, f.Invoke(skipCache: true));
+        Assert.Equal(4, f.Invoke());       // skip-cache stored its result
+        f.Clear();
+        Assert.Equal(5, f.Invoke());
+
+        var refreshed = Cachify.Wrap(() => Interlocked.Increment(ref calls)).Ttl(TimeSpan.FromSeconds(10)).NeverDie().Backend(_fx.Backend);
+        var before = refreshed.Invoke();
+        _fx.Advance(TimeSpan.FromSeconds(10));
+        await _fx.RefreshesDone();
+        Assert.Equal(before + 1, refreshed.Invoke()); // refreshed in the background, served without a miss
+    }
+
+    [Fact]
+    public async Task NoArguments_ConcurrentCallers_RunOnce()
+    {
+        var calls = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async () => { Interlocked.Increment(ref calls); await release.Task; return 7; }).Backend(_fx.Backend);
+
+        var tasks = Enumerable.Range(0, 100).Select(_ => f.Invoke()).ToArray();
+        release.SetResult();
+
+        Assert.All(await Task.WhenAll(tasks), v => Assert.Equal(7, v));
+        Assert.Equal(1, calls);
+        Assert.Same(f.Invoke(), f.Invoke()); // a hit hands out the entry's completed task
+    }
+
+    [Fact]
     public void Ttl_ReturnsNewWrapper_OriginalKeepsItsSettings()
     {
         var calls = 0;

@@ -15,6 +15,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     where TKey : struct, IArgsKey<TKey>
 {
     private readonly ConcurrentDictionary<TKey, Slot<TKey, TValue>> _front = new();
+
+    /// <summary>The front of a function without arguments: its one possible key needs no dictionary.</summary>
+    private SlotBox? _single;
     private readonly IMemoryCache _cache;
     private readonly long _entrySize;
     private readonly MemorySweeper _sweeper;
@@ -30,12 +33,12 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     }
 
     /// <summary>Number of entries in the front, stale ones included (tests).</summary>
-    public int Count => _front.Count;
+    public int Count => IsSingle ? (Volatile.Read(ref _single) is null ? 0 : 1) : _front.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value)
     {
-        if (_front.TryGetValue(key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
+        if (FrontTryGet(in key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
         {
             value = slot.Value;
             return true;
@@ -48,7 +51,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
     {
-        if (_front.TryGetValue(key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
+        if (FrontTryGet(in key, out var slot) && (ReferenceEquals(slot.Writer, reader) ? Touch(in slot, reader) : ServesOther(in slot, reader)))
         {
             task = slot.Entry.Task ??= Task.FromResult(slot.Value);
             return true;
@@ -93,7 +96,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     public override void Remove(in TKey key)
     {
         Locks.Doom(key);
-        if (_front.TryGetValue(key, out var slot))
+        if (FrontTryGet(in key, out var slot))
         {
             Evict(slot.Entry);
         }
@@ -103,9 +106,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         NextGeneration();
         Locks.DoomAll();
-        foreach (var pair in _front)
+        foreach (var entry in FrontEntries())
         {
-            Evict(pair.Value.Entry);
+            Evict(entry);
         }
     }
 
@@ -139,7 +142,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     protected override bool TryGetStale(in TKey key, Binding<TKey, TValue> reader, out TValue value)
     {
-        if (reader.MaxStaleTicks > 0 && _front.TryGetValue(key, out var slot) && Services.Now - slot.Entry.CreatedAt < reader.MaxStaleTicks)
+        if (reader.MaxStaleTicks > 0 && FrontTryGet(in key, out var slot) && Services.Now - slot.Entry.CreatedAt < reader.MaxStaleTicks)
         {
             value = slot.Value;
             return true;
@@ -205,9 +208,9 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     /// <summary>Turns the entry's slot into a stale one: no longer a hit, still there for soft timeouts.</summary>
     private bool MarkStale(MemoryEntry<TKey, TValue> entry)
     {
-        while (_front.TryGetValue(entry.Key, out var slot) && ReferenceEquals(slot.Entry, entry))
+        while (FrontTryGet(in entry.Key, out var slot) && ReferenceEquals(slot.Entry, entry))
         {
-            if (_front.TryUpdate(entry.Key, new Slot<TKey, TValue>(slot.Value, writer: null, entry), slot))
+            if (FrontTryUpdate(in entry.Key, new Slot<TKey, TValue>(slot.Value, writer: null, entry), slot))
             {
                 entry.Stale = true;
                 return true;
@@ -248,14 +251,14 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         MemoryEntry<TKey, TValue>? old = null;
         while (true)
         {
-            if (_front.TryGetValue(key, out var current))
+            if (FrontTryGet(in key, out var current))
             {
                 if (refreshed is not null && !ReferenceEquals(current.Entry, refreshed))
                 {
                     return; // replaced or removed while refreshing: the newer state wins
                 }
 
-                if (_front.TryUpdate(key, slot, current))
+                if (FrontTryUpdate(in key, slot, current))
                 {
                     old = current.Entry;
                     break;
@@ -268,7 +271,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                     return;
                 }
 
-                if (_front.TryAdd(key, slot))
+                if (FrontTryAdd(in key, slot))
                 {
                     break;
                 }
@@ -333,24 +336,101 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     /// <summary>Drops the entries the memory cache evicted on its own; returns how many remain.</summary>
     public override int Sweep()
     {
-        foreach (var pair in _front)
+        foreach (var entry in FrontEntries())
         {
-            if (!IsInCache(pair.Value.Entry))
+            if (!IsInCache(entry))
             {
-                Evict(pair.Value.Entry);
+                Evict(entry);
             }
         }
 
-        return _front.Count;
+        return Count;
     }
 
     /// <summary>Removes an entry for good: from the front, the scheduler and the memory cache. Idempotent.</summary>
     internal void Evict(MemoryEntry<TKey, TValue> entry)
     {
         entry.Removed = true;
-        _front.TryRemove(new KeyValuePair<TKey, Slot<TKey, TValue>>(entry.Key, Slot<TKey, TValue>.Of(entry)));
+        FrontTryRemove(entry);
         Services.Scheduler.Unschedule(entry);
         RemoveFromCache(entry);
+    }
+
+    // ---------------------------------------------------------------- the front: a dictionary, or one slot for no arguments
+
+    /// <summary>True for functions without arguments (decided by the JIT per instantiation: no branch at run time).</summary>
+    private static bool IsSingle => typeof(TKey) == typeof(ArgsKey);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool FrontTryGet(in TKey key, out Slot<TKey, TValue> slot)
+    {
+        if (IsSingle)
+        {
+            if (Volatile.Read(ref _single) is { } box)
+            {
+                slot = box.Slot;
+                return true;
+            }
+
+            slot = default;
+            return false;
+        }
+
+        return _front.TryGetValue(key, out slot);
+    }
+
+    private bool FrontTryAdd(in TKey key, Slot<TKey, TValue> slot)
+        => IsSingle ? Interlocked.CompareExchange(ref _single, new SlotBox(slot), null) is null : _front.TryAdd(key, slot);
+
+    private bool FrontTryUpdate(in TKey key, Slot<TKey, TValue> slot, Slot<TKey, TValue> comparand)
+    {
+        if (!IsSingle)
+        {
+            return _front.TryUpdate(key, slot, comparand);
+        }
+
+        var current = Volatile.Read(ref _single);
+        return current is not null && current.Slot.Equals(comparand)
+            && ReferenceEquals(Interlocked.CompareExchange(ref _single, new SlotBox(slot), current), current);
+    }
+
+    private void FrontTryRemove(MemoryEntry<TKey, TValue> entry)
+    {
+        if (!IsSingle)
+        {
+            _front.TryRemove(new KeyValuePair<TKey, Slot<TKey, TValue>>(entry.Key, Slot<TKey, TValue>.Of(entry)));
+            return;
+        }
+
+        var current = Volatile.Read(ref _single);
+        if (current is not null && ReferenceEquals(current.Slot.Entry, entry))
+        {
+            Interlocked.CompareExchange(ref _single, null, current);
+        }
+    }
+
+    private IEnumerable<MemoryEntry<TKey, TValue>> FrontEntries()
+    {
+        if (IsSingle)
+        {
+            if (Volatile.Read(ref _single) is { } box)
+            {
+                yield return box.Slot.Entry;
+            }
+
+            yield break;
+        }
+
+        foreach (var pair in _front)
+        {
+            yield return pair.Value.Entry;
+        }
+    }
+
+    /// <summary>An immutable holder, so the one slot of a function without arguments is replaced atomically.</summary>
+    private sealed class SlotBox(Slot<TKey, TValue> slot)
+    {
+        public readonly Slot<TKey, TValue> Slot = slot;
     }
 
     private bool IsInCache(MemoryEntry<TKey, TValue> entry)
