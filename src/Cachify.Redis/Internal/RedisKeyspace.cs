@@ -46,7 +46,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     public int NeverDieCount => _neverDie.Count;
 
     /// <summary>The value key of <paramref name="key"/> (tests and the read path).</summary>
-    public string ValueKey(in TKey key) => string.Concat(_valuePrefix, KeyTextWriter.Encode(in key, _mask, RedisKeyRules.ObjectText), "}");
+    public string ValueKey(in TKey key) => KeyTextWriter.Encode(in key, _mask, RedisKeyRules.ObjectText, _valuePrefix, "}");
 
     private EntryKeys Entry(in TKey key) => new(KeyTextWriter.Encode(in key, _mask, RedisKeyRules.ObjectText), this);
 

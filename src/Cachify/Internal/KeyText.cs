@@ -17,9 +17,12 @@ internal sealed class KeyTextWriter
     /// <summary>Argument parts up to this length stay readable; longer ones are hashed.</summary>
     public const int MaxReadableLength = 128;
 
+    [ThreadStatic]
+    private static KeyTextWriter? _cached;
+
     private readonly StringBuilder _text = new();
-    private readonly int _mask;
-    private readonly Func<object, Type, string> _objectText;
+    private int _mask;
+    private Func<object, Type, string> _objectText;
     private bool _first = true;
 
     public KeyTextWriter(int mask, Func<object, Type, string> objectText)
@@ -35,10 +38,26 @@ internal sealed class KeyTextWriter
     /// </summary>
     public static string Encode<TKey>(in TKey key, int mask, Func<object, Type, string> objectText)
         where TKey : struct, IArgsKey<TKey>
+        => Encode(in key, mask, objectText, string.Empty, string.Empty);
+
+    /// <summary>
+    /// Encodes the argument part between <paramref name="prefix"/> and <paramref name="suffix"/>, building the whole
+    /// key in one string with a builder reused by the thread (the read path of a shared backend calls this per call).
+    /// </summary>
+    public static string Encode<TKey>(in TKey key, int mask, Func<object, Type, string> objectText, string prefix, string suffix)
+        where TKey : struct, IArgsKey<TKey>
     {
-        var writer = new KeyTextWriter(mask, objectText);
+        var writer = _cached ?? new KeyTextWriter(mask, objectText);
+        _cached = null;
+        writer.Reset(mask, objectText);
         key.WriteText(writer);
-        return writer.ToString();
+        var text = writer.Build(prefix, suffix);
+        if (writer._text.Capacity <= 1024)
+        {
+            _cached = writer;
+        }
+
+        return text;
     }
 
     public void Write<T>(int index, T value)
@@ -59,15 +78,25 @@ internal sealed class KeyTextWriter
         ArgText.AppendEscaped(_text, text);
     }
 
-    public override string ToString()
+    public override string ToString() => Build(string.Empty, string.Empty);
+
+    private void Reset(int mask, Func<object, Type, string> objectText)
+    {
+        _text.Clear();
+        _mask = mask;
+        _objectText = objectText;
+        _first = true;
+    }
+
+    private string Build(string prefix, string suffix)
     {
         if (_text.Length <= MaxReadableLength)
         {
-            return _text.ToString();
+            return _text.Insert(0, prefix).Append(suffix).ToString();
         }
 
         var bytes = Encoding.UTF8.GetBytes(_text.ToString());
-        return "#" + Convert.ToHexString(SHA256.HashData(bytes));
+        return string.Concat(prefix, "#", Convert.ToHexString(SHA256.HashData(bytes)), suffix);
     }
 
     private void Separate()
