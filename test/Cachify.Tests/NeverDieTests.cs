@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
-
 namespace CachifyNet.Tests;
 
 /// <summary>Never-die entries: refreshed at TTL in the background, readers never miss, failures keep the last good value.</summary>
@@ -175,7 +173,7 @@ public class NeverDieTests : IDisposable
     [Fact]
     public async Task NeverDie_OneSchedulerTimerForAllEntries()
     {
-        var time = new CountingTimeProvider();
+        var time = new CountingClock();
         using var fx = new MemoryFixture(time: time);
         var version = 0;
         var never = Cachify.Wrap((int x) => Interlocked.Increment(ref version)).Ttl(Ttl).NeverDie().Backend(fx.Backend);
@@ -271,27 +269,5 @@ public class NeverDieTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => f.Ttl(Timeout.InfiniteTimeSpan).NeverDie());
         Assert.Throws<ArgumentOutOfRangeException>(() => f.NeverDie().Ttl(Timeout.InfiniteTimeSpan));
         Assert.Equal("idleTimeout", Assert.Throws<ArgumentOutOfRangeException>(() => f.NeverDie(TimeSpan.Zero)).ParamName);
-    }
-
-    /// <summary>A fake clock that counts the timers Cachify creates.</summary>
-    private sealed class CountingTimeProvider : TimeProvider
-    {
-        private int _timers;
-
-        public FakeTimeProvider Fake { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-
-        public int TimersCreated => Volatile.Read(ref _timers);
-
-        public override long TimestampFrequency => Fake.TimestampFrequency;
-
-        public override DateTimeOffset GetUtcNow() => Fake.GetUtcNow();
-
-        public override long GetTimestamp() => Fake.GetTimestamp();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            Interlocked.Increment(ref _timers);
-            return Fake.CreateTimer(callback, state, dueTime, period);
-        }
     }
 }

@@ -77,6 +77,35 @@ internal static class Internals
     }
 }
 
+/// <summary>
+/// A fake clock that counts the timers Cachify creates: one scheduler timer per backend, and a test can wait
+/// until a blocked caller has armed its own.
+/// </summary>
+internal sealed class CountingClock : TimeProvider
+{
+    private int _timers;
+
+    public FakeTimeProvider Fake { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public int TimersCreated => Volatile.Read(ref _timers);
+
+    public override long TimestampFrequency => Fake.TimestampFrequency;
+
+    public override DateTimeOffset GetUtcNow() => Fake.GetUtcNow();
+
+    public override long GetTimestamp() => Fake.GetTimestamp();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = Fake.CreateTimer(callback, state, dueTime, period);
+        Interlocked.Increment(ref _timers);
+        return timer;
+    }
+
+    /// <summary>Waits until <paramref name="total"/> timers exist (the backend's scheduler owns the first).</summary>
+    public void WaitForTimers(int total) => Internals.Until(() => TimersCreated >= total, $"{total} timers were created");
+}
+
 /// <summary>Tests that change <see cref="Cachify.DefaultTtl"/> or <see cref="Cachify.DefaultBackend"/> run alone.</summary>
 [CollectionDefinition(nameof(GlobalDefaults), DisableParallelization = true)]
 public sealed class GlobalDefaults;

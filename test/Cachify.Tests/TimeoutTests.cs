@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
-
 namespace CachifyNet.Tests;
 
 /// <summary>Hard timeouts fail the call and abandon a hung execution; soft timeouts serve the stale value meanwhile.</summary>
@@ -7,7 +5,7 @@ namespace CachifyNet.Tests;
 public class TimeoutTests : IDisposable
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
-    private readonly ObservedTime _time = new();
+    private readonly CountingClock _time = new();
     private readonly MemoryFixture _fx;
 
     public TimeoutTests() => _fx = new MemoryFixture(time: _time);
@@ -212,31 +210,5 @@ public class TimeoutTests : IDisposable
         Assert.Equal("maxStale", Assert.Throws<ArgumentOutOfRangeException>(() => f.SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.Zero)).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => f.Timeout(TimeSpan.FromSeconds(1)).SoftTimeout(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => f.SoftTimeout(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1)).Timeout(TimeSpan.FromSeconds(1)));
-    }
-
-    /// <summary>A fake clock that tells how many timers were created, so a test can wait until a blocked caller armed one.</summary>
-    internal sealed class ObservedTime : TimeProvider
-    {
-        private int _timers;
-
-        public FakeTimeProvider Fake { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-
-        public int TimersCreated => Volatile.Read(ref _timers);
-
-        public override long TimestampFrequency => Fake.TimestampFrequency;
-
-        public override DateTimeOffset GetUtcNow() => Fake.GetUtcNow();
-
-        public override long GetTimestamp() => Fake.GetTimestamp();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = Fake.CreateTimer(callback, state, dueTime, period);
-            Interlocked.Increment(ref _timers);
-            return timer;
-        }
-
-        /// <summary>Waits until <paramref name="total"/> timers exist (the backend's scheduler owns the first).</summary>
-        public void WaitForTimers(int total) => Internals.Until(() => TimersCreated >= total, $"{total} timers were created");
     }
 }
