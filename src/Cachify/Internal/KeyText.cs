@@ -10,7 +10,8 @@ namespace CachifyNet.Internal;
 /// <summary>
 /// Writes the argument part of a key as stable, culture-invariant text, for backends shared across
 /// processes. The encoding is injective for the supported types: arguments are separated by ',' and
-/// every ',' '%' '~' '#' '{' '}', white space and control character inside a value is percent-escaped;
+/// every ',' '%' '~' '#' '{' '}', white space and control character inside a value is percent-escaped (its UTF-8
+/// bytes as %XX), and so is a lone surrogate (as %uXXXX: it has no UTF-8 form);
 /// null is '~'; equal values (by <see cref="EqualityComparer{T}.Default"/>) give equal text.
 /// A part longer than <see cref="MaxReadableLength"/> characters is replaced by '#' and its SHA-256.
 /// </summary>
@@ -115,8 +116,25 @@ internal static class ArgText
     public static void AppendEscaped(StringBuilder sb, string value)
     {
         Span<byte> utf8 = stackalloc byte[4];
-        foreach (var c in value)
+        for (var i = 0; i < value.Length; i++)
         {
+            var c = value[i];
+            if (char.IsSurrogate(c))
+            {
+                if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                {
+                    sb.Append(c).Append(value[++i]);
+                }
+                else
+                {
+                    // A lone surrogate has no UTF-8 form: written raw, every one of them would reach Redis as U+FFFD
+                    // and different strings would share a key. '%u' never starts a byte escape ('%' + two hex digits).
+                    sb.Append("%u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                }
+
+                continue;
+            }
+
             if (c is ',' or '%' or '~' or '#' or '{' or '}' || char.IsWhiteSpace(c) || char.IsControl(c))
             {
                 if (c < 0x80)
@@ -126,9 +144,9 @@ internal static class ArgText
                 else
                 {
                     var count = Encoding.UTF8.GetBytes([c], utf8);
-                    for (var i = 0; i < count; i++)
+                    for (var b = 0; b < count; b++)
                     {
-                        sb.Append('%').Append(utf8[i].ToString("X2", CultureInfo.InvariantCulture));
+                        sb.Append('%').Append(utf8[b].ToString("X2", CultureInfo.InvariantCulture));
                     }
                 }
             }
