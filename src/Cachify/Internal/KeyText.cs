@@ -113,6 +113,31 @@ internal static class ArgText
         return reason.Length == 0;
     }
 
+    /// <summary>
+    /// The JSON options of records and other objects: numbers and dates are written the way top-level arguments are,
+    /// so values their type's Equals calls equal (-0 and 0, 1.0m and 1.00m, one instant in two Kinds or offsets)
+    /// give equal text, and NaN or infinities (which JSON cannot write) do not make the call fail.
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        Converters = { new TextConverter<double>(Number), new TextConverter<float>(Number), new TextConverter<Half>(v => Number((double)v)), new TextConverter<decimal>(Number), new TextConverter<DateTime>(Date, quoted: true), new TextConverter<DateTimeOffset>(Instant, quoted: true) },
+    };
+
+    /// <summary>Shortest round-trip text; -0 is written as 0 because the two are equal.</summary>
+    public static string Number(double value) => (value == 0 ? 0d : value).ToString("R", CultureInfo.InvariantCulture);
+
+    public static string Number(float value) => (value == 0 ? 0f : value).ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Decimals that are equal (1.0 and 1.00) are written alike: trailing zeros removed.</summary>
+    public static string Number(decimal value) => (value / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The ticks of a date, without its Kind (which <see cref="DateTime.Equals(DateTime)"/> ignores).</summary>
+    public static string Date(DateTime value) => value.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture);
+
+    /// <summary>The instant in UTC (two offsets of one instant are equal).</summary>
+    public static string Instant(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
     public static void AppendEscaped(StringBuilder sb, string value)
     {
         Span<byte> utf8 = stackalloc byte[4];
@@ -194,24 +219,22 @@ internal static class ArgText<T>
             _ when type == typeof(string) => static (sb, v) => ArgText.AppendEscaped(sb, (string)(object)v!),
             _ when type == typeof(bool) => static (sb, v) => sb.Append(As<bool>(v) ? "true" : "false"),
             _ when type == typeof(char) => static (sb, v) => ArgText.AppendEscaped(sb, As<char>(v).ToString()),
-            _ when type == typeof(double) => static (sb, v) => sb.Append(Number(As<double>(v))),
-            _ when type == typeof(float) => static (sb, v) => sb.Append(Number(As<float>(v))),
-            _ when type == typeof(Half) => static (sb, v) => sb.Append(Number((double)As<Half>(v))),
-            _ when type == typeof(decimal) => static (sb, v) => sb.Append(Number(As<decimal>(v))),
+            _ when type == typeof(double) => static (sb, v) => sb.Append(ArgText.Number(As<double>(v))),
+            _ when type == typeof(float) => static (sb, v) => sb.Append(ArgText.Number(As<float>(v))),
+            _ when type == typeof(Half) => static (sb, v) => sb.Append(ArgText.Number((double)As<Half>(v))),
+            _ when type == typeof(decimal) => static (sb, v) => sb.Append(ArgText.Number(As<decimal>(v))),
             _ when type == typeof(Guid) => static (sb, v) => sb.Append(As<Guid>(v).ToString("D")),
-            _ when type == typeof(DateTime) => static (sb, v) => sb.Append(As<DateTime>(v).ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture)),
-            _ when type == typeof(DateTimeOffset) => static (sb, v) => sb.Append(As<DateTimeOffset>(v).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)),
+            _ when type == typeof(DateTime) => static (sb, v) => sb.Append(ArgText.Date(As<DateTime>(v))),
+            _ when type == typeof(DateTimeOffset) => static (sb, v) => sb.Append(ArgText.Instant(As<DateTimeOffset>(v))),
             _ when type == typeof(TimeSpan) => static (sb, v) => sb.Append(As<TimeSpan>(v).ToString("c", CultureInfo.InvariantCulture)),
             _ when type == typeof(DateOnly) => static (sb, v) => sb.Append(As<DateOnly>(v).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
             _ when type == typeof(TimeOnly) => static (sb, v) => sb.Append(As<TimeOnly>(v).ToString("HH:mm:ss.fffffff", CultureInfo.InvariantCulture)),
             _ when type == typeof(byte[]) => static (sb, v) => ArgText.AppendEscaped(sb, Convert.ToBase64String((byte[])(object)v!)),
             _ when typeof(IFormattable).IsAssignableFrom(type) && type.IsPrimitive => static (sb, v) => sb.Append(((IFormattable)v!).ToString(null, CultureInfo.InvariantCulture)),
             _ when type == typeof(Int128) || type == typeof(UInt128) => static (sb, v) => sb.Append(((IFormattable)v!).ToString(null, CultureInfo.InvariantCulture)),
-            _ => static (sb, v) => ArgText.AppendEscaped(sb, JsonSerializer.Serialize(v, JsonOptions)),
+            _ => static (sb, v) => ArgText.AppendEscaped(sb, JsonSerializer.Serialize(v, ArgText.Json)),
         };
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
 
     private static Action<StringBuilder, T> ForNullable<TUnderlying>()
         where TUnderlying : struct
@@ -236,11 +259,27 @@ internal static class ArgText<T>
         };
     }
 
-    /// <summary>Shortest round-trip text; -0 is written as 0 because the two are equal.</summary>
-    private static string Number(double value) => (value == 0 ? 0d : value).ToString("R", CultureInfo.InvariantCulture);
+}
 
-    private static string Number(float value) => (value == 0 ? 0f : value).ToString("R", CultureInfo.InvariantCulture);
+/// <summary>Writes a value inside JSON as the key text of a top-level argument of its type (keys are never read back).</summary>
+internal sealed class TextConverter<T>(Func<T, string> text, bool quoted = false) : System.Text.Json.Serialization.JsonConverter<T>
+{
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        => throw new NotSupportedException("Key text is never read back.");
 
-    /// <summary>Decimals that are equal (1.0 and 1.00) are written alike: trailing zeros removed.</summary>
-    private static string Number(decimal value) => (value / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
+        if (quoted)
+        {
+            writer.WriteStringValue(text(value));
+        }
+        else
+        {
+            // Raw, so NaN and infinities (no JSON number) stay distinct from the strings "NaN" and "Infinity".
+            writer.WriteRawValue(text(value), skipInputValidation: true);
+        }
+    }
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+        => writer.WritePropertyName(text(value));
 }
