@@ -128,6 +128,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, executions);
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Lock_FunctionSlowerThanLockTimeout_KeepsItsLock()
     {
@@ -154,6 +155,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, executions);
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Lock_WaitLongerThanLockWaitTimeout_Silent_RunsTheFunctionWithoutStoring()
     {
@@ -174,6 +176,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal("a", await fb.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Lock_WaitLongerThanLockWaitTimeout_Throw_ThrowsCachifyException()
     {

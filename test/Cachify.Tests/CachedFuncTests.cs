@@ -89,6 +89,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(0, _fx.ScheduledEntries);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData(0L)]
     [InlineData(-1L)]
@@ -101,6 +102,7 @@ public class CachedFuncTests : IDisposable
         Assert.Contains("positive", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Ttl_OverOneYearOrMax_Throws()
     {
@@ -124,6 +126,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(2, longLived.Invoke(1));  // and the fresh value replaced the entry for everyone
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Invoke_Throws_NothingCachedAndNextCallRunsAgain()
     {
@@ -135,6 +138,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(2, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Invoke_NullResult_IsCachedAndDistinctFromMissing()
     {
@@ -249,6 +253,7 @@ public class CachedFuncTests : IDisposable
         Assert.Null(converted);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_CachedFunctionAsDelegate_Throws()
     {
@@ -257,6 +262,7 @@ public class CachedFuncTests : IDisposable
         Assert.Contains("already a Cachify cached function", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_MulticastDelegate_Throws()
     {
@@ -266,6 +272,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal("func", error.ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_Null_ThrowsNamingFunc()
     {
@@ -273,12 +280,14 @@ public class CachedFuncTests : IDisposable
         Assert.Equal("func", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((Func<int, Task<int>>)null!)).ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Backend_Null_Throws()
     {
         Assert.Equal("backend", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((int x) => x).Backend(null!)).ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Backend_Disposed_CallsThrowObjectDisposed()
     {

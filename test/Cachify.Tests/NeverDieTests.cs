@@ -65,6 +65,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(2, version);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_FailedRefreshKeepsValueAndRetriesWithBackoff()
     {
@@ -108,6 +109,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(6, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_BackoffIsCappedAtTenTtl()
     {
@@ -215,6 +217,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(before + 1, f.Invoke(2)); // a miss: it runs again
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_InvalidateAndClear_LeaveNoRegistryEntries()
     {
@@ -264,6 +267,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(3, await f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void NeverDie_WithInfiniteTtl_Throws()
     {

@@ -230,6 +230,31 @@ public class LoadTests(ITestOutputHelper output)
         Assert.True(workingSetEnd - workingSetWarm < 64_000_000, $"working set grew from {workingSetWarm:N0} to {workingSetEnd:N0} bytes");
     }
 
+    [Fact]
+    public void Sweep_RacingWithStores_LeavesNoEntryInTheCacheThatTheFrontLost()
+    {
+        // Found by the million-keys test: a sweep that ran between an entry's insertion in the front and in the
+        // IMemoryCache took it for evicted, and the insertion then left it in the cache for good (no expiry of its own).
+        using var fx = new MemoryFixture();
+        var f = Cachify.Wrap((int key) => key).Ttl(TimeSpan.FromMinutes(1)).Backend(fx.Backend);
+        var stop = false;
+        var sweeper = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                fx.Backend.Sweep();
+            }
+        });
+        sweeper.Start();
+        Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 2 }, key => f.Invoke(key));
+        Volatile.Write(ref stop, true);
+        sweeper.Join();
+
+        fx.Backend.Sweep();
+        Assert.Equal(Internals.Keyspace(f.CurrentBinding).Count, fx.Cache.Count);
+        Assert.Equal(fx.Cache.Count, fx.ScheduledEntries);
+    }
+
     private static (long Heap, long WorkingSet) Measure()
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);

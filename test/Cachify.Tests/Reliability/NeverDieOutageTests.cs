@@ -51,9 +51,12 @@ public class NeverDieOutageTests : IDisposable
                 try
                 {
                     var value = f.Invoke(1).GetAwaiter().GetResult();
-                    if (mine.Count == 0 || mine[^1] != value)
+                    lock (mine)
                     {
-                        mine.Add(value);
+                        if (mine.Count == 0 || mine[^1] != value)
+                        {
+                            mine.Add(value);
+                        }
                     }
                 }
                 catch (Exception error)
@@ -86,6 +89,20 @@ public class NeverDieOutageTests : IDisposable
             await _fx.RefreshesDone();
         }
 
+        bool SawTheNewValue(List<string>? values)
+        {
+            if (values is null)
+            {
+                return false;
+            }
+
+            lock (values)
+            {
+                return values.Count > 0 && values[^1] == "v2";
+            }
+        }
+
+        Internals.Until(() => seen.All(SawTheNewValue), "every reader got the new value");
         Volatile.Write(ref stop, true);
         readers.ForEach(t => t.Join());
 
