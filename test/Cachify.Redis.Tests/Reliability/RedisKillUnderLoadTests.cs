@@ -14,6 +14,7 @@ namespace CachifyNet.Redis.Tests.Reliability;
 /// Redis is away (or within a few seconds of its return), and the backend recovers by itself.
 /// </summary>
 [Trait("Category", "Reliability")]
+[Collection(nameof(RedisLoad))]
 public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(30);
