@@ -193,7 +193,19 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return value;
         }
 
-        if (Encode(value, binding) is not { } tail)
+        ReadOnlyMemory<byte>? encoded;
+        try
+        {
+            encoded = Encode(value, binding);
+        }
+        catch
+        {
+            // Throw mode: the serialization error goes to the callers, and the lock is released (not left to expire).
+            Release(entry, token, extendMs: 0, binding);
+            throw;
+        }
+
+        if (encoded is not { } tail)
         {
             Release(entry, token, extendMs: 0, binding);
             return value;
@@ -247,7 +259,18 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return value;
         }
 
-        if (Encode(value, binding) is not { } tail)
+        ReadOnlyMemory<byte>? encoded;
+        try
+        {
+            encoded = Encode(value, binding);
+        }
+        catch
+        {
+            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            throw;
+        }
+
+        if (encoded is not { } tail)
         {
             await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
             return value;
