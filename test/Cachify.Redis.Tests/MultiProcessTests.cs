@@ -35,6 +35,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
         }
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Lock_OwnerProcessKilled_AnotherTakesOverAfterLockTimeoutNotBefore()
     {

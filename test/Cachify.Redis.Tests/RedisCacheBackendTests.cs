@@ -45,6 +45,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal([$"{Prefix}:{{eight:1,2,3,4,5,6,7,8}}", $"{Prefix}:{{zero:}}"], Keys());
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Key_LongArguments_AreHashed_ShortOnesStayReadable()
     {
@@ -63,6 +64,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.All(hashed, k => Assert.Matches(@"^[^:]+:\{len:#[0-9A-F]{64}\}$", k));
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Key_SeparatorsNullAndEmpty_NeverCollide()
     {
@@ -104,6 +106,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.All(keys, k => Assert.Contains("(System.Int32)->System.Int32@" + mvid + ":1}", k, StringComparison.Ordinal));
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Backend_ParameterWithoutStableText_ThrowsNamingItAndTheFix()
     {
@@ -118,6 +121,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(2, f.KeyBy((id, _) => "k" + id).Backend(Backend).Invoke(2, new object()));
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Backend_FunctionWithTarget_NeedsNamedNoSelfOrKeyBy()
     {
@@ -366,6 +370,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal([$"{Prefix}:{{ab:1}}"], Keys());
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Payload_Corrupt_IsAMissThatIsOverwritten()
     {
@@ -386,6 +391,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(3, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Payload_WrittenForAnotherResultType_IsAMissThatIsOverwritten()
     {

@@ -31,6 +31,7 @@ public sealed class RedisCacheOptionsTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(1), new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(3), LockWaitTimeout = TimeSpan.FromSeconds(1) }.LockWaitTimeout);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData("")]
     [InlineData("my app")]
@@ -57,6 +58,7 @@ public sealed class RedisCacheOptionsTests : IDisposable
         Assert.Same(_offline, backend.Connection);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Timeouts_OutOfRange_Throw()
     {
@@ -66,6 +68,7 @@ public sealed class RedisCacheOptionsTests : IDisposable
         Assert.Contains("OnError", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { OnError = (RedisErrorMode)7 })).Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Connection_Null_Throws()
     {

@@ -4,6 +4,7 @@ using StackExchange.Redis;
 namespace CachifyNet.Redis.Tests;
 
 /// <summary>Redis going away and coming back: each test has its own redis-server, which it kills (SIGKILL) and restarts.</summary>
+[Trait("Category", "Reliability")]
 public sealed class RedisFaultTests
 {
     [RedisFact]

@@ -44,6 +44,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.True(Volatile.Read(ref executions) <= 3); // the refresh ran once; a third run may only be the next period
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void NeverDie_TwoProcesses_NeverRefreshTwiceInOnePeriod()
     {
@@ -83,6 +84,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         }
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void NeverDie_FailedRefresh_KeepsTheValueExtendsItsExpiryAndBacksOff()
     {

@@ -150,6 +150,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, executions);
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Lock_FunctionSlowerThanLockTimeout_KeepsItsLock()
     {
@@ -176,6 +177,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, executions);
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Lock_WaitLongerThanLockWaitTimeout_Silent_RunsTheFunctionWithoutStoring()
     {
@@ -196,6 +198,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal("a", await fb.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [RedisFact]
     public void Lock_WaitLongerThanLockWaitTimeout_Throw_ThrowsCachifyException()
     {

@@ -58,6 +58,7 @@ public class AsyncCachedFuncTests : IDisposable
         Assert.Equal(3, calls);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task Invoke_Throws_NothingCachedAndNextCallRunsAgain()
     {
@@ -73,6 +74,7 @@ public class AsyncCachedFuncTests : IDisposable
         Assert.Equal(2, await f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task Invoke_ThrowsSynchronously_IsReportedThroughTheTask()
     {
@@ -82,6 +84,7 @@ public class AsyncCachedFuncTests : IDisposable
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => task);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task Invoke_ReturnsNullTask_ThrowsClearError()
     {
@@ -91,6 +94,7 @@ public class AsyncCachedFuncTests : IDisposable
         Assert.Contains("null Task", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task Invoke_NullResult_IsCached()
     {

@@ -128,6 +128,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(0, _fx.ScheduledEntries);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData(0L)]
     [InlineData(-1L)]
@@ -140,6 +141,7 @@ public class CachedFuncTests : IDisposable
         Assert.Contains("positive", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Ttl_OverOneYearOrMax_Throws()
     {
@@ -163,6 +165,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(2, longLived.Invoke(1));  // and the fresh value replaced the entry for everyone
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Invoke_Throws_NothingCachedAndNextCallRunsAgain()
     {
@@ -174,6 +177,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(2, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Invoke_NullResult_IsCachedAndDistinctFromMissing()
     {
@@ -272,6 +276,7 @@ public class CachedFuncTests : IDisposable
         Assert.Null(converted);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_CachedFunctionAsDelegate_Throws()
     {
@@ -280,6 +285,7 @@ public class CachedFuncTests : IDisposable
         Assert.Contains("already a Cachify cached function", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_MulticastDelegate_Throws()
     {
@@ -289,6 +295,7 @@ public class CachedFuncTests : IDisposable
         Assert.Equal("func", error.ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_Null_ThrowsNamingFunc()
     {
@@ -296,12 +303,14 @@ public class CachedFuncTests : IDisposable
         Assert.Equal("func", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((Func<int, Task<int>>)null!)).ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Backend_Null_Throws()
     {
         Assert.Equal("backend", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((int x) => x).Backend(null!)).ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Backend_Disposed_CallsThrowObjectDisposed()
     {

@@ -25,6 +25,7 @@ public class CachifyTests
         Assert.Equal(TimeSpan.FromSeconds(300), Cachify.DefaultTtl);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void DefaultTtl_InvalidValues_Throw()
     {
@@ -60,6 +61,7 @@ public class CachifyTests
         }
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void DefaultBackend_IsMemory_AndRejectsNull()
     {

@@ -7,6 +7,7 @@ public class CancellationTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task Invoke_OneWaiterCancels_OthersGetTheValueAndItIsCached()
     {
@@ -70,6 +71,7 @@ public class CancellationTests : IDisposable
         Assert.True(shared.IsCancellationRequested); // nobody waits any more: the work is cancelled
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task TokenParameter_AfterAllCancelled_NextCallerStartsFresh()
     {

@@ -53,6 +53,7 @@ public class DependencyInjectionTests
         Assert.Single(services, d => d.ServiceType == typeof(ICacheBackend));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task AddCachify_InvalidOptions_FailAtStartup()
     {
@@ -64,6 +65,7 @@ public class DependencyInjectionTests
         Assert.Contains("DefaultTtl", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Wrap_NullArguments_Throw()
     {

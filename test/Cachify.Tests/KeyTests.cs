@@ -10,6 +10,7 @@ public class KeyTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Key_SeparatorInsideArguments_DoesNotCollide()
     {
@@ -21,6 +22,7 @@ public class KeyTests : IDisposable
         Assert.Equal("a|b,c", f.Invoke("a", "b,c"));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Key_NullAndEmptyString_AreDifferent()
     {
@@ -112,6 +114,7 @@ public class KeyTests : IDisposable
         Assert.Equal(10, all.Invoke(1, 0)); // default(b) = 0 must not hit the (1, ignored) entry
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void IgnoreArgs_UnknownName_ThrowsListingValidNames()
     {
@@ -121,6 +124,7 @@ public class KeyTests : IDisposable
         Assert.Contains("id, name", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void IgnoreArgs_NullOrEmpty_Throws()
     {
@@ -153,6 +157,7 @@ public class KeyTests : IDisposable
         Assert.Equal(2, calls);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void KeyBy_WithIgnoreArgsOrNoSelf_ThrowsAtConfigureTime()
     {
@@ -165,6 +170,7 @@ public class KeyTests : IDisposable
         Assert.Throws<ArgumentNullException>(() => f.KeyBy(null!));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void KeyBy_ReturningNull_ThrowsAtCallWithoutRunning()
     {
@@ -176,6 +182,7 @@ public class KeyTests : IDisposable
         Assert.Equal(0, calls);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void KeyBy_Throwing_PropagatesWithoutRunning()
     {
@@ -235,6 +242,7 @@ public class KeyTests : IDisposable
         Assert.Equal("a", b.Invoke(1)); // one name, one function: the name is the identity
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Named_SameNameDifferentSignature_Throws()
     {
@@ -243,6 +251,7 @@ public class KeyTests : IDisposable
         Assert.Contains("test.signature", error.Message, StringComparison.Ordinal);
     }
 
+    [Trait("Category", "Reliability")]
     [Theory]
     [InlineData("")]
     [InlineData("has space")]
@@ -255,6 +264,7 @@ public class KeyTests : IDisposable
         Assert.Equal("name", error.ParamName);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Named_TooLongOrNull_Throws()
     {

@@ -23,6 +23,7 @@ public class MemoryCacheBackendTests
         Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= fx.Cache.Count);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void SizeLimit_RejectedInsert_IsDroppedAtOnce()
     {
@@ -54,6 +55,7 @@ public class MemoryCacheBackendTests
         Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= 5);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void EntrySize_NotPositive_Throws()
     {
@@ -82,6 +84,7 @@ public class MemoryCacheBackendTests
         Assert.Equal(11, calls);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_EvictedByTheCache_LeavesTheRegistryAtItsNextRefresh()
     {

@@ -63,6 +63,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(2, version);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_FailedRefreshKeepsValueAndRetriesWithBackoff()
     {
@@ -106,6 +107,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(6, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_BackoffIsCappedAtTenTtl()
     {
@@ -213,6 +215,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(before + 1, f.Invoke(2)); // a miss: it runs again
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_InvalidateAndClear_LeaveNoRegistryEntries()
     {
@@ -262,6 +265,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(3, await f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void NeverDie_WithInfiniteTtl_Throws()
     {

@@ -103,6 +103,7 @@ public class StampedeTests : IDisposable
         Assert.Equal(1, await slow);
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task Invoke_ExecutionThrows_EveryWaiterGetsTheExceptionAndNothingIsCached()
     {
@@ -127,6 +128,7 @@ public class StampedeTests : IDisposable
         Assert.Equal(2, await f.Invoke(1)); // nothing cached: the next call runs again
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public void Invoke_SyncExecutionThrows_EveryWaiterGetsTheException()
     {
@@ -163,6 +165,7 @@ public class StampedeTests : IDisposable
         Assert.Equal(2, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [Fact]
     public async Task LockTable_AfterHundredThousandDistinctKeys_IsEmpty()
     {

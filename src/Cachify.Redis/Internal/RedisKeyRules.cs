@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using CachifyNet.Internal;
 
 namespace CachifyNet.Redis.Internal;
@@ -15,11 +14,8 @@ internal static class RedisKeyRules
     /// <summary>The argument bits that are written into the key: none under <c>KeyBy</c> (its string is the whole argument part).</summary>
     public static int KeyMask(WrapperConfig config) => config.KeyBy is null ? config.KeyMask : 0;
 
-    /// <summary>JSON options for arguments that are records or other objects: fixed, so keys do not change with the value serializer's options.</summary>
-    private static readonly JsonSerializerOptions ObjectKeyOptions = new(JsonSerializerDefaults.General);
-
-    /// <summary>The text of an argument that is not a built-in type: its JSON, as its declared type.</summary>
-    public static string ObjectText(object value, Type declaredType) => JsonSerializer.Serialize(value, declaredType, ObjectKeyOptions);
+    /// <summary>The text of an argument that is not a built-in type: its JSON, as its declared type (see <see cref="KeyJson"/>).</summary>
+    public static string ObjectText(object value, Type declaredType) => KeyJson.Text(value, declaredType);
 
     /// <summary>Function identity plus key shape, as it appears inside the key's hash tag.</summary>
     public static string Identity(WrapperConfig config) => config.Identity + config.KeyShape;

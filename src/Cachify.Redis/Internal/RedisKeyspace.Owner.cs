@@ -48,6 +48,12 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                     case Step.Wait:
                         wait!.Wait(delay, flight.Token);
                         Services.ThrowIfDisposed();
+                        if (flight.Task.IsCompleted)
+                        {
+                            // Abandoned at its hard timeout: nobody takes the result, so stop waiting (and never run it late).
+                            return default!;
+                        }
+
                         break;
                     case Step.TimedOut:
                         WaitTimedOut(binding);
@@ -99,6 +105,11 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                     case Step.Wait:
                         await wait!.WaitAsync(delay, flight.Token).ConfigureAwait(false);
                         Services.ThrowIfDisposed();
+                        if (flight.Task.IsCompleted)
+                        {
+                            return default!; // abandoned at its hard timeout (see Produce)
+                        }
+
                         break;
                     case Step.TimedOut:
                         WaitTimedOut(binding);
@@ -184,6 +195,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         TValue value;
         using (var renewal = new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
         {
+            ReleaseWhenAbandoned(flight, entry, token, renewal, binding);
             try
             {
                 value = Execute(binding, in args, flight);
@@ -202,7 +214,19 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return value;
         }
 
-        if (Encode(value, binding) is not { } tail)
+        ReadOnlyMemory<byte>? encoded;
+        try
+        {
+            encoded = Encode(value, binding);
+        }
+        catch
+        {
+            // Throw mode: the serialization error goes to the callers, and the lock is released (not left to expire).
+            Release(entry, token, extendMs: 0, binding);
+            throw;
+        }
+
+        if (encoded is not { } tail)
         {
             Release(entry, token, extendMs: 0, binding);
             return value;
@@ -238,6 +262,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         TValue value;
         using (var renewal = new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
         {
+            ReleaseWhenAbandoned(flight, entry, token, renewal, binding);
             try
             {
                 value = await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
@@ -256,7 +281,18 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return value;
         }
 
-        if (Encode(value, binding) is not { } tail)
+        ReadOnlyMemory<byte>? encoded;
+        try
+        {
+            encoded = Encode(value, binding);
+        }
+        catch
+        {
+            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            throw;
+        }
+
+        if (encoded is not { } tail)
         {
             await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
             return value;
@@ -396,6 +432,42 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
             _redis.BackgroundFailed(binding.Tags, binding.Name, "release", error);
+        }
+    }
+
+    /// <summary>
+    /// With a hard timeout an execution can be abandoned while it runs: its callers got a <see cref="TimeoutException"/>
+    /// and its result will not be stored. Its lock goes with it (renewal stopped, lock released), or every later call of
+    /// the key, in every process, would wait for a lock that is renewed for as long as the hung function lives.
+    /// </summary>
+    private void ReleaseWhenAbandoned(Flight<TValue> flight, EntryKeys entry, RedisValue token, LockRenewal renewal, Binding<TKey, TValue> binding)
+    {
+        if (binding.HardTimeout is null)
+        {
+            return;
+        }
+
+        flight.Task.ContinueWith(
+            static (task, state) => ((Abandoned)state!).OnFlightFaulted(task),
+            new Abandoned(this, entry, token, renewal, binding, flight),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
+    }
+
+    private sealed class Abandoned(RedisKeyspace<TKey, TValue> keyspace, EntryKeys entry, RedisValue token, LockRenewal renewal, Binding<TKey, TValue> binding, Flight<TValue> flight)
+    {
+        public void OnFlightFaulted(Task task)
+        {
+            // Only the timeout fails a flight while its execution still runs (and dooms it); other failures come after
+            // the execution ended, and the owner has released the lock itself.
+            if (!flight.Doomed || task.Exception?.InnerException is not TimeoutException)
+            {
+                return;
+            }
+
+            renewal.Dispose();
+            _ = keyspace.ReleaseAsync(entry, token, extendMs: 0, binding);
         }
     }
 

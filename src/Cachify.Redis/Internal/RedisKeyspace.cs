@@ -77,6 +77,11 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 read = Decode((RedisValue)reply[0], reader, (long)reply[1], out value, out _);
             }
         }
+        catch (RedisServerException error) when (IsWrongType(error))
+        {
+            Unreadable(reader, ForeignType, error);
+            return false;
+        }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
             if (_redis.Failed(reader.Tags, reader.Name, "get", error) is { } fatal)
@@ -117,6 +122,12 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 var reply = (RedisResult[])(await WithCancellation(_redis.Database.ScriptEvaluateAsync(RedisScripts.ReadWithTime, [valueKey]), waitToken).ConfigureAwait(false))!;
                 read = Decode((RedisValue)reply[0], binding, (long)reply[1], out value, out _);
             }
+        }
+        catch (RedisServerException error) when (IsWrongType(error))
+        {
+            Unreadable(binding, ForeignType, error);
+            read = ReadResult.Miss;
+            value = default!;
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -215,6 +226,11 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         Telemetry.BackendError(reader.Tags, "deserialize");
         RedisLog.PayloadUnreadable(Logger, reader.Name, reason, error);
     }
+
+    private const string ForeignType = "a value of another Redis type is stored under its key";
+
+    /// <summary>GET of a key that holds a list, hash, ... (written by someone else): an unreadable value, not a Redis failure.</summary>
+    private static bool IsWrongType(RedisServerException error) => error.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal);
 
     private static Task<T> WithCancellation<T>(Task<T> task, CancellationToken token)
         => token.CanBeCanceled ? task.WaitAsync(token) : task;

@@ -17,18 +17,24 @@ internal static class RedisScripts
     private const string Now = "local function now() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end\n";
 
     /// <summary>
+    /// GET that never fails the script: a key holding another Redis type (WRONGTYPE, written by someone else) reads as
+    /// a short string that is no envelope, so the caller treats it as an unreadable value (a miss) and overwrites it.
+    /// </summary>
+    private const string Read = "local function read(k) local v = redis.pcall('GET', k) if type(v) == 'table' and v.err then return 'not a string' end return v end\n";
+
+    /// <summary>
     /// Reads or locks an entry. ARGV: token, lock ms, mode (0 lock first, 1 value first, 2 lock only).
     /// Returns {status, value, n}: status 2 = value found (n = now), 1 = lock taken (value as it is, n = now),
     /// 0 = lock held by another owner (n = its remaining ms).
     /// </summary>
-    public const string Acquire = Now + """
+    public const string Acquire = Now + Read + """
         if ARGV[3] == '1' then
-          local v = redis.call('GET', KEYS[1])
+          local v = read(KEYS[1])
           if v then return {2, v, now()} end
         end
         if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
           if ARGV[3] == '2' then return {1, false, 0} end
-          return {1, redis.call('GET', KEYS[1]), now()}
+          return {1, read(KEYS[1]), now()}
         end
         redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
         return {0, false, redis.call('PTTL', KEYS[2])}
@@ -69,16 +75,16 @@ internal static class RedisScripts
         """;
 
     /// <summary>Reads the value (KEYS[1]) with Redis' time, for readers that must check an entry's age. Returns {value, now}.</summary>
-    public const string ReadWithTime = Now + """
-        return {redis.call('GET', KEYS[1]), now()}
+    public const string ReadWithTime = Now + Read + """
+        return {read(KEYS[1]), now()}
         """;
 
     /// <summary>
     /// A never-die refresh's check, atomic: is the entry gone, still fresh (refreshed by another process), or due, and
     /// then is the lock free? ARGV: token, lock ms, TTL ms. Returns {status, age}: 0 gone, 1 fresh, 2 lock taken, 3 busy.
     /// </summary>
-    public const string Refresh = Now + """
-        local v = redis.call('GET', KEYS[1])
+    public const string Refresh = Now + Read + """
+        local v = read(KEYS[1])
         if not v then return {0, 0} end
         local age = now() - (string.len(v) >= 8 and struct.unpack('>i8', v) or 0)
         if age < tonumber(ARGV[3]) then return {1, age} end

@@ -8,7 +8,8 @@ namespace CachifyNet.Internal;
 /// <summary>
 /// Writes the argument part of a key as stable, culture-invariant text, for backends shared across
 /// processes. The encoding is injective for the supported types: arguments are separated by ',' and
-/// every ',' '%' '~' '#' '{' '}', white space and control character inside a value is percent-escaped;
+/// every ',' '%' '~' '#' '{' '}', white space and control character inside a value is percent-escaped (its UTF-8
+/// bytes as %XX), and so is a lone surrogate (as %uXXXX: it has no UTF-8 form);
 /// null is '~'; equal values (by <see cref="EqualityComparer{T}.Default"/>) give equal text.
 /// A part longer than <see cref="MaxReadableLength"/> characters is replaced by '#' and its SHA-256.
 /// </summary>
@@ -178,26 +179,25 @@ internal static class ArgText
                     : Convert.ToInt64(e, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture));
                 return true;
             case double d:
-                sb.Append((d == 0 ? 0d : d).ToString("R", CultureInfo.InvariantCulture));
+                sb.Append(Number(d));
                 return true;
             case float f:
-                sb.Append((f == 0 ? 0f : f).ToString("R", CultureInfo.InvariantCulture));
+                sb.Append(Number(f));
                 return true;
             case Half h:
-                var widened = (double)h;
-                sb.Append((widened == 0 ? 0d : widened).ToString("R", CultureInfo.InvariantCulture));
+                sb.Append(Number((double)h));
                 return true;
             case decimal m:
-                sb.Append((m / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture));
+                sb.Append(Number(m));
                 return true;
             case Guid g:
                 sb.Append(g.ToString("D"));
                 return true;
             case DateTime t:
-                sb.Append(t.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture));
+                sb.Append(Date(t));
                 return true;
             case DateTimeOffset o:
-                sb.Append(o.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
+                sb.Append(Instant(o));
                 return true;
             case TimeSpan span:
                 sb.Append(span.ToString("c", CultureInfo.InvariantCulture));
@@ -219,11 +219,42 @@ internal static class ArgText
         }
     }
 
+    /// <summary>Shortest round-trip text; -0 is written as 0 because the two are equal.</summary>
+    public static string Number(double value) => (value == 0 ? 0d : value).ToString("R", CultureInfo.InvariantCulture);
+
+    public static string Number(float value) => (value == 0 ? 0f : value).ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Decimals that are equal (1.0 and 1.00) are written alike: trailing zeros removed.</summary>
+    public static string Number(decimal value) => (value / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The ticks of a date, without its Kind (which <see cref="DateTime.Equals(DateTime)"/> ignores).</summary>
+    public static string Date(DateTime value) => value.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture);
+
+    /// <summary>The instant in UTC (two offsets of one instant are equal).</summary>
+    public static string Instant(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
     public static void AppendEscaped(StringBuilder sb, string value)
     {
         Span<byte> utf8 = stackalloc byte[4];
-        foreach (var c in value)
+        for (var i = 0; i < value.Length; i++)
         {
+            var c = value[i];
+            if (char.IsSurrogate(c))
+            {
+                if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                {
+                    sb.Append(c).Append(value[++i]);
+                }
+                else
+                {
+                    // A lone surrogate has no UTF-8 form: written raw, every one of them would reach Redis as U+FFFD
+                    // and different strings would share a key. '%u' never starts a byte escape ('%' + two hex digits).
+                    sb.Append("%u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                }
+
+                continue;
+            }
+
             if (c is ',' or '%' or '~' or '#' or '{' or '}' || char.IsWhiteSpace(c) || char.IsControl(c))
             {
                 if (c < 0x80)
@@ -233,9 +264,9 @@ internal static class ArgText
                 else
                 {
                     var count = Encoding.UTF8.GetBytes([c], utf8);
-                    for (var i = 0; i < count; i++)
+                    for (var b = 0; b < count; b++)
                     {
-                        sb.Append('%').Append(utf8[i].ToString("X2", CultureInfo.InvariantCulture));
+                        sb.Append('%').Append(utf8[b].ToString("X2", CultureInfo.InvariantCulture));
                     }
                 }
             }

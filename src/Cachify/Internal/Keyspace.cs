@@ -127,6 +127,21 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         }
     }
 
+    /// <summary>
+    /// Refuses a key that a dictionary could never find again (an argument whose Equals is not reflexive, or whose
+    /// GetHashCode changes between calls): it would miss every time and leave an entry and a lock behind for good.
+    /// Checked on the miss path only, where it costs little next to the execution.
+    /// </summary>
+    private static ArgumentException? KeyError(in TKey key, Binding<TKey, TValue> binding)
+    {
+        if (!key.Equals(key))
+        {
+            return KeyErrors.NotReflexive(binding.Name);
+        }
+
+        return key.GetHashCode() != key.GetHashCode() ? KeyErrors.UnstableHash(binding.Name) : null;
+    }
+
     /// <summary>Starts a new generation (Clear): executions that started before store nothing.</summary>
     protected void NextGeneration() => Interlocked.Increment(ref _generation);
 
@@ -139,6 +154,11 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     public TValue Invoke<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
         Services.ThrowIfDisposed();
+        if (KeyError(in key, binding) is { } keyError)
+        {
+            throw keyError;
+        }
+
         var waitToken = binding.Invoker.ArgumentToken(in args);
         var gate = Locks.Enter(key);
         try
@@ -349,6 +369,11 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         if (Services.IsDisposed)
         {
             return Task.FromException<TValue>(Services.DisposedError());
+        }
+
+        if (KeyError(in key, binding) is { } keyError)
+        {
+            return Task.FromException<TValue>(keyError);
         }
 
         if (!skipCache)

@@ -319,6 +319,13 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
             if (!_mayReject || _cache.TryGetValue(entry, out _))
             {
+                if (entry.Removed)
+                {
+                    // A sweep evicted the entry between its insertion in the front and in the cache (it was not in the
+                    // cache yet, so the sweep took it for evicted): without this it would stay in the cache for good.
+                    RemoveFromCache(entry);
+                }
+
                 return;
             }
 

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace CachifyNet.Redis.Tests.Reliability;
+
+/// <summary>
+/// The cached function misbehaves on Redis: it hangs past a hard timeout, it is slow past a soft timeout, it throws
+/// after its callers cancelled. The distributed lock must never outlive the execution that matters.
+/// </summary>
+[Trait("Category", "Reliability")]
+public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisTestBase(fixture)
+{
+    [RedisFact]
+    public async Task Timeout_HungOwner_CallersGetTimeoutAndTheLockIsReleasedForTheNextCall()
+    {
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executions = 0;
+        Task<int> Body(int x) => Interlocked.Increment(ref executions) == 1 ? hang.Task : Task.FromResult(x * 10);
+        var timeout = TimeSpan.FromMilliseconds(300);
+        var f = Cachify.Wrap<int, int>(Body).Named("hung").Timeout(timeout).Backend(Backend);
+        var other = Cachify.Wrap<int, int>(Body).Named("hung").Timeout(TimeSpan.FromSeconds(5)).Backend(NewBackend(connection: NewConnection()));
+
+        var watch = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<TimeoutException>(() => f.Invoke(1));
+        Assert.InRange(watch.Elapsed, timeout, TimeSpan.FromSeconds(5));
+
+        // The hung execution was abandoned: its lock goes with it, so the next call (here, or in another process)
+        // runs the function at once instead of waiting for a lock nobody will release.
+        Wait.Until(() => !Db.KeyExists(LockKey(ValueKey(f, 1))), "the abandoned execution's lock is released");
+        Assert.Equal(10, await f.Invoke(1));
+        Assert.Equal(10, await other.Invoke(1)); // a hit: the fresh value was stored
+
+        hang.SetResult(-1); // the abandoned execution ends late: its result is not stored
+        Assert.Equal(10, await f.Invoke(1));
+        Assert.Equal(2, executions);
+    }
+
+    [RedisFact]
+    public void Timeout_SyncHungOwner_LockIsReleasedForTheNextCall()
+    {
+        using var hang = new ManualResetEventSlim();
+        var executions = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref executions) == 1)
+            {
+                hang.Wait();
+            }
+
+            return x * 10;
+        }).Named("hung.sync").Backend(Backend);
+        var impatient = f.Timeout(TimeSpan.FromMilliseconds(300));
+
+        // A timed sync execution runs on the thread pool; the follow-up call gets a longer timeout, because the hung
+        // execution holds a pool thread and the next one may wait for the pool to grow (see FunctionFaultTests).
+        var patient = f.Timeout(TimeSpan.FromSeconds(10));
+
+        Assert.Throws<TimeoutException>(() => impatient.Invoke(1));
+        Wait.Until(() => !Db.KeyExists(LockKey(ValueKey(impatient, 1))), "the abandoned execution's lock is released");
+        Assert.Equal(10, patient.Invoke(1));
+        hang.Set();
+        Assert.Equal(10, impatient.Invoke(1));
+        Assert.Equal(2, executions);
+    }
+
+    [RedisFact]
+    public async Task Timeout_WaitingForAnotherProcess_TheAbandonedWaitStopsAndNeverRunsTheFunctionLate()
+    {
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executions = 0;
+        var owner = Cachify.Wrap((int x) => { Interlocked.Increment(ref executions); holding.TrySetResult(); return hang.Task; })
+            .Named("abandoned.wait").Backend(NewBackend(connection: NewConnection()));
+        var waiterBackend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(2), LockWaitTimeout = TimeSpan.FromMilliseconds(800) });
+        var waiter = Cachify.Wrap((int x) => { Interlocked.Increment(ref executions); return Task.FromResult(x); })
+            .Named("abandoned.wait").Timeout(TimeSpan.FromMilliseconds(200)).Backend(waiterBackend);
+
+        var held = owner.Invoke(1);
+        await holding.Task;
+        await Assert.ThrowsAsync<TimeoutException>(() => waiter.Invoke(1));
+
+        // Without a caller, the wait ends at its next wake-up instead of running the function at LockWaitTimeout.
+        Wait.Until(() => waiterBackend.Context.Waiters.Count == 0, "the abandoned wait ended");
+        Assert.Equal(1, executions);
+        hang.SetResult(1);
+        Assert.Equal(1, await held);
+    }
+
+    [RedisFact]
+    public async Task SoftTimeout_OnRedis_HasNoStaleValueSoTheCallerWaitsForTheExecution()
+    {
+        // Redis keeps no stale copy past the TTL (it expires the key), so a soft timeout there serves nothing early.
+        var time = new FakeTimeProvider();
+        var backend = NewBackend(new RedisCacheOptions { TimeProvider = time });
+        var slow = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executions = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions) == 1 ? Task.FromResult("v1") : slow.Task)
+            .Named("soft").Ttl(TimeSpan.FromMilliseconds(200)).SoftTimeout(TimeSpan.FromSeconds(1), maxStale: TimeSpan.FromMinutes(1)).Backend(backend);
+        Assert.Equal("v1", await f.Invoke(1));
+        Wait.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
+
+        var call = f.Invoke(1);
+        Wait.Until(() => Volatile.Read(ref executions) == 2, "the execution started");
+        time.Advance(TimeSpan.FromSeconds(2)); // past the soft timeout: no stale value to serve
+        slow.SetResult("v2");
+        Assert.Equal("v2", await call);        // the caller waited for the execution
+    }
+
+    [RedisFact]
+    public async Task Invoke_ThrowsAfterEveryCallerCancelled_LockReleasedNothingStoredNextCallRuns()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executions = 0;
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref executions) == 1)
+            {
+                entered.SetResult();
+                var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (token.Register(() => cancelled.SetResult()))
+                {
+                    await cancelled.Task;
+                }
+
+                throw new InvalidOperationException("failed after cancellation");
+            }
+
+            return x;
+        }).Named("cancel.throw").Backend(Backend);
+        using var cts = new CancellationTokenSource();
+
+        var call = f.Invoke(5, cts.Token);
+        await entered.Task;
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+
+        Wait.Until(() => Keys().Count == 0, "the lock is released and nothing is stored");
+        Assert.Equal(5, await f.Invoke(5, CancellationToken.None));
+        Assert.Equal(2, executions);
+        Assert.Single(Keys(), k => !k.Contains(":lock:", StringComparison.Ordinal));
+    }
+}
