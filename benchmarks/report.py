@@ -441,10 +441,10 @@ def render(run: Run) -> str:
         out.append("")
     machine = f"{host.get('ProcessorName', '?')}, {host.get('PhysicalCoreCount', '?')} physical / {host.get('LogicalCoreCount', '?')} logical cores, {host.get('OsVersion', '?')}, {host.get('RuntimeVersion', '?')}, BenchmarkDotNet {host.get('BenchmarkDotNetVersion', '?')}"
     out.append(f"- Machine: {machine}")
-    for key, title in (("date", "Run"), ("commit", "Commit"), ("job", "Job"), ("load", "Load average (before → after)"), ("wall", "Wall time of the suite"), ("redis", "Redis")):
+    for key, title in (("date", "Run"), ("commit", "Commit"), ("job", "Job"), ("load", "Load average (before → after)"), ("wall", "Wall time of the suite"), ("redis", "Redis"), ("redis rows", "Redis rows")):
         if key in info:
             out.append(f"- {title}: {info[key]}")
-    out.append("- Ratios are computed from the **medians** of this one run; `Floor (median)` cells give the floor's time and allocation per call, "
+    out.append("- Ratios are computed from the **medians** of the run; `Floor (median)` cells give the floor's time and allocation per call, "
                "the other cells `time / floor, allocation per call`.")
     out.append("")
     results = targets(run)
