@@ -3,6 +3,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Running;
 using CachifyNet.Benchmarks.Infrastructure;
+using CachifyNet.Testing;
 
 namespace CachifyNet.Benchmarks;
 
@@ -50,7 +51,7 @@ public static class Program
     /// set, else a private redis-server started here and stopped when the run ends (its endpoint is handed to the
     /// benchmark processes through the same variable). Without either, the Redis scenarios are left out, saying why.
     /// </summary>
-    private static RedisServerProcess? StartRedis(string[] args, List<Type> types)
+    private static LocalRedisServer? StartRedis(string[] args, List<Type> types)
     {
         var redisTypes = types.Where(type => type.Namespace == typeof(Redis.RedisHitBenchmarks).Namespace).ToList();
         if (RedisEndpoint.IsConfigured)
@@ -67,7 +68,7 @@ public static class Program
             return null;
         }
 
-        if (RedisEndpoint.FindServerBinary() is not { } binary)
+        if (!LocalRedisServer.Available)
         {
             Console.WriteLine(
                 "// redis-server was not found (PATH, /usr/bin, /usr/sbin, /usr/local/bin or $REDIS_SERVER), and " + RedisEndpoint.Variable +
@@ -77,11 +78,11 @@ public static class Program
             return null;
         }
 
-        var server = RedisServerProcess.Start(binary);
+        var server = new LocalRedisServer("cachify-bench-redis-");
         Environment.SetEnvironmentVariable(RedisEndpoint.Variable, server.EndPoint);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Dispose();
         Console.CancelKeyPress += (_, _) => server.Dispose();
-        Console.WriteLine($"// Redis scenarios use a private redis-server ({binary}) on {server.EndPoint}, stopped at the end of the run");
+        Console.WriteLine($"// Redis scenarios use a private redis-server ({server.BinaryPath}) on {server.EndPoint}, stopped at the end of the run");
         return server;
     }
 }

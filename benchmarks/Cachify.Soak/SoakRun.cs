@@ -4,6 +4,7 @@ using CachifyNet.Redis;
 using CachifyNet.Redis.Internal;
 using Microsoft.Extensions.Caching.Memory;
 using StackExchange.Redis;
+using CachifyNet.Testing;
 
 namespace CachifyNet.Soak;
 
@@ -34,7 +35,7 @@ public sealed class SoakRun : IDisposable
     private readonly SoakOptions _options;
     private readonly MemoryCache _cache;
     private readonly MemoryCacheBackend _memory;
-    private readonly LocalRedis? _localRedis;
+    private readonly LocalRedisServer? _localRedis;
     private readonly List<ConnectionMultiplexer> _connections = [];
     private readonly List<RedisCacheBackend> _redisBackends = [];
     private readonly Stopwatch _clock = new();
@@ -65,7 +66,7 @@ public sealed class SoakRun : IDisposable
         _memory = new MemoryCacheBackend(_cache);
         if (options.RedisLocal)
         {
-            _localRedis = new LocalRedis();
+            _localRedis = new LocalRedisServer("cachify-soak-redis-");
         }
     }
 

@@ -19,19 +19,4 @@ public static class RedisEndpoint
                 $"The Redis benchmarks need a Redis server: run them through Program (which starts redis-server) or set {Variable}=host:port.");
 
     public static bool IsConfigured => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable));
-
-    /// <summary>The redis-server binary: <c>$REDIS_SERVER</c>, then PATH, /usr/bin, /usr/sbin, /usr/local/bin.</summary>
-    public static string? FindServerBinary()
-    {
-        if (Environment.GetEnvironmentVariable("REDIS_SERVER") is { Length: > 0 } configured && File.Exists(configured))
-        {
-            return configured;
-        }
-
-        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/bin", "/usr/sbin", "/usr/local/bin"])
-            .Select(dir => Path.Combine(dir, "redis-server"))
-            .FirstOrDefault(File.Exists);
-    }
 }
