@@ -126,6 +126,52 @@ public class AsyncCachedFuncTests : IDisposable
         Assert.Equal(6, await f.Invoke(2));
     }
 
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("Invalidate")]
+    [InlineData("Clear")]
+    public async Task InvalidateOrClear_WhileTheOwnerStores_ItsValueIsNotServedAfterTheyReturn(string operation)
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: true);
+            }
+
+            return Task.FromResult(n);
+        }).Ttl(TimeSpan.FromSeconds(10)).Backend(race.Backend);
+
+        // The task is complete when the function returns, so the owner stores on the calling thread, inside Invoke.
+        Task<int>? owned = null;
+        var owner = new RaceThread(() => owned = f.Invoke(1));
+        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        var remover = new RaceThread(() =>
+        {
+            if (operation == "Invalidate")
+            {
+                f.InvalidateAsync(1).AsTask().GetAwaiter().GetResult();
+            }
+            else
+            {
+                f.ClearAsync().AsTask().GetAwaiter().GetResult();
+            }
+        });
+        remover.UntilBlockedOrDone();
+        race.Continue();
+        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));
+        remover.Join();
+
+        Assert.Equal(2, await f.Invoke(1));                           // 1 was computed before the removal returned
+        race.ContinueAfterInsert();
+        owner.Join();
+        Assert.Equal(1, await owned!);
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
     [Fact]
     public async Task AsFunc_ReturnsSameCachedDelegate()
     {

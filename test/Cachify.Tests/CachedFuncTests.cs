@@ -259,6 +259,95 @@ public class CachedFuncTests : IDisposable
         Assert.Equal(2, f.Invoke(1)); // the first result was computed before the removal: not kept
     }
 
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("Invalidate")]
+    [InlineData("Clear")]
+    public void InvalidateOrClear_WhileTheOwnerStores_ItsValueIsNotServedAfterTheyReturn(string operation)
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: true);
+            }
+
+            return n;
+        }).Ttl(TimeSpan.FromSeconds(10)).Backend(race.Backend);
+
+        var owned = 0;
+        var owner = new RaceThread(() => owned = f.Invoke(1));
+        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));     // computed, checked, about to store
+        var remover = new RaceThread(() => Remove(f, operation));
+        remover.UntilBlockedOrDone();                                 // it returns, or waits for the store to end
+        race.Continue();
+        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));    // the value is in the front; the owner stops again
+        remover.Join();
+
+        Assert.Equal(2, f.Invoke(1));                                 // 1 was computed before the removal returned
+        race.ContinueAfterInsert();
+        owner.Join();
+        Assert.Equal(1, owned);
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("Invalidate")]
+    [InlineData("Clear")]
+    public void InvalidateOrClear_WhileTheOwnerStores_TheLateStoreNeverReplacesANewerValue(string operation)
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: false);
+            }
+
+            return n;
+        }).Ttl(TimeSpan.FromSeconds(10)).Backend(race.Backend);
+
+        var owned = 0;
+        var next = 0;
+        var owner = new RaceThread(() => owned = f.Invoke(1));
+        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        var remover = new RaceThread(() => Remove(f, operation));
+        var nextCaller = new RaceThread(() =>
+        {
+            remover.Join();
+            next = f.Invoke(1);                                       // after the removal: a new execution
+        });
+
+        // Without the store lock the removal returns at once and the next caller stores 2 before the owner goes on.
+        Internals.Until(() => !nextCaller.IsAlive || remover.IsBlocked, "the next caller stored, or the removal waits for the owner");
+        race.Continue();
+        owner.Join();
+        nextCaller.Join();
+
+        Assert.Equal(1, owned);
+        Assert.Equal(2, next);
+        Assert.Equal(2, f.Invoke(1));                                 // the newer value stays cached
+        Assert.Equal(2, calls);
+    }
+
+    private static void Remove(CachedFunc<int, int> f, string operation)
+    {
+        if (operation == "Invalidate")
+        {
+            f.Invalidate(1);
+        }
+        else
+        {
+            f.Clear();
+        }
+    }
+
     [Fact]
     public void AsFunc_ReturnsSameCachedDelegate_AndImplicitConversionUsesIt()
     {

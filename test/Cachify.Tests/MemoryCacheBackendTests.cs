@@ -148,6 +148,38 @@ public class MemoryCacheBackendTests
         Assert.Equal("usable", appCache.Get<string>("still"));
     }
 
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void Dispose_WhileAnOwnerStores_ItsValueIsNeitherServedNorLeftInTheAppCache()
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: true);
+            }
+
+            return x;
+        }).Backend(race.Backend);
+
+        var owned = 0;
+        var owner = new RaceThread(() => owned = f.Invoke(1));
+        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        var disposer = new RaceThread(race.Backend.Dispose);
+        disposer.UntilBlockedOrDone();
+        race.Continue();
+        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));
+        disposer.Join();
+
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1)); // not a hit on the late value
+        race.ContinueAfterInsert();
+        owner.Join();
+        Assert.Equal(1, owned);
+        Assert.Equal(0, race.CacheCount);                          // nothing left in the app's cache
+    }
+
     [Fact]
     public void SystemClock_ExpiresOnTheSchedulerThread()
     {

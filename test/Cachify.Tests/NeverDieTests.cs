@@ -267,6 +267,40 @@ public class NeverDieTests : IDisposable
 
     [Trait("Category", "Reliability")]
     [Fact]
+    public async Task NeverDie_InvalidateWhileARefreshStores_RefreshedValueIsNotServedAfterItReturns()
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 2)
+            {
+                race.PauseOwner(alsoAfterInsert: true);               // the refresh, on a thread-pool thread
+            }
+
+            return n;
+        }).Ttl(Ttl).NeverDie().Backend(race.Backend);
+        Assert.Equal(1, f.Invoke(1));
+
+        // The refresh has checked that it may store when Invalidate starts: Invalidate waits for the store to end,
+        // then removes the refreshed entry.
+        race.Time.Advance(Ttl);
+        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        var remover = new RaceThread(() => f.Invalidate(1));
+        remover.UntilBlockedOrDone();
+        race.Continue();
+        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));    // the refreshed value is in the front
+        remover.Join();
+
+        Assert.Equal(3, f.Invoke(1));                                 // 2 was computed before Invalidate returned
+        race.ContinueAfterInsert();
+        await ((ICacheBackend)race.Backend).Services.WhenIdle().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, f.Invoke(1));
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
     public void NeverDie_WithInfiniteTtl_Throws()
     {
         var f = Cachify.Wrap((int x) => x);

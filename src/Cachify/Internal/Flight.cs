@@ -44,7 +44,21 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
     /// <summary>True when Invalidate or Clear ran during the execution: its result must not be stored.</summary>
     public bool Doomed => _doomed;
 
-    public void Doom() => _doomed = true;
+    /// <summary>
+    /// Held by a backend while it checks that a result may be stored and stores it, and by <see cref="Doom"/>. So a store
+    /// either ends before Invalidate or Clear (which doom the execution, then remove entries) look at the entries, or
+    /// sees the doom: nothing computed before they return is stored after. Uncontended except in that race.
+    /// </summary>
+    public object StoreLock => this;
+
+    /// <summary>Marks the result as not to be stored; waits for a store in progress to end.</summary>
+    public void Doom()
+    {
+        lock (StoreLock)
+        {
+            _doomed = true;
+        }
+    }
 
     /// <summary>
     /// Counts a caller in. Returns false when every earlier participant has given up and the execution is

@@ -222,12 +222,50 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private void Store<TArgs>(in TKey key, TValue value, Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight, int generation, MemoryEntry<TKey, TValue>? refreshed)
     {
-        if (!MayStore(flight, generation) || Services.IsDisposed)
+        MemoryEntry<TKey, TValue> entry;
+        MemoryEntry<TKey, TValue>? old;
+        long now;
+
+        // Invalidate and Clear doom every running execution under its store lock before they remove entries (Clear
+        // after starting a new generation), and so does Dispose, through Clear. Checked and inserted under that lock,
+        // a store either ends before they look at the front, which then holds the entry for them to remove, or sees
+        // that it may not store: nothing computed before they return is stored, or served, after.
+        lock (flight.StoreLock)
         {
-            return;
+            if (!MayStore(flight, generation) || Services.IsDisposed)
+            {
+                return;
+            }
+
+            now = Services.Now;
+            if (!TryInsert(in key, value, binding, in args, now, refreshed, out entry, out old))
+            {
+                return;
+            }
         }
 
-        var now = Services.Now;
+        if (old is not null)
+        {
+            old.Retired = true;
+            Services.Scheduler.Unschedule(old);
+            RemoveFromCache(old);
+        }
+
+        if (binding.TtlTicks != long.MaxValue)
+        {
+            Services.Scheduler.Schedule(entry, now + binding.TtlTicks);
+        }
+
+        Admit(entry);
+        _sweeper.OnStored();
+    }
+
+    /// <summary>
+    /// Puts a new entry for <paramref name="value"/> in the front, replacing the key's current one (returned in
+    /// <paramref name="old"/>). A refresh only replaces the entry it refreshes: false when that one is gone.
+    /// </summary>
+    private bool TryInsert<TArgs>(in TKey key, TValue value, Binding<TKey, TArgs, TValue> binding, in TArgs args, long now, MemoryEntry<TKey, TValue>? refreshed, out MemoryEntry<TKey, TValue> entry, out MemoryEntry<TKey, TValue>? old)
+    {
         NeverDieState<TKey, TValue>? neverDie = null;
         if (binding.NeverDie)
         {
@@ -246,56 +284,36 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             }
         }
 
-        var entry = new MemoryEntry<TKey, TValue>(binding, in key, now, neverDie);
+        entry = new MemoryEntry<TKey, TValue>(binding, in key, now, neverDie);
         var slot = new Slot<TKey, TValue>(value, binding, entry);
-        MemoryEntry<TKey, TValue>? old = null;
+        old = null;
         while (true)
         {
             if (FrontTryGet(in key, out var current))
             {
                 if (refreshed is not null && !ReferenceEquals(current.Entry, refreshed))
                 {
-                    return; // replaced or removed while refreshing: the newer state wins
+                    return false; // replaced or removed while refreshing: the newer state wins
                 }
 
                 if (FrontTryUpdate(in key, slot, current))
                 {
                     old = current.Entry;
-                    break;
+                    return true;
                 }
             }
             else
             {
                 if (refreshed is not null)
                 {
-                    return;
+                    return false;
                 }
 
                 if (FrontTryAdd(in key, slot))
                 {
-                    break;
+                    return true;
                 }
             }
-        }
-
-        if (old is not null)
-        {
-            old.Retired = true;
-            Services.Scheduler.Unschedule(old);
-            RemoveFromCache(old);
-        }
-
-        if (binding.TtlTicks != long.MaxValue)
-        {
-            Services.Scheduler.Schedule(entry, now + binding.TtlTicks);
-        }
-
-        Admit(entry);
-        _sweeper.OnStored();
-        if (!MayStore(flight, generation))
-        {
-            // Invalidate or Clear ran while we stored: they may have missed this entry.
-            Evict(entry);
         }
     }
 
