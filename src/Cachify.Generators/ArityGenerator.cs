@@ -292,9 +292,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
             {{receiverDoc}}    /// <param name="func">The function to cache.</param>
                 /// <returns>The cached function; configure it further with its fluent options.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
-                /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
+                /// <exception cref="ArgumentException">
+                /// <paramref name="func"/> is a multicast delegate or already a cached function, or <typeparamref name="TResult"/> is a task
+                /// (<see cref="Task"/>, <see cref="Task{TResult}"/>, <see cref="ValueTask"/>, <see cref="ValueTask{TResult}"/>), which this
+                /// overload would cache as an object, faults included: use the overload for functions returning <see cref="Task{TResult}"/>.
+                /// </exception>
                 {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.TypesWithResult}}> func)
-                    => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: false), keyBy: null);
+                    => new(func, WrapperConfig.CreateSync<TResult>(func, {{defaults}}), keyBy: null);
 
                 /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the task's result.</typeparam>

@@ -14,7 +14,10 @@ namespace CachifyNet;
 /// <para>
 /// Lambdas with typed parameters infer every type: <c>Cachify.Wrap((int id) =&gt; repo.GetUser(id))</c>.
 /// Method groups need the type arguments, which C# cannot infer: <c>Cachify.Wrap&lt;int, User&gt;(repo.GetUser)</c>.
-/// A function returning <see cref="Task{TResult}"/> gets an asynchronous wrapper.
+/// A function returning <see cref="Task{TResult}"/> gets an asynchronous wrapper. A function whose result is any other task
+/// (<see cref="Task"/>, <see cref="ValueTask"/>, <see cref="ValueTask{TResult}"/>, or a <see cref="Task{TResult}"/> given as the
+/// result type of a synchronous wrapper) is refused, since its task object would be cached, faults included: convert a
+/// <see cref="ValueTask{TResult}"/> with <c>.AsTask()</c> or an <c>async</c> lambda.
 /// </para>
 /// </remarks>
 /// <example>

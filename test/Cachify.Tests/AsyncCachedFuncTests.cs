@@ -172,6 +172,34 @@ public class AsyncCachedFuncTests : IDisposable
         Assert.Equal(2, await f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("AsTask")]
+    [InlineData("async")]
+    public async Task Wrap_ValueTaskFunctionConvertedAsTheWrapErrorSays_FaultIsNotCached(string conversion)
+    {
+        var calls = 0;
+        async ValueTask<int> LoadAsync(int id)
+        {
+            await Task.Yield();
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                throw new InvalidOperationException("db down");
+            }
+
+            return id;
+        }
+
+        var f = conversion == "AsTask"
+            ? Cachify.Wrap((int id) => LoadAsync(id).AsTask()).Backend(_fx.Backend)
+            : Cachify.Wrap(async (int id) => await LoadAsync(id)).Backend(_fx.Backend);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => f.Invoke(1));
+        Assert.Equal(1, await f.Invoke(1));                           // exceptions are never cached
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(2, calls);
+    }
+
     [Fact]
     public async Task AsFunc_ReturnsSameCachedDelegate()
     {

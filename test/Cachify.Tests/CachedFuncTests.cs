@@ -1,4 +1,5 @@
 using CachifyNet.Internal;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CachifyNet.Tests;
 
@@ -382,6 +383,62 @@ public class CachedFuncTests : IDisposable
         Func<int, int> b = x => -x;
         var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Func<int, int>)Delegate.Combine(a, b)!));
         Assert.Equal("func", error.ParamName);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("Task", "Task<TResult>")]
+    [InlineData("Task<T>", "Cachify.Wrap<int, User>")]
+    [InlineData("ValueTask", "Task<TResult>")]
+    [InlineData("ValueTask<T>", ".AsTask()")]
+    public void Wrap_NoArgumentFunctionReturningATask_ThrowsNamingFuncAndTheFix(string result, string fix)
+    {
+        Action wrap = result switch
+        {
+            "Task" => () => Cachify.Wrap(() => Task.CompletedTask),
+            "Task<T>" => () => Cachify.Wrap<Task<int>>(() => Task.FromResult(1)),
+            "ValueTask" => () => Cachify.Wrap(() => ValueTask.CompletedTask),
+            _ => () => Cachify.Wrap(() => ValueTask.FromResult(1)),
+        };
+
+        var error = Assert.Throws<ArgumentException>(wrap);
+        Assert.Equal("func", error.ParamName);
+        Assert.Contains("returns " + result.Replace("<T>", "<Int32>", StringComparison.Ordinal), error.Message, StringComparison.Ordinal);
+        Assert.Contains(fix, error.Message, StringComparison.Ordinal);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData("Task", "Task<TResult>")]
+    [InlineData("Task<T>", "Cachify.Wrap<int, User>")]
+    [InlineData("ValueTask", "Task<TResult>")]
+    [InlineData("ValueTask<T>", "async id => await")]
+    public void Wrap_OneArgumentFunctionReturningATask_ThrowsNamingFuncAndTheFix(string result, string fix)
+    {
+        using var provider = new ServiceCollection().AddCachify().BuildServiceProvider();
+        var cachify = provider.GetRequiredService<ICachify>();
+        static async ValueTask<int> LoadAsync(int id)
+        {
+            await Task.Yield();
+            return id;
+        }
+
+        // The lambda returning ValueTask<int> binds to the synchronous overload: there is none for ValueTask.
+        (Action Static, Action Injected) wrap = result switch
+        {
+            "Task" => (() => Cachify.Wrap((int id) => Task.CompletedTask), () => cachify.Wrap((int id) => Task.CompletedTask)),
+            "Task<T>" => (() => Cachify.Wrap<int, Task<int>>(id => Task.FromResult(id)), () => cachify.Wrap<int, Task<int>>(id => Task.FromResult(id))),
+            "ValueTask" => (() => Cachify.Wrap((int id) => ValueTask.CompletedTask), () => cachify.Wrap((int id) => ValueTask.CompletedTask)),
+            _ => (() => Cachify.Wrap((int id) => LoadAsync(id)), () => cachify.Wrap((int id) => LoadAsync(id))),
+        };
+
+        foreach (var attempt in new[] { wrap.Static, wrap.Injected })
+        {
+            var error = Assert.Throws<ArgumentException>(attempt);
+            Assert.Equal("func", error.ParamName);
+            Assert.Contains("returns " + result.Replace("<T>", "<Int32>", StringComparison.Ordinal), error.Message, StringComparison.Ordinal);
+            Assert.Contains(fix, error.Message, StringComparison.Ordinal);
+        }
     }
 
     [Trait("Category", "Reliability")]

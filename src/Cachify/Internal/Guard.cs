@@ -63,6 +63,53 @@ internal static class Guard
         }
     }
 
+    /// <summary>
+    /// Refuses a task (<see cref="Task"/>, <see cref="Task{TResult}"/>, <see cref="ValueTask"/>, <see cref="ValueTask{TResult}"/>)
+    /// as the result of a function given to a synchronous <c>Wrap</c>: the task object itself would be cached, so a faulted
+    /// task would be served to every later caller and a <see cref="ValueTask"/> awaited more than once.
+    /// </summary>
+    public static void SyncResult(Type result, string paramName)
+    {
+        var isValueTask = result == typeof(ValueTask) || (result.IsGenericType && result.GetGenericTypeDefinition() == typeof(ValueTask<>));
+        if (!isValueTask && !typeof(Task).IsAssignableFrom(result))
+        {
+            return;
+        }
+
+        var name = TypeNames.Short(result);
+        string fix;
+        if (!HasResult(result))
+        {
+            fix = $"{name} has no result to cache: return Task<TResult> with the value to cache (for example Task<bool>), which gets an asynchronous wrapper.";
+        }
+        else if (isValueTask)
+        {
+            fix = "Asynchronous wrappers take functions returning Task<TResult>: convert the ValueTask with .AsTask() (id => LoadAsync(id).AsTask()) or make the lambda async (async id => await LoadAsync(id)).";
+        }
+        else
+        {
+            fix = "Pass it as a function returning Task<TResult> so that it binds to the asynchronous Wrap overload, which caches the task's result (for example Cachify.Wrap<int, User>(repo.GetUserAsync), not Cachify.Wrap<int, Task<User>>(...)).";
+        }
+
+        throw new ArgumentException(
+            $"The function returns {name}, and a synchronous wrapper would cache the task object itself: a faulted task would be served to every later caller, although exceptions are never cached. {fix}",
+            paramName);
+    }
+
+    /// <summary>Whether a task type carries a result (it is, or derives from, <see cref="Task{TResult}"/> or <see cref="ValueTask{TResult}"/>).</summary>
+    private static bool HasResult(Type task)
+    {
+        for (var type = task; type is not null; type = type.BaseType)
+        {
+            if (type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Task<>) || type.GetGenericTypeDefinition() == typeof(ValueTask<>)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string Printable(char c) => char.IsControl(c) || char.IsWhiteSpace(c)
         ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture)
         : c.ToString();

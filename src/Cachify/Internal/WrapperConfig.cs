@@ -99,6 +99,14 @@ internal sealed class WrapperConfig
         }
     }
 
+    /// <summary>The settings of a synchronous function returning <typeparamref name="TResult"/>, which must not be a task.</summary>
+    public static WrapperConfig CreateSync<TResult>(Delegate func, WrapDefaults defaults)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        Guard.SyncResult(typeof(TResult), nameof(func));
+        return Create(func, defaults, isAsync: false);
+    }
+
     public static WrapperConfig Create(Delegate func, WrapDefaults defaults, bool isAsync)
     {
         ArgumentNullException.ThrowIfNull(func);

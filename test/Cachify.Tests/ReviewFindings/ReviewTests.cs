@@ -47,22 +47,4 @@ public class ReviewTests
             fx.Dispose();
         }
     }
-
-    [Fact]
-    public async Task Wrap_ValueTaskOrTaskResult_FaultedTaskIsCached()
-    {
-        using var fx = new MemoryFixture();
-        var calls = 0;
-        async ValueTask<int> Load(int id)
-        {
-            await Task.Yield();
-            if (Interlocked.Increment(ref calls) == 1) { throw new InvalidOperationException("db down"); }
-            return id;
-        }
-
-        var f = Cachify.Wrap((int id) => Load(id)).Backend(fx.Backend);   // binds to the *sync* overload: CachedFunc<int, ValueTask<int>>
-        await Assert.ThrowsAsync<InvalidOperationException>(async () => await f.Invoke(1));
-        var second = await Record.ExceptionAsync(async () => await f.Invoke(1));
-        Assert.Null(second);                                                 // "exceptions are never cached"
-    }
 }
