@@ -490,14 +490,15 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     _keyBy = keyBy;
                     if (config.Backend is not null)
                     {
-                        // An explicit backend is bound now, so what it cannot store fails at configure time.
+                        // An explicit backend checks now that it can key the function, so what it cannot store fails at
+                        // configure time. The binding (and with it the default TTL) is made at the first call, as for any wrapper.
                         if (keyBy is null)
                         {
-                            Bind();
+                            BindingFactory.Check<{{a.KeyType}}, TResult>(config);
                         }
                         else
                         {
-                            BindKeyBy();
+                            BindingFactory.Check<StringKey, TResult>(config);
                         }
                     }
                 }
@@ -587,6 +588,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
                 /// <exception cref="ArgumentException">The backend cannot key this function as configured (the message says how to fix it). Set key options before the backend.</exception>
+                /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
+                /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
                 public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend), _keyBy);
 
             {{invoke}}
@@ -627,6 +630,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public static implicit operator {{funcType}}?({{self}}? cached) => cached?.AsFunc();
 
                 internal {{bindingType}}? CurrentBinding => _binding;
+
+                /// <summary>The binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
+                internal {{bindingType}} EnsureBound() => _binding ?? Bind();
 
                 /// <summary>The wrapper's settings (backends that pick themselves, such as <c>UseRedis()</c>, read them).</summary>
                 internal WrapperConfig Config => _config;

@@ -35,7 +35,10 @@ public static partial class Cachify
 
     /// <summary>Gets or sets the TTL of wrappers that do not call <c>Ttl(...)</c>.</summary>
     /// <value>The default is 300 seconds.</value>
-    /// <remarks>A wrapper reads it at its first call, so it may be set after wrappers are created (e.g. in static fields).</remarks>
+    /// <remarks>
+    /// A wrapper reads it at its first call (or first <c>Invalidate</c>/<c>Clear</c>), also when it sets its own backend, so it
+    /// may be set after wrappers are created (e.g. in static fields). A wrapper keeps the value it read.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive, longer than 365 days, or infinite.</exception>
     public static TimeSpan DefaultTtl
     {

