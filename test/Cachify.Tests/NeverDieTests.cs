@@ -6,7 +6,12 @@ public class NeverDieTests : IDisposable
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
     private readonly MemoryFixture _fx = new();
 
+    private static int _versions;
+
     public void Dispose() => _fx.Dispose();
+
+    /// <summary>A method (not a lambda), so that two wrappers of it have one identity; each run returns a new version.</summary>
+    private static int Versioned(int x) => (x * 1000) + Interlocked.Increment(ref _versions);
 
     [Fact]
     public async Task NeverDie_RefreshesAtTtl()
@@ -263,6 +268,38 @@ public class NeverDieTests : IDisposable
 
         Assert.Equal(0, _fx.ScheduledEntries);
         Assert.Equal(3, await f.Invoke(1));
+    }
+
+    [Fact]
+    public async Task NeverDie_PlainWrapperOfTheSameFunctionWithAShorterTtl_NeverReplacesTheNeverDieEntry()
+    {
+        // One method, so one function identity: only NeverDie tells the two wrappers apart.
+        var neverDie = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
+        var plain = Cachify.Wrap<int, int>(Versioned).Ttl(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+        var first = neverDie.Invoke(2);
+        _fx.Advance(TimeSpan.FromSeconds(6));
+        _ = plain.Invoke(2);                                          // its own entry: the never-die one stays
+        _fx.Advance(TimeSpan.FromSeconds(6));                         // the never-die entry was refreshed at 10 s
+        await _fx.RefreshesDone();
+
+        var before = Volatile.Read(ref _versions);
+        var refreshed = neverDie.Invoke(2);
+        Assert.Equal(before, Volatile.Read(ref _versions));           // a never-die reader never misses
+        Assert.NotEqual(first, refreshed);
+    }
+
+    [Fact]
+    public void NeverDie_AndPlainWrappersOfOneFunction_NeverReadEachOthersEntries()
+    {
+        var neverDie = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
+        var plain = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).Backend(_fx.Backend);
+        var neverDieValue = neverDie.Invoke(3);
+        var plainValue = plain.Invoke(3);                             // runs: not a hit on the never-die entry
+
+        Assert.NotEqual(neverDieValue, plainValue);
+        Assert.Equal(neverDieValue, neverDie.Invoke(3));
+        Assert.Equal(plainValue, plain.Invoke(3));
+        Assert.NotSame(Internals.Keyspace(neverDie.CurrentBinding), Internals.Keyspace(plain.CurrentBinding));
     }
 
     [Trait("Category", "Reliability")]

@@ -57,7 +57,9 @@ internal abstract class Binding<TKey, TValue>
 
     /// <summary>
     /// Whether an entry written by <paramref name="writer"/> may be returned to this reader without
-    /// looking at its age: the writer's lifetime is no longer than the reader's promise.
+    /// looking at its age: the writer's lifetime is no longer than the reader's promise. (Never-die and plain
+    /// wrappers have different keyspaces, so the never-die condition holds by construction; it is kept as the
+    /// rule the Redis envelope check mirrors.)
     /// </summary>
     public bool TrustsWriter(Binding<TKey, TValue> writer)
         => ReferenceEquals(writer, this) || (writer.TtlTicks <= TtlTicks && (!writer.NeverDie || NeverDie));

@@ -82,20 +82,27 @@ internal sealed class WrapperConfig
     public string DisplayName => Name ?? Function.DisplayName;
 
     /// <summary>
-    /// Describes how the key is built, so that wrappers of one function with different key settings never
-    /// read each other's entries. Empty for the default (all arguments).
+    /// Describes how the key is built, and whether entries never die, so that wrappers of one function with
+    /// different key settings never read each other's entries, and never-die and plain wrappers never share
+    /// one (a plain wrapper's value would not be refreshed, and never-die readers would miss). Empty for the
+    /// default (all arguments, entries expire).
     /// </summary>
     public string KeyShape
     {
         get
         {
+            string shape;
             if (KeyBy is not null)
             {
                 var keyFunction = FunctionDescriptor.Create(KeyBy, isAsync: false);
-                return "~key(" + keyFunction.Identity + ")";
+                shape = "~key(" + keyFunction.Identity + ")";
+            }
+            else
+            {
+                shape = IgnoredNames.Length == 0 ? string.Empty : "~ignore(" + string.Join(",", IgnoredNames) + ")";
             }
 
-            return IgnoredNames.Length == 0 ? string.Empty : "~ignore(" + string.Join(",", IgnoredNames) + ")";
+            return NeverDie ? shape + "~neverdie" : shape;
         }
     }
 
