@@ -338,7 +338,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
             ? $$"""
                 /// <summary>Returns the cached result for these arguments, or runs the function (once for all concurrent callers of the same arguments) and caches its result.</summary>
             {{paramDocs}}    /// <param name="skipCache">True to run the function now even if a result is cached (after any running execution for these arguments ends), return the fresh result and store it with a new TTL.</param>
-                /// <param name="cancellationToken">Stops this caller's wait. The shared execution goes on for the other callers and is cached; a <see cref="CancellationToken"/> parameter of the function is cancelled only when every caller has cancelled.</param>
+                /// <param name="cancellationToken">Stops this caller's wait. The shared execution goes on for the other callers and is cached; a <see cref="CancellationToken"/> parameter of the function is cancelled only when every caller has cancelled (and none took a stale value at its soft timeout: the execution then goes on for the store).</param>
                 /// <returns>The result; a hit returns a completed task without allocating.</returns>
                 public Task<TResult> Invoke({{a.Lead(a.Params)}}bool skipCache = false, CancellationToken cancellationToken = default)
                 {

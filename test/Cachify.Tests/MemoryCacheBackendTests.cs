@@ -150,6 +150,26 @@ public class MemoryCacheBackendTests
 
     [Trait("Category", "Reliability")]
     [Fact]
+    public async Task Dispose_WhileAnExecutionRuns_ItsResultIsReturnedButNothingIsStored()
+    {
+        using var fx = new MemoryFixture();
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap((int x) => release.Task).Backend(fx.Backend);
+        var call = f.Invoke(1);
+        var keyspace = Internals.Keyspace(f.CurrentBinding);
+
+        fx.Backend.Dispose();
+        release.SetResult(7);
+
+        Assert.Equal(7, await call.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, keyspace.Count);                           // not in the front
+        Assert.Equal(0, fx.Cache.Count);                           // nor in the app's cache
+        Assert.Equal(0, fx.ScheduledEntries);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => f.Invoke(1));
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
     public void Dispose_WhileAnOwnerStores_ItsValueIsNeitherServedNorLeftInTheAppCache()
     {
         using var race = new StoreRace();

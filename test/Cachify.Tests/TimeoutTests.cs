@@ -1,3 +1,5 @@
+using CachifyNet.Internal;
+
 namespace CachifyNet.Tests;
 
 /// <summary>Hard timeouts fail the call and abandon a hung execution; soft timeouts serve the stale value meanwhile.</summary>
@@ -181,6 +183,120 @@ public class TimeoutTests : IDisposable
 
         slow.Set();
         Internals.Until(() => f.Invoke(1) == 2, "the late result is stored");
+    }
+
+    [Fact]
+    public async Task SoftTimeout_CallerTookTheStaleValueThenTheLastWaiterCancels_ExecutionGoesOnAndStores()
+    {
+        var slow = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                return 1;
+            }
+
+            started.TrySetResult(token);
+            return await slow.Task.WaitAsync(token);
+        }).Ttl(Ttl).SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+        _time.Fake.Advance(Ttl);
+
+        var first = f.Invoke(1, CancellationToken.None);
+        var shared = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await first.WaitAsync(TimeSpan.FromSeconds(30)));   // the stale value
+        Assert.False(shared.IsCancellationRequested);                       // the execution goes on for the store
+
+        using var cancel = new CancellationTokenSource();
+        var second = f.Invoke(1, CancellationToken.None, cancellationToken: cancel.Token); // joins, then gives up before its soft timeout
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
+
+        slow.SetResult(2);
+        await Internals.UntilAsync(async () => await f.Invoke(1, CancellationToken.None) == 2, "the late result is stored");
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task SoftTimeout_Sync_CallerTookTheStaleValueThenTheLastWaiterCancels_ExecutionGoesOnAndStores()
+    {
+        using var slow = new ManualResetEventSlim();
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap((int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                return 1;
+            }
+
+            started.TrySetResult(token);
+            Assert.True(slow.Wait(TimeSpan.FromSeconds(30), token));
+            return 2;
+        }).Ttl(Ttl).SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
+        Assert.Equal(1, f.Invoke(1, CancellationToken.None));
+        _time.Fake.Advance(Ttl);
+
+        var timersBefore = _time.TimersCreated;
+        var first = 0;
+        var owner = new RaceThread(() => first = f.Invoke(1, CancellationToken.None));
+        var shared = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        _time.WaitForTimers(timersBefore + 1);                              // the caller waits with its soft timeout armed
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));
+        owner.Join();
+        Assert.Equal(1, first);                                             // the stale value
+        Assert.False(shared.IsCancellationRequested);
+
+        using var cancel = new CancellationTokenSource();
+        var waiter = new RaceThread(() => Assert.ThrowsAny<OperationCanceledException>(() => f.Invoke(1, cancel.Token)));
+        // The detached execution holds one reference to the key's gate, the waiting caller another.
+        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Users(new ArgsKey<int, CancellationToken>(1, default)) >= 2 && waiter.IsBlocked, "the second caller waits");
+        cancel.Cancel();
+        waiter.Join();
+        Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
+
+        slow.Set();
+        Internals.Until(() => f.Invoke(1, CancellationToken.None) == 2, "the late result is stored");
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task SoftTimeout_NoStaleValueAndEveryCallerCancels_TheExecutionIsCancelled()
+    {
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var f = Cachify.Wrap(async (int x, CancellationToken token) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                started.TrySetResult(token);
+                await Task.Delay(Timeout.Infinite, token);
+            }
+
+            return x;
+        }).SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
+        using var a = new CancellationTokenSource();
+        using var b = new CancellationTokenSource();
+
+        var first = f.Invoke(1, CancellationToken.None, cancellationToken: a.Token);
+        var second = f.Invoke(1, CancellationToken.None, cancellationToken: b.Token);
+        var shared = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        _time.Fake.Advance(TimeSpan.FromSeconds(1));                        // past the soft timeout: no stale value, both keep waiting
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+
+        await a.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(shared.IsCancellationRequested);
+        await b.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(shared.IsCancellationRequested);                        // nobody waits and nobody took a stale value
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, calls);
     }
 
     [Fact]

@@ -12,7 +12,10 @@ namespace CachifyNet.Internal;
 /// cancelled only when every participant has given up: one caller cancelling never cancels the work
 /// the others wait for (the rule HybridCache follows too). The owner is a participant from the start;
 /// others join with <see cref="TryJoin"/>. A participant that stops waiting because its own token fired
-/// calls <see cref="Leave"/>; one that cannot cancel never leaves.
+/// calls <see cref="Leave"/>; one that cannot cancel never leaves. A participant that takes a stale value at
+/// its soft timeout calls <see cref="HandOverToStore"/>: it stops waiting, but the execution must go on and
+/// store its result (what a soft timeout promises), so from then on the callers never cancel it; only its
+/// hard timeout does.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source has no timer or wait handle, so it holds nothing to release; disposing it would race with a late Leave.")]
 internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
@@ -24,6 +27,7 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
     private string? _timeoutMessage;
     private int _participants = 1;
     private bool _abandoned;
+    private bool _handedOver;
     private volatile bool _doomed;
 
     /// <param name="sharesCancellation">Whether the function takes a <see cref="CancellationToken"/> (only then is there a token to share).</param>
@@ -93,7 +97,7 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 
         lock (this)
         {
-            if (--_participants > 0 || Task.IsCompleted)
+            if (--_participants > 0 || _handedOver || Task.IsCompleted)
             {
                 return;
             }
@@ -102,6 +106,25 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
         }
 
         CancelShared();
+    }
+
+    /// <summary>
+    /// A participant took a stale value at its soft timeout: it stops waiting, and the execution goes on for the
+    /// store. The callers (those still waiting, and later ones) no longer cancel it when they all leave, or the soft
+    /// timeout would cancel the very execution that refreshes the stale value.
+    /// </summary>
+    public void HandOverToStore()
+    {
+        if (_cts is null)
+        {
+            return;
+        }
+
+        lock (this)
+        {
+            _participants--;
+            _handedOver = true;
+        }
     }
 
     /// <summary>Makes the owner leave when <paramref name="token"/> fires (background refreshes leave when the backend stops).</summary>

@@ -316,6 +316,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
             if (binding.SoftTimeout is { } soft && !WaitQuietly(flight, soft, waitToken) && TryGetStale(in key, binding, out var stale))
             {
                 // The execution goes on and stores its result; this caller takes the last value now.
+                flight.HandOverToStore();
                 return stale;
             }
 
@@ -587,6 +588,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
                 && !await WaitQuietlyAsync(flight, soft, waitToken).ConfigureAwait(false)
                 && TryGetStale(in key, binding, out var stale))
             {
+                flight.HandOverToStore();
                 return stale;
             }
 
