@@ -126,4 +126,63 @@ public sealed class RedisFaultTests
 
         Assert.Equal(40, await call);
     }
+
+    /// <summary>
+    /// Far below the client's 2 s timeouts (<see cref="RedisServer.Connect"/>), far above the few milliseconds the call takes:
+    /// a Redis call left waiting in the multiplexer's backlog would hold the caller for a whole timeout.
+    /// </summary>
+    private static readonly TimeSpan FailFast = TimeSpan.FromSeconds(1);
+
+    [RedisFact]
+    public void Silent_RedisKilledWhileSyncFunctionRunsThenItThrows_TheExceptionReachesTheCallerAtOnce()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var f = Cachify.Wrap((int x) =>
+        {
+            entered.Set();
+            release.Wait();
+            return x > 0 ? throw new InvalidOperationException("boom") : x;
+        }).Named("fault.throws").Backend(backend);
+
+        var call = Task.Run(() => Assert.Throws<InvalidOperationException>(() => f.Invoke(4)));
+        entered.Wait();
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        // The owner releases its lock after the function throws: with Redis gone, that must not delay the exception.
+        var watch = Stopwatch.StartNew();
+        release.Set();
+        Assert.Equal("boom", call.GetAwaiter().GetResult().Message);
+        Assert.True(watch.Elapsed < FailFast, $"the function's exception reached the caller {watch.Elapsed} after the function threw");
+    }
+
+    [RedisFact]
+    public async Task Silent_RedisKilledWhileAsyncFunctionRunsThenItThrows_TheExceptionReachesTheCallerAtOnce()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            entered.SetResult();
+            await release.Task;
+            return x > 0 ? throw new InvalidOperationException("boom") : x;
+        }).Named("fault.throws.async").Backend(backend);
+
+        var call = f.Invoke(4);
+        await entered.Task;
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        var watch = Stopwatch.StartNew();
+        release.SetResult();
+        Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => call)).Message);
+        Assert.True(watch.Elapsed < FailFast, $"the function's exception reached the caller {watch.Elapsed} after the function threw");
+    }
 }

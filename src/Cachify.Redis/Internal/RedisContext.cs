@@ -130,7 +130,8 @@ internal sealed class RedisContext : IDisposable
 
         try
         {
-            Connection.GetSubscriber().Subscribe(Channel, _onNotification);
+            var subscriber = SubscriberReady();
+            subscriber.Subscribe(Channel, _onNotification);
             Volatile.Write(ref _subscription, Subscribed);
         }
         catch (Exception error) when (IsBackendError(error))
@@ -150,7 +151,8 @@ internal sealed class RedisContext : IDisposable
 
         try
         {
-            await Connection.GetSubscriber().SubscribeAsync(Channel, _onNotification).ConfigureAwait(false);
+            var subscriber = SubscriberReady();
+            await subscriber.SubscribeAsync(Channel, _onNotification).ConfigureAwait(false);
             Volatile.Write(ref _subscription, Subscribed);
         }
         catch (Exception error) when (IsBackendError(error))
@@ -158,6 +160,21 @@ internal sealed class RedisContext : IDisposable
             Volatile.Write(ref _subscription, NotSubscribed);
             RedisLog.SubscribeFailed(Logger, ChannelName, error);
         }
+    }
+
+    /// <summary>
+    /// The subscriber, if the multiplexer can reach its server: a waiter must not sit in the multiplexer's backlog
+    /// until the client timeout to subscribe (see <see cref="Ready"/>); it polls instead, and the next wait tries again.
+    /// </summary>
+    private ISubscriber SubscriberReady()
+    {
+        var subscriber = Connection.GetSubscriber();
+        if (!subscriber.IsConnected(Channel))
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected (the multiplexer reports no connection for the notification channel).", null, CommandStatus.Unknown);
+        }
+
+        return subscriber;
     }
 
     public void Dispose()

@@ -131,6 +131,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         try
         {
+            _redis.Ready(entry.Value);
             _redis.Database.KeyDelete(entry.Value);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
@@ -143,6 +144,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         try
         {
+            _redis.Ready(entry.Value);
             await _redis.Database.KeyDeleteAsync(entry.Value).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
