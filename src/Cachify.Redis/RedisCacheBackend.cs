@@ -29,7 +29,6 @@ namespace CachifyNet.Redis;
 public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 {
     private static readonly TimeSpan MinLockTimeout = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
 
     private readonly BackendServices _services;
     private readonly RedisContext _redis;
@@ -86,14 +85,15 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     internal static void Validate(RedisCacheOptions options)
     {
         RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
-        if (options.LockTimeout < MinLockTimeout || options.LockTimeout > MaxTimeout)
+        if (options.LockTimeout < MinLockTimeout || options.LockTimeout > RedisCacheOptions.MaxTimeout)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "RedisCacheOptions.LockTimeout must be between 100 milliseconds and 1 day. It bounds how long a dead process's lock blocks a key; 10 seconds suits most functions.");
         }
 
-        if (options.LockWaitTimeout <= TimeSpan.Zero || options.LockWaitTimeout > MaxTimeout)
+        // Unset, it is twice the (valid) LockTimeout, at most 1 day: only a value set explicitly can be out of range.
+        if (options.LockWaitTimeout <= TimeSpan.Zero || options.LockWaitTimeout > RedisCacheOptions.MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.LockWaitTimeout, "RedisCacheOptions.LockWaitTimeout must be positive and at most 1 day. Leave it unset for twice the LockTimeout.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.LockWaitTimeout, "RedisCacheOptions.LockWaitTimeout is set to a value that is not positive or is over 1 day. Set it between those bounds, or leave it unset for twice the LockTimeout (at most 1 day).");
         }
 
         if (!Enum.IsDefined(options.OnError))

@@ -32,7 +32,7 @@ internal sealed class RedisContext : IDisposable
         LockWaitTimeout = options.LockWaitTimeout;
         MaxPoll = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.LockTimeout.Ticks / 4));
         OnError = options.OnError;
-        Serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
+        Serializer = options.Serializer;
         _onNotification = (_, message) => Waiters.Signal(message.ToString());
         _onRestored = (_, _) => Waiters.SignalAll();
         connection.ConnectionRestored += _onRestored;
