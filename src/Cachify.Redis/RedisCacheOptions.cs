@@ -40,7 +40,8 @@ public sealed class RedisCacheOptions
     /// <value>The default is twice <see cref="LockTimeout"/>, at most 1 day. Must be positive and at most 1 day.</value>
     public TimeSpan LockWaitTimeout
     {
-        get => _lockWaitTimeout ?? (LockTimeout > MaxTimeout / 2 ? MaxTimeout : LockTimeout * 2);
+        // Capped, so that any valid LockTimeout gives a valid default; never overflows, whatever LockTimeout holds.
+        get => _lockWaitTimeout ?? (LockTimeout > MaxTimeout / 2 ? MaxTimeout : LockTimeout <= TimeSpan.Zero ? LockTimeout : LockTimeout * 2);
         init => _lockWaitTimeout = value;
     }
 

@@ -59,6 +59,21 @@ public sealed class RedisCacheOptionsTests : IDisposable
 
     [Trait("Category", "Reliability")]
     [Theory]
+    [InlineData(long.MinValue)]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(long.MaxValue)]
+    public void LockWaitTimeout_UnsetWithLockTimeoutOutOfRange_ReadsWithoutOverflowAndValidationNamesLockTimeout(long lockTicks)
+    {
+        // Twice TimeSpan.MinValue overflows: the getter must not throw, so the error names the option that is wrong.
+        var options = new RedisCacheOptions { LockTimeout = TimeSpan.FromTicks(lockTicks) };
+
+        Assert.True(options.LockWaitTimeout <= TimeSpan.FromDays(1), $"LockWaitTimeout was {options.LockWaitTimeout}");
+        Assert.Contains("LockTimeout must be", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, options)).Message, StringComparison.Ordinal);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Theory]
     [InlineData("")]
     [InlineData("my app")]
     [InlineData("app:lock")]
