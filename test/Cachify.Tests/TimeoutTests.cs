@@ -1,3 +1,5 @@
+using CachifyNet.Internal;
+
 namespace CachifyNet.Tests;
 
 /// <summary>Hard timeouts fail the call and abandon a hung execution; soft timeouts serve the stale value meanwhile.</summary>
@@ -199,6 +201,46 @@ public class TimeoutTests : IDisposable
 
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(1, _fx.ScheduledEntries); // rescheduled with back-off
+    }
+
+    [Fact]
+    public async Task Timeout_NeverDieSyncRefreshHangs_QueuedSkipCacheCallerRunsAfterTheTimeout()
+    {
+        using var refreshing = new ManualResetEventSlim();
+        using var hang = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 2)
+            {
+                refreshing.Set();
+                hang.Wait();
+            }
+
+            return n;
+        }).Ttl(Ttl).NeverDie().Timeout(TimeSpan.FromSeconds(3)).Backend(_fx.Backend);
+        try
+        {
+            Assert.Equal(1, f.Invoke(1));
+            _time.Fake.Advance(Ttl); // the refresh starts and hangs
+            Assert.True(refreshing.Wait(TimeSpan.FromSeconds(30)), "the refresh started");
+
+            // A skip-cache call queues behind the running refresh; the refresh's timeout releases it.
+            var skip = Task.Run(() => f.Invoke(1, skipCache: true));
+            var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+            Internals.Until(() => locks.Users(new ArgsKey<int>(1)) == 2, "the skip-cache call waits for the refresh");
+            Assert.False(skip.IsCompleted);
+            _time.Fake.Advance(TimeSpan.FromSeconds(3));
+
+            // Bounded: without the refresh's timeout, the call would wait for the hung refresh forever.
+            Assert.Equal(3, await skip.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(3, f.Invoke(1));
+        }
+        finally
+        {
+            hang.Set();
+        }
     }
 
     [Fact]

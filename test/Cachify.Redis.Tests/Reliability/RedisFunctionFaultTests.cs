@@ -1,3 +1,4 @@
+using CachifyNet.Internal;
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -89,6 +90,102 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         Assert.Equal(1, executions);
         hang.SetResult(1);
         Assert.Equal(1, await held);
+    }
+
+    [RedisFact]
+    public async Task Timeout_NeverDieRefreshHangs_AbandonedLikeAFailedRefreshAndItsLateResultDropped()
+    {
+        // The scheduler and the hard timeout run on the fake clock; Redis ages the entry in real time.
+        var time = new FakeTimeProvider();
+        var logs = new ListLoggerFactory();
+        var backend = NewBackend(new RedisCacheOptions { TimeProvider = time, LoggerFactory = logs });
+        var ttl = TimeSpan.FromMilliseconds(300);
+        var refreshing = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executions = 0;
+        Task<int> Body(int x, CancellationToken token)
+        {
+            if (Interlocked.Increment(ref executions) == 1)
+            {
+                return Task.FromResult(1);
+            }
+
+            refreshing.TrySetResult(token);
+            return hang.Task;
+        }
+
+        using var refreshes = new RefreshCounter("nd.refresh.hangs");
+        var f = Cachify.Wrap<int, CancellationToken, int>(Body).Named("nd.refresh.hangs")
+            .Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+        var valueKey = Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<int, CancellationToken>(1, CancellationToken.None));
+        Wait.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
+
+        time.Advance(ttl);
+        var token = await refreshing.Task.WaitAsync(Wait.Deadline);
+        Assert.True(Db.KeyExists(LockKey(valueKey)), "the refresh holds the lock");
+        time.Advance(TimeSpan.FromSeconds(5)); // the refresh's hard timeout
+
+        // Abandoned at once, as a call is: its token cancelled, its lock released (not renewed while the function
+        // hangs), counted and logged as a failed refresh, and the last good value kept.
+        Wait.Until(() => !Db.KeyExists(LockKey(valueKey)), "the abandoned refresh released its lock", TimeSpan.FromSeconds(10));
+        Assert.True(token.IsCancellationRequested, "the refresh's token was cancelled");
+        Assert.Equal(1, refreshes.Failures);
+        Assert.Contains(logs.Entries, e => e.EventId == 1001 && e.Error is TimeoutException);
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+
+        // The function ends late: its result is neither stored nor counted as a refresh.
+        hang.SetResult(99);
+        await ((ICacheBackend)backend).Services.WhenIdle().WaitAsync(Wait.Deadline);
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+        Assert.Equal(0, refreshes.Successes);
+        Assert.Equal(2, executions);
+    }
+
+    [RedisFact]
+    public async Task Timeout_NeverDieSyncRefreshHangs_QueuedSkipCacheCallerRunsAfterTheTimeout()
+    {
+        var time = new FakeTimeProvider();
+        var backend = NewBackend(new RedisCacheOptions { TimeProvider = time });
+        var ttl = TimeSpan.FromMilliseconds(300);
+        using var refreshing = new ManualResetEventSlim();
+        using var hang = new ManualResetEventSlim();
+        var executions = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref executions);
+            if (n == 2)
+            {
+                refreshing.Set();
+                hang.Wait();
+            }
+
+            return n;
+        }).Named("nd.refresh.hangs.sync").Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
+        try
+        {
+            Assert.Equal(1, f.Invoke(1));
+            var valueKey = ValueKey(f, 1);
+            Wait.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
+            time.Advance(ttl);
+            Assert.True(refreshing.Wait(Wait.Deadline), "the refresh started");
+
+            // A skip-cache call queues behind the running refresh (never runs concurrently with it)...
+            var skip = Task.Run(() => f.Invoke(1, skipCache: true));
+            var locks = Keyspace(f.CurrentBinding).Locks;
+            Wait.Until(() => locks.Users(new ArgsKey<int>(1)) == 2, "the skip-cache call waits for the refresh");
+            Assert.False(skip.IsCompleted);
+
+            // ...and the refresh's hard timeout releases it, as it releases callers of a hung call.
+            time.Advance(TimeSpan.FromSeconds(5));
+            // Bounded: without the refresh's timeout, the call would wait for the hung refresh forever.
+            Assert.Equal(3, await skip.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(3, f.Invoke(1));
+        }
+        finally
+        {
+            hang.Set();
+        }
     }
 
     [RedisFact]
