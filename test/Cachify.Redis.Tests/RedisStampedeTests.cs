@@ -273,6 +273,57 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(2, f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
+    [RedisTheory]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task Clear_OwnerInAnotherProcessFinishesDuringIt_ItsValueDoesNotSurvive(bool duringLockPass, bool async)
+    {
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var owner = Cachify.Wrap(async (int x) =>
+        {
+            holding.TrySetResult();
+            await release.Task;
+            return 1;
+        }).Named("clear.race").Backend(NewBackend(connection: NewConnection()));
+        var f = Cachify.Wrap((int x) => Task.FromResult(2)).Named("clear.race").Backend(Backend);
+        Assert.Equal(2, await f.Invoke(2)); // another entry, which the Clear removes too
+
+        // The other process holds the lock of key 1 when the Clear begins...
+        var owned = owner.Invoke(1);
+        await holding.Task;
+        Assert.True(Db.KeyExists(LockKey(ValueKey(f, 1))));
+
+        // ...and stores its value in the middle of it: just after a page of the locks (or of the values) was scanned,
+        // before its keys are unlinked. Before the Clear scanned locks first, a store there was never found again.
+        var landed = false;
+        Keyspace(f.CurrentBinding).ClearPageScanned = locks =>
+        {
+            if (locks == duringLockPass && !landed)
+            {
+                landed = true;
+                release.SetResult();
+                Assert.True(owned.Wait(Wait.Deadline), "the other process's execution ended");
+            }
+        };
+        if (async)
+        {
+            await f.ClearAsync();
+        }
+        else
+        {
+            f.Clear();
+        }
+
+        Assert.True(landed, "the other process stored during the Clear");
+        Assert.Equal(1, await owned); // its callers got its result...
+        Assert.Empty(Keys());         // ...but nothing of the function survives the Clear
+        Assert.Equal(2, await f.Invoke(1));
+    }
+
     [RedisFact]
     public async Task Clear_DuringExecution_ResultIsNotStored()
     {
