@@ -59,8 +59,13 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 
     internal RedisContext Context => _redis;
 
-    /// <summary>Stops never-die refreshes and the notification subscription. Entries stay in Redis for other processes.</summary>
-    /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>.</remarks>
+    /// <summary>Stops never-die refreshes and the notification subscription, for good. Entries stay in Redis for other processes.</summary>
+    /// <remarks>
+    /// Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>, and so do callers that were
+    /// waiting for another process's lock. An execution still running stores nothing; its lock is no longer renewed, so
+    /// it is released when the function ends or expires after at most <see cref="RedisCacheOptions.LockTimeout"/>.
+    /// Calling <see cref="Dispose"/> again does nothing.
+    /// </remarks>
     public void Dispose()
     {
         _services.Dispose();

@@ -462,6 +462,87 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Single(Keys());
     }
 
+    [RedisFact]
+    public async Task Dispose_EveryOperationAfterwards_ThrowsObjectDisposed()
+    {
+        var backend = NewBackend();
+        var f = Cachify.Wrap((int x) => x).Named("disposed.ops").Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("disposed.ops.async").Backend(backend);
+        f.Invoke(1);
+        await g.Invoke(1);
+
+        backend.Dispose();
+        backend.Dispose(); // idempotent
+
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1));
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1, skipCache: true));
+        Assert.Throws<ObjectDisposedException>(() => f.Invalidate(1));
+        Assert.Throws<ObjectDisposedException>(() => f.Clear());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => g.Invoke(1));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => g.InvalidateAsync(1).AsTask());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => g.ClearAsync().AsTask());
+        Assert.Throws<ObjectDisposedException>(() => backend.Context.EnsureSubscribed());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => backend.Context.EnsureSubscribedAsync().AsTask());
+        Assert.Equal(0, Subscribers(backend)); // nothing subscribed again after the Dispose
+        Assert.Equal(2, Keys().Count);         // the entries stay for other processes
+    }
+
+    [RedisFact]
+    public void Dispose_WhileSubscribed_RemovesTheSubscription()
+    {
+        var backend = NewBackend();
+        backend.Context.EnsureSubscribed();
+        Assert.Equal(1, Subscribers(backend));
+
+        backend.Dispose();
+
+        Wait.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
+    }
+
+    [RedisFact]
+    public async Task Dispose_WhileASubscribeIsInFlight_TheSubscriptionIsRemovedWhenItCompletes()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var backend = NewBackend(connection: GatedSubscriber.Wrap(NewConnection(), gate.Task));
+        var subscribing = backend.Context.EnsureSubscribedAsync().AsTask();
+        Assert.False(subscribing.IsCompleted, "the subscribe waits at the gate");
+
+        backend.Dispose(); // sees a subscribe in flight, which it cannot remove yet
+        gate.SetResult();
+        await subscribing.WaitAsync(Wait.Deadline);
+
+        // Without the terminal state, the subscribe completed after the Dispose and stayed for the life of the multiplexer.
+        Wait.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
+        Assert.Throws<ObjectDisposedException>(() => backend.Context.EnsureSubscribed());
+    }
+
+    [RedisFact]
+    public async Task Dispose_WhileAnOwnerRuns_ItsLockIsNoLongerRenewedAndItsResultNotStored()
+    {
+        var backend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(300) });
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap((int x) => hang.Task).Named("disposed.owner").Backend(backend);
+        var call = f.Invoke(1);
+        var lockKey = LockKey(ValueKey(f, 1));
+        Wait.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");
+
+        backend.Dispose();
+
+        // The renewal timer stops: the lock expires by itself while the function still runs, so other processes go on.
+        Wait.Until(() => !Db.KeyExists(lockKey), "the lock expired", TimeSpan.FromSeconds(10));
+        Assert.False(call.IsCompleted);
+        hang.SetResult(1);
+        Assert.Equal(1, await call.WaitAsync(Wait.Deadline)); // its callers get the result...
+        Assert.Empty(Keys());                                  // ...which is not stored
+    }
+
+    /// <summary>Clients subscribed to the backend's notification channel (<c>PUBSUB NUMSUB</c>).</summary>
+    private long Subscribers(RedisCacheBackend backend)
+    {
+        var reply = (RedisResult[])Fixture.Connection.GetServers().Single().Execute("PUBSUB", "NUMSUB", backend.Context.ChannelName)!;
+        return (long)reply[1];
+    }
+
     public sealed record Person(int Id, string Name);
 
     public sealed record Renamed(int Id, string Title);
