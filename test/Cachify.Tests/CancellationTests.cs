@@ -19,10 +19,10 @@ public class CancellationTests : IDisposable
         var first = f.Invoke(1, cancellationToken: cts.Token);
         var second = f.Invoke(1);
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the cancelled caller returned"));
 
         release.SetResult();
-        Assert.Equal(1, await second);
+        Assert.Equal(1, await second.Within("the other caller got the value"));
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(1, calls);
     }
@@ -37,10 +37,10 @@ public class CancellationTests : IDisposable
 
         var only = f.Invoke(1, cancellationToken: cts.Token);
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => only);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => only.Within("the cancelled owner returned"));
         release.SetResult();
 
-        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, await f.Invoke(1).Within("the completed execution's value was served"));
         Assert.Equal(1, calls);
     }
 
@@ -59,15 +59,15 @@ public class CancellationTests : IDisposable
 
         var first = f.Invoke(1, a.Token);
         var second = f.Invoke(1, b.Token);
-        var shared = await started.Task;
+        var shared = await started.Task.Within("the function started");
         Assert.NotEqual(a.Token, shared);
 
         await a.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the first caller gave up"));
         Assert.False(shared.IsCancellationRequested); // the second caller still waits
 
         await b.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller gave up"));
         Assert.True(shared.IsCancellationRequested); // nobody waits any more: the work is cancelled
     }
 
@@ -89,9 +89,9 @@ public class CancellationTests : IDisposable
 
         var first = f.Invoke(1, a.Token);
         await a.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the only caller gave up"));
 
-        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None).Within("a fresh execution ran"));
         Assert.Equal(2, executions);
     }
 

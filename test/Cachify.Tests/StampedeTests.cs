@@ -27,7 +27,7 @@ public class StampedeTests : IDisposable
         Assert.All(tasks, t => Assert.False(t.IsCompleted));
         release.SetResult();
 
-        Assert.All(await Task.WhenAll(tasks), v => Assert.Equal(42, v));
+        Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
         Assert.Equal(1, executions);
     }
 
@@ -65,7 +65,7 @@ public class StampedeTests : IDisposable
 
         var tasks = (from caller in Enumerable.Range(0, 100) from key in Enumerable.Range(0, 100) select f.Invoke(key)).ToArray();
         release.SetResult();
-        var results = await Task.WhenAll(tasks);
+        var results = await Task.WhenAll(tasks).Within("every caller got its key's value");
 
         Assert.All(executions, count => Assert.Equal(1, count));
         for (var i = 0; i < results.Length; i++)
@@ -100,7 +100,7 @@ public class StampedeTests : IDisposable
         Assert.Equal(2, await f.Invoke(2)); // completes while key 1 is still running
         Assert.False(slow.IsCompleted);
         blocked.SetResult(1);
-        Assert.Equal(1, await slow);
+        Assert.Equal(1, await slow.Within("the slow key's call returned"));
     }
 
     [Trait("Category", "Reliability")]
@@ -121,7 +121,7 @@ public class StampedeTests : IDisposable
 
         foreach (var task in tasks)
         {
-            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task)).Message);
+            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task.Within("the waiter got the exception"))).Message);
         }
 
         Assert.Equal(1, executions);       // the failing dependency was called once, not once per waiter
@@ -187,17 +187,34 @@ public class StampedeTests : IDisposable
 
     private static ArgsKey<int> KeyOf(CachedFunc<int, int> f, int x) => new(x);
 
-    private static T[] RunOnThreads<T>(int count, Func<T> body)
+    private static T[] RunOnThreads<T>(int count, Func<T> body) => RunOnThreads(count, _ => body());
+
+    /// <summary>Runs <paramref name="body"/> on <paramref name="count"/> threads released together; rethrows what a thread threw.</summary>
+    private static T[] RunOnThreads<T>(int count, Func<int, T> body)
     {
         var results = new T[count];
+        var errors = new Exception?[count];
         using var start = new Barrier(count);
         var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
         {
-            start.SignalAndWait();
-            results[i] = body();
-        }, maxStackSize: 256 * 1024)).ToList();
+            try
+            {
+                // A thread left waiting past the deadline starts anyway; the bounded join below reports a hang.
+                start.SignalAndWait(Bounded.Deadline);
+                results[i] = body(i);
+            }
+            catch (Exception error)
+            {
+                errors[i] = error;
+            }
+        }, maxStackSize: 256 * 1024) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Bounded.JoinAll(threads, $"the {count} calling threads returned");
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+        {
+            throw new InvalidOperationException("A calling thread threw.", first);
+        }
+
         return results;
     }
 }

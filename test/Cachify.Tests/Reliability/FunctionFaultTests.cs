@@ -49,13 +49,13 @@ public class FunctionFaultTests : IDisposable
 
         var first = f.Invoke(1, a.Token);
         var second = f.Invoke(1, b.Token);
-        await entered.Task;
+        await entered.Task.Within("the function started");
         await a.CancelAsync();
         await b.CancelAsync();
 
         // Each caller sees its own cancellation, not the function's late exception.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the first caller gave up"));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller gave up"));
         Assert.Equal(10, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(10, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(2, executions);
@@ -118,11 +118,11 @@ public class FunctionFaultTests : IDisposable
         }).Timeout(TimeSpan.FromSeconds(2)).Backend(_fx.Backend);
 
         var call = f.Invoke(3, CancellationToken.None);
-        await entered.Task;
+        await entered.Task.Within("the function started");
         _time.Fake.Advance(TimeSpan.FromSeconds(2));
 
-        await Assert.ThrowsAsync<TimeoutException>(() => call);
-        await thrownLate.Task;
+        await Assert.ThrowsAsync<TimeoutException>(() => call.Within("the call timed out"));
+        await thrownLate.Task.Within("the abandoned execution threw");
         Assert.Equal(3, await f.Invoke(3, CancellationToken.None));
         Assert.Equal(2, executions);
         Assert.Equal(1, _fx.Cache.Count);
@@ -154,7 +154,7 @@ public class FunctionFaultTests : IDisposable
 
         foreach (var call in hung)
         {
-            await Assert.ThrowsAsync<TimeoutException>(() => call);
+            await Assert.ThrowsAsync<TimeoutException>(() => call.Within("a hung key's caller timed out"));
         }
 
         hang.Set(); // the abandoned executions end late; their results are not stored

@@ -77,7 +77,7 @@ public class LoadTests(ITestOutputHelper output)
         var threads = Enumerable.Range(0, Workers).Select(w => new Thread(() =>
         {
             var rnd = new Random(w);
-            barrier.SignalAndWait();
+            barrier.SignalAndWait(Bounded.Deadline); // past the deadline a worker starts anyway
             for (var i = 0; i < CallsPerWorker; i++)
             {
                 var key = rnd.Next(Keys);
@@ -129,9 +129,9 @@ public class LoadTests(ITestOutputHelper output)
                     time.Advance(Step);
                 }
             }
-        })).ToList();
+        }) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Bounded.JoinAll(threads, "the workers made their calls");
         watch.Stop();
         await fx.RefreshesDone();
 
@@ -197,9 +197,9 @@ public class LoadTests(ITestOutputHelper output)
                         fx.Advance(MemorySweeper.AfterPressure);
                     }
                 }
-            })).ToList();
+            }) { IsBackground = true }).ToList();
             threads.ForEach(t => t.Start());
-            threads.ForEach(t => t.Join());
+            Bounded.JoinAll(threads, $"the callers reached key {until:N0}");
         }
 
         Run(Warmup);
@@ -244,11 +244,18 @@ public class LoadTests(ITestOutputHelper output)
             {
                 fx.Backend.Sweep();
             }
-        });
+        }) { IsBackground = true };
         sweeper.Start();
-        Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 2 }, key => f.Invoke(key));
-        Volatile.Write(ref stop, true);
-        sweeper.Join();
+        try
+        {
+            Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 2 }, key => f.Invoke(key));
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+        }
+
+        Bounded.Join(sweeper, "the sweeper stopped");
 
         fx.Backend.Sweep();
         Assert.Equal(Internals.Keyspace(f.CurrentBinding).Count, fx.Cache.Count);
