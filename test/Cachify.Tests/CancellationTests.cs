@@ -1,3 +1,5 @@
+using CachifyNet.Internal;
+
 namespace CachifyNet.Tests;
 
 /// <summary>One caller giving up never cancels the execution the others wait for.</summary>
@@ -100,16 +102,25 @@ public class CancellationTests : IDisposable
     {
         using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        var f = Cachify.Wrap((int x, CancellationToken token) => { entered.Set(); release.Wait(); return x; }).Backend(_fx.Backend);
+        var calls = 0;
+        var f = Cachify.Wrap((int x, CancellationToken token) => { Interlocked.Increment(ref calls); entered.Set(); release.Wait(); return x; }).Backend(_fx.Backend);
         using var cts = new CancellationTokenSource();
 
-        var owner = Task.Run(() => f.Invoke(1, CancellationToken.None));
-        entered.Wait();
-        var waiter = Task.Run(() => f.Invoke(1, cts.Token));
-        cts.Cancel();
+        // Dedicated threads: the owner blocks its thread, and the waiter must not wait for the pool to grow.
+        var owner = Task.Factory.StartNew(() => f.Invoke(1, CancellationToken.None), TaskCreationOptions.LongRunning);
+        Bounded.Wait(entered, "the owner runs the function");
+        var waiter = Task.Factory.StartNew(() => f.Invoke(1, cts.Token), TaskCreationOptions.LongRunning);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter);
+        // Cancel only once the waiter is blocked in the key's gate beside the owner: cancelling before would test a
+        // call made with a cancelled token, not a wait given up.
+        var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+        Internals.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(1, default)) >= 2, "the waiter waits beside the owner");
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within("the cancelled waiter returned"));
+        Assert.False(owner.IsCompleted); // only the waiter gave up: the execution still runs
         release.Set();
-        Assert.Equal(1, await owner);
+        Assert.Equal(1, await owner.Within("the owner returned"));
+        Assert.Equal(1, calls);
     }
 }
