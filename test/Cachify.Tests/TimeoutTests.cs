@@ -89,10 +89,15 @@ public class TimeoutTests : IDisposable
     [Fact]
     public async Task Timeout_FastExecution_IsUnaffected()
     {
-        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
-        Assert.Equal(1, await f.Invoke(1));
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(x * 10 + Interlocked.Increment(ref calls))).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+        Assert.Equal(11, await f.Invoke(1));
+
+        // Past the timeout (within the 300 s default TTL): a timer left armed by the finished execution would fire
+        // now, and must neither fail a call nor evict the stored value.
         _time.Fake.Advance(TimeSpan.FromSeconds(6));
-        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(11, await f.Invoke(1)); // a hit: the function did not run again
+        Assert.Equal(1, calls);
     }
 
     [Fact]
