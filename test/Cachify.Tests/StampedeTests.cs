@@ -77,17 +77,34 @@ public class StampedeTests : IDisposable
     [Fact]
     public void Invoke_SyncHundredKeysTimesHundredCallers_RunsOncePerKey()
     {
-        var executions = new int[100];
-        var f = Cachify.Wrap((int key) => { Interlocked.Increment(ref executions[key]); Thread.SpinWait(1000); return key; }).Backend(_fx.Backend);
+        // Four groups of a hundred threads; group g calls keys g, g + 4, g + 8, ... in turn, so four keys run at once
+        // and every key has a hundred callers. Each key's execution holds until all of its group's callers wait in
+        // the key's gate: every caller but one joins the running execution (none can arrive late and get a hit).
+        const int Groups = 4;
+        const int CallersPerKey = 100;
+        const int KeyCount = 100;
+        var executions = new int[KeyCount];
+        CachedFunc<int, int>? f = null;
+        f = Cachify.Wrap((int key) =>
+        {
+            Interlocked.Increment(ref executions[key]);
+            Internals.Until(() => Locks(f!).Users(KeyOf(f!, key)) >= CallersPerKey, $"the callers of key {key} wait");
+            return key;
+        }).Backend(_fx.Backend);
 
-        var results = new int[10_000];
-        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 16 }, i => results[i] = f.Invoke(i % 100));
+        var results = RunOnThreads(Groups * CallersPerKey, thread =>
+        {
+            var seen = new List<int>();
+            for (var key = thread % Groups; key < KeyCount; key += Groups)
+            {
+                seen.Add(f.Invoke(key));
+            }
+
+            return seen;
+        });
 
         Assert.All(executions, count => Assert.Equal(1, count));
-        for (var i = 0; i < results.Length; i++)
-        {
-            Assert.Equal(i % 100, results[i]);
-        }
+        Assert.All(results, (seen, thread) => Assert.Equal(Enumerable.Range(0, KeyCount).Where(k => k % Groups == thread % Groups), seen));
     }
 
     [Fact]
