@@ -264,7 +264,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         foreach (var task in tasks)
         {
-            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task)).Message);
+            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task.Within("the waiter got the exception"))).Message);
         }
 
         Assert.Equal(1, calls);

@@ -119,11 +119,11 @@ public sealed class RedisFaultTests
         var f = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x * 10; }).Named("fault.during").Backend(backend);
 
         var call = f.Invoke(4);
-        await entered.Task;
+        await entered.Task.Within("the function runs");
         server.Kill();
         Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
         release.SetResult();
 
-        Assert.Equal(40, await call);
+        Assert.Equal(40, await call.Within("the call returned"));
     }
 }
