@@ -81,14 +81,24 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public void Key_IntAndLongInDifferentFunctions_NeverCollide()
+    public void Key_IntAndLongOverloadsOfOneMethod_NeverCollide()
     {
-        var ints = Cachify.Wrap((int x) => "int").Backend(Backend);
-        var longs = Cachify.Wrap((long x) => "long").Backend(Backend);
+        // One declaring type, one method name, one argument text ("1"): only the parameter type in the key's
+        // identity tells the two entries apart.
+        var calls = new Overloads();
+        var ints = Cachify.Wrap<int, string>(calls.Kind).NoSelf().Backend(Backend);
+        var longs = Cachify.Wrap<long, string>(calls.Kind).NoSelf().Backend(Backend);
 
-        Assert.Equal("int", ints.Invoke(1));
-        Assert.Equal("long", longs.Invoke(1L));
-        Assert.Equal("int", ints.Invoke(1));
+        Assert.Equal("int 1", ints.Invoke(1));
+        Assert.Equal("long 1", longs.Invoke(1L));
+        Assert.Equal("int 1", ints.Invoke(1));
+        Assert.Equal("long 1", longs.Invoke(1L));
+        Assert.Equal(2, calls.Count); // one execution per overload, each then a hit
+
+        var keys = Keys();
+        Assert.Equal(2, keys.Count);
+        Assert.Single(keys, k => k.Contains(".Kind(System.Int32)->System.String:1}", StringComparison.Ordinal));
+        Assert.Single(keys, k => k.Contains(".Kind(System.Int64)->System.String:1}", StringComparison.Ordinal));
     }
 
     [RedisFact]
@@ -469,6 +479,23 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     private sealed class Repo(string name)
     {
         public string Get(int id) => $"{name}:{id}";
+    }
+
+    private sealed class Overloads
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public string Kind(int x) => Counted("int " + x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public string Kind(long x) => Counted("long " + x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        private string Counted(string result)
+        {
+            Interlocked.Increment(ref _count);
+            return result;
+        }
     }
 
     private sealed class CountingSerializer : ICacheSerializer
