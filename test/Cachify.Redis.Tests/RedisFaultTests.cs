@@ -84,7 +84,7 @@ public sealed class RedisFaultTests
     [RedisFact]
     public async Task Restart_BackendRecoversWithoutANewMultiplexer()
     {
-        using var server = new RedisServer();
+        using var server = new RestartableRedis();
         using var connection = server.Connect();
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
         var calls = 0;
@@ -97,7 +97,7 @@ public sealed class RedisFaultTests
         Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
         f.Invoke(1);
 
-        server.Start(); // same port, empty data, no scripts loaded
+        server.Start(); // behind the same endpoint: empty data, no scripts loaded
         Wait.Until(() => connection.IsConnected, "the multiplexer reconnected");
 
         // The first call after the reconnect stores again (scripts are sent anew), the next one is a hit.
