@@ -20,14 +20,15 @@ internal static class Bounded
     public static void Join(Thread thread, string what)
         => Assert.True(thread.Join(Deadline), TimedOut(what));
 
-    /// <summary>Blocks until every thread ends; fails after <see cref="Deadline"/> in all.</summary>
-    public static void JoinAll(IEnumerable<Thread> threads, string what)
+    /// <summary>Blocks until every thread ends; fails after <paramref name="deadline"/> (<see cref="Deadline"/> by default) in all.</summary>
+    public static void JoinAll(IEnumerable<Thread> threads, string what, TimeSpan? deadline = null)
     {
+        var limit = deadline ?? Deadline;
         var watch = Stopwatch.StartNew();
         foreach (var thread in threads)
         {
-            var left = Deadline - watch.Elapsed;
-            Assert.True(thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero), TimedOut(what));
+            var left = limit - watch.Elapsed;
+            Assert.True(thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero), TimedOut(what, limit));
         }
     }
 
@@ -66,5 +67,7 @@ internal static class Bounded
         Assert.True(ReferenceEquals(first, task), TimedOut(what));
     }
 
-    private static string TimedOut(string what) => $"Timed out after {Deadline.TotalSeconds:F0} s waiting until {what}.";
+    private static string TimedOut(string what) => TimedOut(what, Deadline);
+
+    private static string TimedOut(string what, TimeSpan deadline) => $"Timed out after {deadline.TotalSeconds:F0} s waiting until {what}.";
 }

@@ -27,6 +27,13 @@ public class LoadTests(ITestOutputHelper output)
     /// <summary>How far past its TTL a value may be served: a few clock steps, for the races between a read, an Advance and the expiry it fires.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// How long a load may take: the mixed load takes 1-3 s on a 2-core machine, also under a load average of 19, and
+    /// each run of the million keys under 10 s. One that needs 20 times longer has degenerated (a convoy, a scan per
+    /// call); one that never ends fails here too.
+    /// </summary>
+    private static readonly TimeSpan LoadBudget = TimeSpan.FromSeconds(60);
+
     [Fact]
     public async Task Invoke_EightThreadsMixedLoadOverTenThousandKeys_EveryValueRightAndExecutionsExplained()
     {
@@ -131,7 +138,7 @@ public class LoadTests(ITestOutputHelper output)
             }
         }) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        Bounded.JoinAll(threads, "the workers made their calls");
+        Bounded.JoinAll(threads, $"the workers made their calls within {LoadBudget}", LoadBudget);
         watch.Stop();
         await fx.RefreshesDone();
 
@@ -161,7 +168,6 @@ public class LoadTests(ITestOutputHelper output)
         // Every entry still held is scheduled exactly once (its expiry or refresh): no dead registrations.
         var held = Enumerable.Range(0, Groups).Sum(g => Internals.Keyspace(sync[g].CurrentBinding).Count);
         Assert.Equal(held, fx.ScheduledEntries);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the load took {watch.Elapsed}");
     }
 
     [Fact]
@@ -199,7 +205,7 @@ public class LoadTests(ITestOutputHelper output)
                 }
             }) { IsBackground = true }).ToList();
             threads.ForEach(t => t.Start());
-            Bounded.JoinAll(threads, $"the callers reached key {until:N0}");
+            Bounded.JoinAll(threads, $"the callers reached key {until:N0}", LoadBudget);
         }
 
         Run(Warmup);
@@ -266,7 +272,10 @@ public class LoadTests(ITestOutputHelper output)
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+
+        // Aggressive: the GC also returns the memory it keeps for later allocations, so the working set reflects what
+        // is live (managed and native), not how much free memory this GC configuration retains.
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         using var process = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(forceFullCollection: false), process.WorkingSet64);
     }
