@@ -114,12 +114,19 @@ public class CancellationTests : IDisposable
         // Cancel only once the waiter is blocked in the key's gate beside the owner: cancelling before would test a
         // call made with a cancelled token, not a wait given up.
         var locks = Internals.Keyspace(f.CurrentBinding).Locks;
-        Internals.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(1, default)) >= 2, "the waiter waits beside the owner");
-        await cts.CancelAsync();
+        try
+        {
+            Internals.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(1, default)) >= 2, "the waiter waits beside the owner");
+            await cts.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within("the cancelled waiter returned"));
-        Assert.False(owner.IsCompleted); // only the waiter gave up: the execution still runs
-        release.Set();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within("the cancelled waiter returned"));
+            Assert.False(owner.IsCompleted); // only the waiter gave up: the execution still runs
+        }
+        finally
+        {
+            release.Set();
+        }
+
         Assert.Equal(1, await owner.Within("the owner returned"));
         Assert.Equal(1, calls);
     }

@@ -144,20 +144,26 @@ public class FunctionFaultTests : IDisposable
 
         var timersBefore = _time.TimersCreated;
         var hung = Enumerable.Range(0, 2).Select(x => Task.Factory.StartNew(() => f.Invoke(x), TaskCreationOptions.LongRunning)).ToArray();
-        _time.WaitForTimers(timersBefore + 2); // each hung execution armed its timeout
-        // Another key is served, but its execution (a timed sync execution runs on the thread pool) may wait until the
-        // pool adds a thread: each hung execution holds one pool thread until it returns (documented, not prevented).
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        Assert.Equal(9, f.Invoke(9));
-        _output.WriteLine($"another key's call took {watch.Elapsed.TotalMilliseconds:F0} ms with 2 hung executions holding pool threads");
-        _time.Fake.Advance(TimeSpan.FromSeconds(5));
-
-        foreach (var call in hung)
+        try
         {
-            await Assert.ThrowsAsync<TimeoutException>(() => call.Within("a hung key's caller timed out"));
+            _time.WaitForTimers(timersBefore + 2); // each hung execution armed its timeout
+            // Another key is served, but its execution (a timed sync execution runs on the thread pool) may wait until the
+            // pool adds a thread: each hung execution holds one pool thread until it returns (documented, not prevented).
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(9, f.Invoke(9));
+            _output.WriteLine($"another key's call took {watch.Elapsed.TotalMilliseconds:F0} ms with 2 hung executions holding pool threads");
+            _time.Fake.Advance(TimeSpan.FromSeconds(5));
+
+            foreach (var call in hung)
+            {
+                await Assert.ThrowsAsync<TimeoutException>(() => call.Within("a hung key's caller timed out"));
+            }
+        }
+        finally
+        {
+            hang.Set(); // the abandoned executions end late; their results are not stored
         }
 
-        hang.Set(); // the abandoned executions end late; their results are not stored
         Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Count == 0, "the abandoned executions ended");
         Assert.Equal(1, _fx.Cache.Count);
     }
