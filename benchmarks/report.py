@@ -2,7 +2,7 @@
 """Turns a BenchmarkDotNet export of the Cachify suite into the results section of benchmarks/README.md.
 
 Reads every ``*-report-brief.json`` (statistics in ns, allocations) and ``*-report.csv`` (the custom columns:
-Executions, Retained/entry) in a results folder, checks each target of issue 5 and writes:
+Executions, Retained/entry) in a results folder, checks each performance target and writes:
 
 * ``<results>/summary.md``: run information, the targets (met or not, with the numbers), and the ratio tables;
 * the same text between ``<!-- results:begin -->`` and ``<!-- results:end -->`` in ``benchmarks/README.md``.
@@ -450,7 +450,7 @@ def render(run: Run) -> str:
     results = targets(run)
     met = sum(1 for t in results if t.met is True)
     missed = sum(1 for t in results if t.met is False)
-    out.append(f"### Targets of issue 5 ({met} met, {missed} not met)")
+    out.append(f"### Targets ({met} met, {missed} not met)")
     out.append("")
     out.append("| Target | Measured | Goal | Met |")
     out.append("|---|---:|---:|:---:|")

@@ -16,7 +16,7 @@ public sealed class WeatherOptions
     public int DelayMilliseconds { get; set; } = 500;
 }
 
-/// <summary>The slow dependency: every call takes <see cref="WeatherOptions.DelayMilliseconds"/>.</summary>
+/// <summary>The slow dependency: every call takes <see cref="WeatherOptions.DelayMilliseconds"/> on the app's <see cref="TimeProvider"/>.</summary>
 public sealed class WeatherService(IOptions<WeatherOptions> options, TimeProvider time)
 {
     private int _calls;
@@ -31,7 +31,7 @@ public sealed class WeatherService(IOptions<WeatherOptions> options, TimeProvide
     public async Task<Forecast> GetForecastAsync(string city, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _calls);
-        await Task.Delay(options.Value.DelayMilliseconds, cancellationToken);
+        await Task.Delay(TimeSpan.FromMilliseconds(options.Value.DelayMilliseconds), time, cancellationToken);
         return new Forecast(city, Math.Abs(city.GetHashCode(StringComparison.OrdinalIgnoreCase) % 35), time.GetUtcNow());
     }
 }

@@ -29,7 +29,6 @@ namespace CachifyNet.Redis;
 public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 {
     private static readonly TimeSpan MinLockTimeout = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
 
     private readonly BackendServices _services;
     private readonly RedisContext _redis;
@@ -60,8 +59,13 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 
     internal RedisContext Context => _redis;
 
-    /// <summary>Stops never-die refreshes and the notification subscription. Entries stay in Redis for other processes.</summary>
-    /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>.</remarks>
+    /// <summary>Stops never-die refreshes and the notification subscription, for good. Entries stay in Redis for other processes.</summary>
+    /// <remarks>
+    /// Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>, and so do callers that were
+    /// waiting for another process's lock. An execution still running stores nothing; its lock is no longer renewed, so
+    /// it is released when the function ends or expires after at most <see cref="RedisCacheOptions.LockTimeout"/>.
+    /// Calling <see cref="Dispose"/> again does nothing.
+    /// </remarks>
     public void Dispose()
     {
         _services.Dispose();
@@ -86,14 +90,15 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     internal static void Validate(RedisCacheOptions options)
     {
         RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
-        if (options.LockTimeout < MinLockTimeout || options.LockTimeout > MaxTimeout)
+        if (options.LockTimeout < MinLockTimeout || options.LockTimeout > RedisCacheOptions.MaxTimeout)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "RedisCacheOptions.LockTimeout must be between 100 milliseconds and 1 day. It bounds how long a dead process's lock blocks a key; 10 seconds suits most functions.");
         }
 
-        if (options.LockWaitTimeout <= TimeSpan.Zero || options.LockWaitTimeout > MaxTimeout)
+        // Unset, it is twice the (valid) LockTimeout, at most 1 day: only a value set explicitly can be out of range.
+        if (options.LockWaitTimeout <= TimeSpan.Zero || options.LockWaitTimeout > RedisCacheOptions.MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.LockWaitTimeout, "RedisCacheOptions.LockWaitTimeout must be positive and at most 1 day. Leave it unset for twice the LockTimeout.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.LockWaitTimeout, "RedisCacheOptions.LockWaitTimeout is set to a value that is not positive or is over 1 day. Set it between those bounds, or leave it unset for twice the LockTimeout (at most 1 day).");
         }
 
         if (!Enum.IsDefined(options.OnError))

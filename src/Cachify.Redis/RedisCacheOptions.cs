@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 
 namespace CachifyNet.Redis;
@@ -5,7 +6,12 @@ namespace CachifyNet.Redis;
 /// <summary>Options of a <see cref="RedisCacheBackend"/>. Validated when the backend is created.</summary>
 public sealed class RedisCacheOptions
 {
+    /// <summary>The longest <see cref="LockTimeout"/> and <see cref="LockWaitTimeout"/> allowed.</summary>
+    internal static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
     private readonly TimeSpan? _lockWaitTimeout;
+    private readonly ICacheSerializer? _serializer;
+    private readonly TimeProvider? _timeProvider;
 
     /// <summary>
     /// Gets the first part of every key this backend writes: values at <c>{KeyPrefix}:{…}</c>, locks at
@@ -31,10 +37,11 @@ public sealed class RedisCacheOptions
     /// the function itself without caching the result (<see cref="RedisErrorMode.Silent"/>) or throws a
     /// <see cref="CachifyException"/> (<see cref="RedisErrorMode.Throw"/>), rather than hang.
     /// </summary>
-    /// <value>The default is twice <see cref="LockTimeout"/>. Must be positive and at most 1 day.</value>
+    /// <value>The default is twice <see cref="LockTimeout"/>, at most 1 day. Must be positive and at most 1 day.</value>
     public TimeSpan LockWaitTimeout
     {
-        get => _lockWaitTimeout ?? (LockTimeout * 2);
+        // Capped, so that any valid LockTimeout gives a valid default; never overflows, whatever LockTimeout holds.
+        get => _lockWaitTimeout ?? (LockTimeout > MaxTimeout / 2 ? MaxTimeout : LockTimeout <= TimeSpan.Zero ? LockTimeout : LockTimeout * 2);
         init => _lockWaitTimeout = value;
     }
 
@@ -43,15 +50,28 @@ public sealed class RedisCacheOptions
     public RedisErrorMode OnError { get; init; } = RedisErrorMode.Silent;
 
     /// <summary>Gets how results are turned into bytes.</summary>
-    /// <value>The default is <see cref="SystemTextJsonCacheSerializer.Default"/>.</value>
-    public ICacheSerializer? Serializer { get; init; }
+    /// <value>The default (also when set to null) is <see cref="SystemTextJsonCacheSerializer.Default"/>.</value>
+    [AllowNull]
+    public ICacheSerializer Serializer
+    {
+        get => _serializer ?? SystemTextJsonCacheSerializer.Default;
+        init => _serializer = value;
+    }
 
     /// <summary>
     /// Gets the clock that schedules never-die refreshes and measures their idle limit. Entry TTLs are kept by
     /// Redis, and lock timing follows real time, because Redis expires keys in real time.
     /// </summary>
-    /// <value>The default is <see cref="System.TimeProvider.System"/>.</value>
-    public TimeProvider? TimeProvider { get; init; }
+    /// <value>
+    /// The default (also when set to null) is <see cref="System.TimeProvider.System"/>; with <c>AddCachifyRedis</c>, the
+    /// app's registered <see cref="System.TimeProvider"/> if there is one.
+    /// </value>
+    [AllowNull]
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider ?? System.TimeProvider.System;
+        init => _timeProvider = value;
+    }
 
     /// <summary>Gets the factory of the logger that reports Redis errors and failed refreshes.</summary>
     /// <value>The default is none (nothing is logged).</value>
@@ -64,8 +84,8 @@ public sealed class RedisCacheOptions
         LockTimeout = LockTimeout,
         LockWaitTimeout = LockWaitTimeout,
         OnError = OnError,
-        Serializer = Serializer,
-        TimeProvider = TimeProvider ?? timeProvider,
+        Serializer = _serializer,
+        TimeProvider = _timeProvider ?? timeProvider,
         LoggerFactory = LoggerFactory ?? loggerFactory,
     };
 }

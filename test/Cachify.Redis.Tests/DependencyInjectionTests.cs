@@ -20,6 +20,35 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
         Assert.NotNull(provider.GetService<IConnectionMultiplexer>());
     }
 
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public async Task AddCachifyRedis_ConnectionStringWhileRedisIsDown_AppStartsAndCallsRunUncached()
+    {
+        // Nothing listens on port 1. A cache must not keep the app from starting: abortConnect defaults to false here.
+        using var provider = new ServiceCollection().AddCachifyRedis("127.0.0.1:1,connectTimeout=500").BuildServiceProvider();
+        var cachify = provider.GetRequiredService<ICachify>();
+        var executions = 0;
+        var f = cachify.Wrap((int x) =>
+        {
+            Interlocked.Increment(ref executions);
+            return Task.FromResult(x * 2);
+        }).Named("di.down");
+
+        Assert.Equal(4, await f.Invoke(2));
+        Assert.Equal(4, await f.Invoke(2));
+        Assert.Equal(2, executions); // Silent: run, not cached, while Redis is away
+        Assert.False(provider.GetRequiredService<IConnectionMultiplexer>().IsConnected);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void AddCachifyRedis_ConnectionStringSetsAbortConnect_IsHonoured()
+    {
+        using var provider = new ServiceCollection().AddCachifyRedis("127.0.0.1:1,connectTimeout=200, AbortConnect = true").BuildServiceProvider();
+
+        Assert.Throws<RedisConnectionException>(() => provider.GetRequiredService<ICachify>());
+    }
+
     [RedisFact]
     public void AddCachifyRedis_UsesTheAppsMultiplexerClockAndLogging_AndWinsOverAddCachify()
     {

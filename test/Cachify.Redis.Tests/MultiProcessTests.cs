@@ -35,12 +35,46 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
         }
     }
 
+    /// <summary>
+    /// How long after the dead owner's lock expires the waiter may start the function. A waiting caller checks the
+    /// lock again at most 1 ms after the remaining time Redis reported (LockWait.NextDelay caps each poll there;
+    /// <see cref="LockWaitTests"/> pins that exactly), so it takes over one Redis round trip and one thread wake-up
+    /// after the expiry. A waiter that missed the expiry would wait until its LockWaitTimeout (<see cref="WaitLimit"/>)
+    /// and then run the function without the lock. The bound sits between the two, leaving a loaded CI machine
+    /// seconds of room while still telling them apart.
+    /// </summary>
+    private static readonly TimeSpan TakeoverBound = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
+
     [Trait("Category", "Reliability")]
     [RedisFact]
     public async Task Lock_OwnerProcessKilled_AnotherTakesOverAfterLockTimeoutNotBefore()
     {
         const int LockMs = 1000;
         var lockKey = (RedisKey)$"{Prefix}:lock:{{mp.hold:1}}";
+
+        // This "process" is ready before the owner dies: connected, subscribed, scripts loaded and code compiled (a
+        // call on another key), so the takeover is timed from the lock's expiry rather than from a cold start.
+        var backend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(LockMs), LockWaitTimeout = WaitLimit });
+        var killed = new Stopwatch();
+        var startedAfter = TimeSpan.Zero;
+        var runs = 0;
+        RedisValue lockAtStart = default;
+        var f = Cachify.Wrap((int x) =>
+        {
+            if (x == 1)
+            {
+                runs++;
+                startedAfter = killed.Elapsed;
+                lockAtStart = Db.StringGet(lockKey);
+            }
+
+            return 42;
+        }).Named("mp.hold").Backend(backend);
+        Assert.Equal(42, f.Invoke(0));
+        backend.Context.EnsureSubscribed();
+
         using (var worker = new WorkerProcess("hold", Fixture.Server.EndPoint, Prefix, "mp.hold", LockMs.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
             worker.WaitForLine("running");
@@ -48,29 +82,19 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
             worker.Kill();
         }
 
-        var killed = Stopwatch.StartNew();
+        killed.Start();
         var deadToken = Db.StringGet(lockKey);
         var remaining = (long)Db.Execute("PTTL", lockKey);
         Assert.False(deadToken.IsNull);
         Assert.InRange(remaining, 1, LockMs);
 
-        var backend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(LockMs) });
-        var startedAfter = TimeSpan.Zero;
-        var runs = 0;
-        RedisValue lockAtStart = default;
-        var f = Cachify.Wrap((int x) =>
-        {
-            runs++;
-            startedAfter = killed.Elapsed;
-            lockAtStart = Db.StringGet(lockKey);
-            return 42;
-        }).Named("mp.hold").Backend(backend);
+        // On a thread of its own: the waiter blocks it, and must not wait for the thread pool to grow.
+        Assert.Equal(42, await Task.Factory.StartNew(() => f.Invoke(1), TaskCreationOptions.LongRunning).Within("the waiter took over"));
 
-        Assert.Equal(42, await Task.Run(() => f.Invoke(1)));
-
-        Assert.NotEqual(deadToken, lockAtStart); // the dead owner's lock had expired: ours replaced it
+        Assert.False(lockAtStart.IsNull);        // the function ran under a lock (a waiter that gave up would run without one)...
+        Assert.NotEqual(deadToken, lockAtStart); // ...ours: the dead owner's lock had expired and ours replaced it
         Assert.True(startedAfter >= TimeSpan.FromMilliseconds(remaining - 5), $"took over after {startedAfter.TotalMilliseconds} ms, lock had {remaining} ms left");
-        Assert.True(startedAfter < TimeSpan.FromMilliseconds(remaining + 1500), $"took over only after {startedAfter.TotalMilliseconds} ms");
+        Assert.True(startedAfter < TimeSpan.FromMilliseconds(remaining) + TakeoverBound, $"took over only after {startedAfter.TotalMilliseconds} ms, lock had {remaining} ms left");
         Assert.Equal(1L, (long)Db.StringGet(Prefix + ":test:executions")); // the dead worker ran once
         Assert.Equal(42, f.Invoke(1));
         Assert.Equal(1, runs); // we ran once, and stored the result

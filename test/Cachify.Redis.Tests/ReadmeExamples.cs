@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
 
-/// <summary>The examples of docs/redis-readme-section.md, compiled here so they keep matching the API, and run.</summary>
+/// <summary>The Redis examples of README.md, compiled here so they keep matching the API, and run.</summary>
 [Collection(nameof(GlobalRedisSetup))]
 public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(fixture)
 {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 using CachifyNet.Redis.Internal;
 using StackExchange.Redis;
@@ -81,14 +82,24 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public void Key_IntAndLongInDifferentFunctions_NeverCollide()
+    public void Key_IntAndLongOverloadsOfOneMethod_NeverCollide()
     {
-        var ints = Cachify.Wrap((int x) => "int").Backend(Backend);
-        var longs = Cachify.Wrap((long x) => "long").Backend(Backend);
+        // One declaring type, one method name, one argument text ("1"): only the parameter type in the key's
+        // identity tells the two entries apart.
+        var calls = new Overloads();
+        var ints = Cachify.Wrap<int, string>(calls.Kind).NoSelf().Backend(Backend);
+        var longs = Cachify.Wrap<long, string>(calls.Kind).NoSelf().Backend(Backend);
 
-        Assert.Equal("int", ints.Invoke(1));
-        Assert.Equal("long", longs.Invoke(1L));
-        Assert.Equal("int", ints.Invoke(1));
+        Assert.Equal("int 1", ints.Invoke(1));
+        Assert.Equal("long 1", longs.Invoke(1L));
+        Assert.Equal("int 1", ints.Invoke(1));
+        Assert.Equal("long 1", longs.Invoke(1L));
+        Assert.Equal(2, calls.Count); // one execution per overload, each then a hit
+
+        var keys = Keys();
+        Assert.Equal(2, keys.Count);
+        Assert.Single(keys, k => k.Contains(".Kind(System.Int32)->System.String:1}", StringComparison.Ordinal));
+        Assert.Single(keys, k => k.Contains(".Kind(System.Int64)->System.String:1}", StringComparison.Ordinal));
     }
 
     [RedisFact]
@@ -169,11 +180,11 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         var ttl = Cachify.Wrap((int x) => x).Named("ttl").Ttl(TimeSpan.FromSeconds(30)).Backend(Backend);
         var forever = Cachify.Wrap((int x) => x).Named("forever").Ttl(Timeout.InfiniteTimeSpan).Backend(Backend);
 
+        var written = Stopwatch.StartNew();
         ttl.Invoke(1);
         forever.Invoke(1);
 
-        var pttl = (long)Db.Execute("PTTL", ValueKey(ttl, 1));
-        Assert.InRange(pttl, 29_000, 30_000);
+        AssertExpiresIn(ValueKey(ttl, 1), TimeSpan.FromSeconds(30), written);
         Assert.Equal(-1L, (long)Db.Execute("PTTL", ValueKey(forever, 1)));
     }
 
@@ -265,7 +276,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         foreach (var task in tasks)
         {
-            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task)).Message);
+            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task.Within("the waiter got the exception"))).Message);
         }
 
         Assert.Equal(1, calls);
@@ -294,9 +305,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         Assert.Equal(1, f.Invoke(1));
         Db.KeyExpire(key, TimeSpan.FromSeconds(50)); // as if 50 s had passed
+        var written = Stopwatch.StartNew();
         Assert.Equal(2, f.Invoke(1, skipCache: true));
         Assert.Equal(2, f.Invoke(1));
-        Assert.InRange((long)Db.Execute("PTTL", key), 99_000, 100_000);
+        AssertExpiresIn(key, TimeSpan.FromSeconds(100), written); // a full TTL again
     }
 
     [RedisFact]
@@ -463,6 +475,87 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Single(Keys());
     }
 
+    [RedisFact]
+    public async Task Dispose_EveryOperationAfterwards_ThrowsObjectDisposed()
+    {
+        var backend = NewBackend();
+        var f = Cachify.Wrap((int x) => x).Named("disposed.ops").Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("disposed.ops.async").Backend(backend);
+        f.Invoke(1);
+        await g.Invoke(1);
+
+        backend.Dispose();
+        backend.Dispose(); // idempotent
+
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1));
+        Assert.Throws<ObjectDisposedException>(() => f.Invoke(1, skipCache: true));
+        Assert.Throws<ObjectDisposedException>(() => f.Invalidate(1));
+        Assert.Throws<ObjectDisposedException>(() => f.Clear());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => g.Invoke(1));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => g.InvalidateAsync(1).AsTask());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => g.ClearAsync().AsTask());
+        Assert.Throws<ObjectDisposedException>(() => backend.Context.EnsureSubscribed());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => backend.Context.EnsureSubscribedAsync().AsTask());
+        Assert.Equal(0, Subscribers(backend)); // nothing subscribed again after the Dispose
+        Assert.Equal(2, Keys().Count);         // the entries stay for other processes
+    }
+
+    [RedisFact]
+    public void Dispose_WhileSubscribed_RemovesTheSubscription()
+    {
+        var backend = NewBackend();
+        backend.Context.EnsureSubscribed();
+        Assert.Equal(1, Subscribers(backend));
+
+        backend.Dispose();
+
+        Wait.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
+    }
+
+    [RedisFact]
+    public async Task Dispose_WhileASubscribeIsInFlight_TheSubscriptionIsRemovedWhenItCompletes()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var backend = NewBackend(connection: GatedSubscriber.Wrap(NewConnection(), gate.Task));
+        var subscribing = backend.Context.EnsureSubscribedAsync().AsTask();
+        Assert.False(subscribing.IsCompleted, "the subscribe waits at the gate");
+
+        backend.Dispose(); // sees a subscribe in flight, which it cannot remove yet
+        gate.SetResult();
+        await subscribing.WaitAsync(Wait.Deadline);
+
+        // Without the terminal state, the subscribe completed after the Dispose and stayed for the life of the multiplexer.
+        Wait.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
+        Assert.Throws<ObjectDisposedException>(() => backend.Context.EnsureSubscribed());
+    }
+
+    [RedisFact]
+    public async Task Dispose_WhileAnOwnerRuns_ItsLockIsNoLongerRenewedAndItsResultNotStored()
+    {
+        var backend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(300) });
+        var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap((int x) => hang.Task).Named("disposed.owner").Backend(backend);
+        var call = f.Invoke(1);
+        var lockKey = LockKey(ValueKey(f, 1));
+        Wait.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");
+
+        backend.Dispose();
+
+        // The renewal timer stops: the lock expires by itself while the function still runs, so other processes go on.
+        Wait.Until(() => !Db.KeyExists(lockKey), "the lock expired", TimeSpan.FromSeconds(10));
+        Assert.False(call.IsCompleted);
+        hang.SetResult(1);
+        Assert.Equal(1, await call.WaitAsync(Wait.Deadline)); // its callers get the result...
+        Assert.Empty(Keys());                                  // ...which is not stored
+    }
+
+    /// <summary>Clients subscribed to the backend's notification channel (<c>PUBSUB NUMSUB</c>).</summary>
+    private long Subscribers(RedisCacheBackend backend)
+    {
+        var reply = (RedisResult[])Fixture.Connection.GetServers().Single().Execute("PUBSUB", "NUMSUB", backend.Context.ChannelName)!;
+        return (long)reply[1];
+    }
+
     public sealed record Person(int Id, string Name);
 
     public sealed record Renamed(int Id, string Title);
@@ -470,6 +563,23 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     private sealed class Repo(string name)
     {
         public string Get(int id) => $"{name}:{id}";
+    }
+
+    private sealed class Overloads
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public string Kind(int x) => Counted("int " + x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public string Kind(long x) => Counted("long " + x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        private string Counted(string result)
+        {
+            Interlocked.Increment(ref _count);
+            return result;
+        }
     }
 
     private sealed class CountingSerializer : ICacheSerializer

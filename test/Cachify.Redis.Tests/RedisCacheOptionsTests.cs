@@ -19,9 +19,21 @@ public sealed class RedisCacheOptionsTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(10), options.LockTimeout);
         Assert.Equal(TimeSpan.FromSeconds(20), options.LockWaitTimeout);
         Assert.Equal(RedisErrorMode.Silent, options.OnError);
-        Assert.Null(options.Serializer);
-        Assert.Null(options.TimeProvider);
+        Assert.Same(SystemTextJsonCacheSerializer.Default, options.Serializer);
+        Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Null(options.LoggerFactory);
+    }
+
+    [Fact]
+    public void SerializerAndTimeProvider_SetToNull_AreTheDefaults()
+    {
+        var options = new RedisCacheOptions { Serializer = null, TimeProvider = null };
+
+        Assert.Same(SystemTextJsonCacheSerializer.Default, options.Serializer);
+        Assert.Same(TimeProvider.System, options.TimeProvider);
+        using var backend = new RedisCacheBackend(_offline, options);
+        Assert.Same(SystemTextJsonCacheSerializer.Default, backend.Options.Serializer);
+        Assert.Same(TimeProvider.System, backend.Options.TimeProvider);
     }
 
     [Fact]
@@ -29,6 +41,35 @@ public sealed class RedisCacheOptionsTests : IDisposable
     {
         Assert.Equal(TimeSpan.FromSeconds(6), new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(3) }.LockWaitTimeout);
         Assert.Equal(TimeSpan.FromSeconds(1), new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(3), LockWaitTimeout = TimeSpan.FromSeconds(1) }.LockWaitTimeout);
+    }
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(24)]
+    public void LockTimeout_OverHalfADay_IsAcceptedAndTheDefaultWaitIsCappedAtOneDay(int hours)
+    {
+        // Twice the lock timeout would pass the 1-day limit of LockWaitTimeout: the default stops at that limit.
+        var options = new RedisCacheOptions { LockTimeout = TimeSpan.FromHours(hours) };
+
+        Assert.Equal(TimeSpan.FromDays(1), options.LockWaitTimeout);
+        using var backend = new RedisCacheBackend(_offline, options);
+        Assert.Equal(TimeSpan.FromHours(hours), backend.Options.LockTimeout);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Theory]
+    [InlineData(long.MinValue)]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(long.MaxValue)]
+    public void LockWaitTimeout_UnsetWithLockTimeoutOutOfRange_ReadsWithoutOverflowAndValidationNamesLockTimeout(long lockTicks)
+    {
+        // Twice TimeSpan.MinValue overflows: the getter must not throw, so the error names the option that is wrong.
+        var options = new RedisCacheOptions { LockTimeout = TimeSpan.FromTicks(lockTicks) };
+
+        Assert.True(options.LockWaitTimeout <= TimeSpan.FromDays(1), $"LockWaitTimeout was {options.LockWaitTimeout}");
+        Assert.Contains("LockTimeout must be", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, options)).Message, StringComparison.Ordinal);
     }
 
     [Trait("Category", "Reliability")]
@@ -64,7 +105,9 @@ public sealed class RedisCacheOptionsTests : IDisposable
     {
         Assert.Contains("LockTimeout", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(99) })).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockTimeout = TimeSpan.FromDays(2) }));
-        Assert.Contains("LockWaitTimeout", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockWaitTimeout = TimeSpan.Zero })).Message, StringComparison.Ordinal);
+        Assert.Contains("LockWaitTimeout is set", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockWaitTimeout = TimeSpan.Zero })).Message, StringComparison.Ordinal);
+        Assert.Contains("LockWaitTimeout is set", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockTimeout = TimeSpan.FromHours(1), LockWaitTimeout = TimeSpan.FromHours(25) })).Message, StringComparison.Ordinal);
+        Assert.Contains("LockTimeout must be", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { LockTimeout = TimeSpan.MaxValue })).Message, StringComparison.Ordinal);
         Assert.Contains("OnError", Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, new RedisCacheOptions { OnError = (RedisErrorMode)7 })).Message, StringComparison.Ordinal);
     }
 

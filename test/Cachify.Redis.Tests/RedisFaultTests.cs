@@ -84,7 +84,7 @@ public sealed class RedisFaultTests
     [RedisFact]
     public async Task Restart_BackendRecoversWithoutANewMultiplexer()
     {
-        using var server = new RedisServer();
+        using var server = new RestartableRedis();
         using var connection = server.Connect();
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
         var calls = 0;
@@ -97,7 +97,7 @@ public sealed class RedisFaultTests
         Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
         f.Invoke(1);
 
-        server.Start(); // same port, empty data, no scripts loaded
+        server.Start(); // behind the same endpoint: empty data, no scripts loaded
         Wait.Until(() => connection.IsConnected, "the multiplexer reconnected");
 
         // The first call after the reconnect stores again (scripts are sent anew), the next one is a hit.
@@ -119,11 +119,70 @@ public sealed class RedisFaultTests
         var f = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x * 10; }).Named("fault.during").Backend(backend);
 
         var call = f.Invoke(4);
-        await entered.Task;
+        await entered.Task.Within("the function runs");
         server.Kill();
         Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
         release.SetResult();
 
-        Assert.Equal(40, await call);
+        Assert.Equal(40, await call.Within("the call returned"));
+    }
+
+    /// <summary>
+    /// Far below the client's 2 s timeouts (<see cref="RedisServer.Connect"/>), far above the few milliseconds the call takes:
+    /// a Redis call left waiting in the multiplexer's backlog would hold the caller for a whole timeout.
+    /// </summary>
+    private static readonly TimeSpan FailFast = TimeSpan.FromSeconds(1);
+
+    [RedisFact]
+    public void Silent_RedisKilledWhileSyncFunctionRunsThenItThrows_TheExceptionReachesTheCallerAtOnce()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var f = Cachify.Wrap((int x) =>
+        {
+            entered.Set();
+            Assert.True(release.Wait(Bounded.Deadline), "the test released the function");
+            return x > 0 ? throw new InvalidOperationException("boom") : x;
+        }).Named("fault.throws").Backend(backend);
+
+        var call = Task.Run(() => Assert.Throws<InvalidOperationException>(() => f.Invoke(4)));
+        Bounded.Wait(entered, "the function started");
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        // The owner releases its lock after the function throws: with Redis gone, that must not delay the exception.
+        var watch = Stopwatch.StartNew();
+        release.Set();
+        Assert.Equal("boom", Bounded.Result(call, "the caller got the exception").Message);
+        Assert.True(watch.Elapsed < FailFast, $"the function's exception reached the caller {watch.Elapsed} after the function threw");
+    }
+
+    [RedisFact]
+    public async Task Silent_RedisKilledWhileAsyncFunctionRunsThenItThrows_TheExceptionReachesTheCallerAtOnce()
+    {
+        using var server = new RedisServer();
+        using var connection = server.Connect();
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var f = Cachify.Wrap(async (int x) =>
+        {
+            entered.SetResult();
+            await release.Task;
+            return x > 0 ? throw new InvalidOperationException("boom") : x;
+        }).Named("fault.throws.async").Backend(backend);
+
+        var call = f.Invoke(4);
+        await entered.Task.Within("the function started");
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        var watch = Stopwatch.StartNew();
+        release.SetResult();
+        Assert.Equal("boom", (await Assert.ThrowsAsync<InvalidOperationException>(() => call.Within("the caller got the exception"))).Message);
+        Assert.True(watch.Elapsed < FailFast, $"the function's exception reached the caller {watch.Elapsed} after the function threw");
     }
 }

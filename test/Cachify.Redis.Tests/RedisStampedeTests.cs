@@ -24,7 +24,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Wait.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
         release.SetResult();
 
-        Assert.All(await Task.WhenAll(tasks), v => Assert.Equal(42, v));
+        Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
         Assert.Equal(1, executions);
     }
 
@@ -42,9 +42,9 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         }).Named("stampede-sync").Backend(Backend);
 
         var results = new int[Callers];
-        var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() => results[i] = f.Invoke(21))).ToList();
+        var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() => results[i] = f.Invoke(21)) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Bounded.JoinAll(threads, "every caller returned");
 
         Assert.All(results, v => Assert.Equal(42, v));
         Assert.Equal(1, executions);
@@ -75,7 +75,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
         release.SetResult();
 
-        var results = await Task.WhenAll(tasks);
+        var results = await Task.WhenAll(tasks).Within("every caller of both processes got the value");
         Assert.Single(results.Distinct());
         Assert.Equal(1, executions);
         Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
@@ -98,13 +98,13 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Task.FromResult(-x)).Named("takeover").Backend(b);
 
         var owner = fa.Invoke(1);
-        await entered.Task;
+        await entered.Task.Within("the owner runs the function");
         var waiter = fb.Invoke(1);
         Wait.Until(() => b.Context.Waiters.Count == 1, "the other process waits");
         release.SetResult();
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => owner);
-        Assert.Equal(-1, await waiter); // it took over and ran its own function
+        await Assert.ThrowsAsync<InvalidOperationException>(() => owner.Within("the owner failed"));
+        Assert.Equal(-1, await waiter.Within("the waiter took over")); // it took over and ran its own function
         Assert.Contains(logs.Entries, e => e.EventId == 2009 && e.Message.Contains("takeover", StringComparison.Ordinal));
     }
 
@@ -140,11 +140,18 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(a);
         var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(b);
         var results = new int[40];
-        var threads = Enumerable.Range(0, 40).Select(i => new Thread(() => results[i] = (i % 2 == 0 ? fa : fb).Invoke(5))).ToList();
+        var threads = Enumerable.Range(0, 40).Select(i => new Thread(() => results[i] = (i % 2 == 0 ? fa : fb).Invoke(5)) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
-        release.Set();
-        threads.ForEach(t => t.Join());
+        try
+        {
+            Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        Bounded.JoinAll(threads, "every caller of both processes returned");
 
         Assert.All(results, v => Assert.Equal(5, v));
         Assert.Equal(1, executions);
@@ -172,8 +179,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.False(second.IsCompleted);
 
         release.SetResult();
-        Assert.Equal("a", await first);
-        Assert.Equal("a", await second);
+        Assert.Equal("a", await first.Within("a returned"));
+        Assert.Equal("a", await second.Within("b got a's value"));
         Assert.Equal(1, executions);
     }
 
@@ -190,11 +197,11 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var first = fa.Invoke(1);
         Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
 
-        Assert.Equal("b", await fb.Invoke(1)); // gave up waiting, ran itself
+        Assert.Equal("b", await fb.Invoke(1).Within("b gave up waiting")); // gave up waiting, ran itself
         Assert.False(Db.KeyExists(ValueKey(fa, 1))); // and did not store: the lock is a's
 
         release.SetResult();
-        Assert.Equal("a", await first);
+        Assert.Equal("a", await first.Within("a returned"));
         Assert.Equal("a", await fb.Invoke(1));
     }
 
@@ -209,14 +216,20 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => "b").Named("wait-throw").Backend(b);
 
         var first = Task.Run(() => fa.Invoke(1));
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        try
+        {
+            Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
 
-        var error = Assert.Throws<CachifyException>(() => fb.Invoke(1));
-        Assert.IsType<TimeoutException>(error.InnerException);
-        Assert.Contains("LockWaitTimeout", error.Message, StringComparison.Ordinal);
+            var error = Assert.Throws<CachifyException>(() => fb.Invoke(1));
+            Assert.IsType<TimeoutException>(error.InnerException);
+            Assert.Contains("LockWaitTimeout", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            release.Set();
+        }
 
-        release.Set();
-        Assert.Equal("a", first.GetAwaiter().GetResult());
+        Assert.Equal("a", Bounded.Result(first, "a returned"));
         Assert.Equal("a", fb.Invoke(1));
     }
 
@@ -242,7 +255,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         await fb.InvalidateAsync(1);
         release.SetResult();
 
-        Assert.Equal(1, await first);
+        Assert.Equal(1, await first.Within("a returned"));
         Assert.False(Db.KeyExists(ValueKey(fa, 1)));
         Assert.Equal(2, await fa.Invoke(1));
     }
@@ -265,12 +278,69 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         }).Named("inv-local").Backend(Backend);
 
         var first = Task.Run(() => f.Invoke(1));
-        entered.Wait();
-        f.Invalidate(1);
-        release.Set();
+        try
+        {
+            Bounded.Wait(entered, "the function runs");
+            f.Invalidate(1);
+        }
+        finally
+        {
+            release.Set();
+        }
 
-        Assert.Equal(1, await first);
+        Assert.Equal(1, await first.Within("the call returned"));
         Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Trait("Category", "Reliability")]
+    [RedisTheory]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task Clear_OwnerInAnotherProcessFinishesDuringIt_ItsValueDoesNotSurvive(bool duringLockPass, bool async)
+    {
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var owner = Cachify.Wrap(async (int x) =>
+        {
+            holding.TrySetResult();
+            await release.Task;
+            return 1;
+        }).Named("clear.race").Backend(NewBackend(connection: NewConnection()));
+        var f = Cachify.Wrap((int x) => Task.FromResult(2)).Named("clear.race").Backend(Backend);
+        Assert.Equal(2, await f.Invoke(2)); // another entry, which the Clear removes too
+
+        // The other process holds the lock of key 1 when the Clear begins...
+        var owned = owner.Invoke(1);
+        await holding.Task;
+        Assert.True(Db.KeyExists(LockKey(ValueKey(f, 1))));
+
+        // ...and stores its value in the middle of it: just after a page of the locks (or of the values) was scanned,
+        // before its keys are unlinked. Before the Clear scanned locks first, a store there was never found again.
+        var landed = false;
+        Keyspace(f.CurrentBinding).ClearPageScanned = locks =>
+        {
+            if (locks == duringLockPass && !landed)
+            {
+                landed = true;
+                release.SetResult();
+                Assert.True(owned.Wait(Wait.Deadline), "the other process's execution ended");
+            }
+        };
+        if (async)
+        {
+            await f.ClearAsync();
+        }
+        else
+        {
+            f.Clear();
+        }
+
+        Assert.True(landed, "the other process stored during the Clear");
+        Assert.Equal(1, await owned); // its callers got its result...
+        Assert.Empty(Keys());         // ...but nothing of the function survives the Clear
+        Assert.Equal(2, await f.Invoke(1));
     }
 
     [RedisFact]
@@ -292,11 +362,11 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         }).Named("clear-running").Backend(Backend);
 
         var first = f.Invoke(1);
-        await entered.Task;
+        await entered.Task.Within("the function runs");
         await f.ClearAsync();
         release.SetResult();
 
-        Assert.Equal(1, await first);
+        Assert.Equal(1, await first.Within("the call returned"));
         Assert.Equal(2, await f.Invoke(1));
     }
 
@@ -332,8 +402,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, Volatile.Read(ref calls));
 
         release.SetResult();
-        Assert.Equal(1, await normal);
-        Assert.Equal(2, await skip);
+        Assert.Equal(1, await normal.Within("a's call returned"));
+        Assert.Equal(2, await skip.Within("b's skip-cache call returned"));
         Assert.Equal(1, maxRunning);
         Assert.Equal(2, await fa.Invoke(1));
     }
@@ -352,7 +422,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Db.StringSet(lockKey, "intruder");
         release.SetResult();
 
-        Assert.Equal(1, await first);
+        Assert.Equal(1, await first.Within("the call returned"));
         Assert.Equal("intruder", (string?)Db.StringGet(lockKey));
         Assert.False(Db.KeyExists(ValueKey(f, 1)));
     }
@@ -374,7 +444,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
 
         release.SetResult();
-        Assert.Equal("a", await first);
+        Assert.Equal("a", await first.Within("a returned"));
     }
 
     private static void InterlockedMax(ref int target, int value)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CachifyNet.Internal;
 using CachifyNet.Redis.Internal;
 using StackExchange.Redis;
@@ -57,6 +58,19 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
     /// <summary>Every key of this test's prefix, found the way the README says: SCAN MATCH prefix:*.</summary>
     protected List<string> Keys(string? prefix = null)
         => Fixture.Server.Connect() is var c ? Scan(c, (prefix ?? Prefix) + ":*") : [];
+
+    /// <summary>
+    /// Asserts that <paramref name="key"/> expires <paramref name="ttl"/> after a write made once <paramref name="sinceBeforeWrite"/>
+    /// had started: the remaining time may be short of the TTL by the time that has passed since (read after Redis answered,
+    /// plus 1 ms for Redis' millisecond clock), however long that was on a loaded machine, and by nothing more.
+    /// </summary>
+    protected void AssertExpiresIn(string key, TimeSpan ttl, Stopwatch sinceBeforeWrite)
+    {
+        var remaining = (long)Db.Execute("PTTL", key);
+        var passed = sinceBeforeWrite.ElapsedMilliseconds;
+        var ttlMs = (long)ttl.TotalMilliseconds;
+        Assert.InRange(remaining, ttlMs - passed - 1, ttlMs);
+    }
 
     private protected static RedisKeyspace<TKey, TValue> Keyspace<TKey, TValue>(Binding<TKey, TValue>? binding)
         where TKey : struct, IArgsKey<TKey>

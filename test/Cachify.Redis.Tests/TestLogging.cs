@@ -74,3 +74,46 @@ internal sealed class BackendErrorCounter : IDisposable
 
     public void Dispose() => _listener.Dispose();
 }
+
+/// <summary>Counts never-die refreshes of one function by outcome (<c>cachify.refresh.successes</c> and <c>.failures</c>).</summary>
+internal sealed class RefreshCounter : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private int _successes;
+    private int _failures;
+
+    public RefreshCounter(string function)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Cachify" && instrument.Name is "cachify.refresh.successes" or "cachify.refresh.failures")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "cachify.function" && tag.Value as string == function)
+                {
+                    if (instrument.Name == "cachify.refresh.successes")
+                    {
+                        Interlocked.Add(ref _successes, (int)value);
+                    }
+                    else
+                    {
+                        Interlocked.Add(ref _failures, (int)value);
+                    }
+                }
+            }
+        });
+        _listener.Start();
+    }
+
+    public int Successes => Volatile.Read(ref _successes);
+
+    public int Failures => Volatile.Read(ref _failures);
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -11,6 +11,8 @@ using StackExchange.Redis;
 //     "done <result>" for each distinct result, and exits.
 //   hold <endpoint> <prefix> <name> <lockTimeoutMs>
 //     Calls the named function once; the function prints "running" and never returns (the test kills the process).
+// Its waits (for "go", "release", or forever) are bounded by the test: it kills the worker when its own deadline
+// passes, and when the test process is gone (standard input closed) the worker exits (code 3) rather than stay behind.
 var mode = args[0];
 var endpoint = args[1];
 var prefix = args[2];
@@ -32,6 +34,8 @@ var stdin = new Thread(() =>
                 break;
         }
     }
+
+    Environment.Exit(3); // the test process closed standard input: it is gone
 })
 { IsBackground = true };
 stdin.Start();

@@ -1,3 +1,5 @@
+using CachifyNet.Internal;
+
 namespace CachifyNet.Tests;
 
 /// <summary>One caller giving up never cancels the execution the others wait for.</summary>
@@ -19,10 +21,10 @@ public class CancellationTests : IDisposable
         var first = f.Invoke(1, cancellationToken: cts.Token);
         var second = f.Invoke(1);
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the cancelled caller returned"));
 
         release.SetResult();
-        Assert.Equal(1, await second);
+        Assert.Equal(1, await second.Within("the other caller got the value"));
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(1, calls);
     }
@@ -37,10 +39,10 @@ public class CancellationTests : IDisposable
 
         var only = f.Invoke(1, cancellationToken: cts.Token);
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => only);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => only.Within("the cancelled owner returned"));
         release.SetResult();
 
-        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, await f.Invoke(1).Within("the completed execution's value was served"));
         Assert.Equal(1, calls);
     }
 
@@ -59,15 +61,15 @@ public class CancellationTests : IDisposable
 
         var first = f.Invoke(1, a.Token);
         var second = f.Invoke(1, b.Token);
-        var shared = await started.Task;
+        var shared = await started.Task.Within("the function started");
         Assert.NotEqual(a.Token, shared);
 
         await a.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the first caller gave up"));
         Assert.False(shared.IsCancellationRequested); // the second caller still waits
 
         await b.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller gave up"));
         Assert.True(shared.IsCancellationRequested); // nobody waits any more: the work is cancelled
     }
 
@@ -89,9 +91,9 @@ public class CancellationTests : IDisposable
 
         var first = f.Invoke(1, a.Token);
         await a.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the only caller gave up"));
 
-        Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None).Within("a fresh execution ran"));
         Assert.Equal(2, executions);
     }
 
@@ -100,16 +102,32 @@ public class CancellationTests : IDisposable
     {
         using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        var f = Cachify.Wrap((int x, CancellationToken token) => { entered.Set(); release.Wait(); return x; }).Backend(_fx.Backend);
+        var calls = 0;
+        var f = Cachify.Wrap((int x, CancellationToken token) => { Interlocked.Increment(ref calls); entered.Set(); release.Wait(); return x; }).Backend(_fx.Backend);
         using var cts = new CancellationTokenSource();
 
-        var owner = Task.Run(() => f.Invoke(1, CancellationToken.None));
-        entered.Wait();
-        var waiter = Task.Run(() => f.Invoke(1, cts.Token));
-        cts.Cancel();
+        // Dedicated threads: the owner blocks its thread, and the waiter must not wait for the pool to grow.
+        var owner = Task.Factory.StartNew(() => f.Invoke(1, CancellationToken.None), TaskCreationOptions.LongRunning);
+        Bounded.Wait(entered, "the owner runs the function");
+        var waiter = Task.Factory.StartNew(() => f.Invoke(1, cts.Token), TaskCreationOptions.LongRunning);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter);
-        release.Set();
-        Assert.Equal(1, await owner);
+        // Cancel only once the waiter is blocked in the key's gate beside the owner: cancelling before would test a
+        // call made with a cancelled token, not a wait given up.
+        var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+        try
+        {
+            Internals.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(1, default)) >= 2, "the waiter waits beside the owner");
+            await cts.CancelAsync();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within("the cancelled waiter returned"));
+            Assert.False(owner.IsCompleted); // only the waiter gave up: the execution still runs
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        Assert.Equal(1, await owner.Within("the owner returned"));
+        Assert.Equal(1, calls);
     }
 }

@@ -34,13 +34,31 @@ public class KeyTests : IDisposable
     }
 
     [Fact]
-    public void Key_IntAndLongInDifferentFunctions_NeverCollide()
+    public void Key_IntAndLongOverloadsOfOneMethod_NeverCollide()
     {
-        var ints = Cachify.Wrap((int x) => "int").Backend(_fx.Backend);
-        var longs = Cachify.Wrap((long x) => "long").Backend(_fx.Backend);
+        // One declaring type, one method name, one argument value: only the parameter type tells the entries apart.
+        Overloads.Reset();
+        var ints = Cachify.Wrap<int, string>(Overloads.Kind).Backend(_fx.Backend);
+        var longs = Cachify.Wrap<long, string>(Overloads.Kind).Backend(_fx.Backend);
 
-        Assert.Equal("int", ints.Invoke(1));
-        Assert.Equal("long", longs.Invoke(1L));
+        Assert.Equal("int 1", ints.Invoke(1));
+        Assert.Equal("long 1", longs.Invoke(1L));
+        Assert.Equal("int 1", ints.Invoke(1));
+        Assert.Equal("long 1", longs.Invoke(1L));
+        Assert.Equal(2, Overloads.Calls); // one execution per overload, each then a hit
+    }
+
+    [Fact]
+    public void Key_IntAndLongBoxedInOneObjectParameter_NeverCollide()
+    {
+        // One function: the boxed 1 and 1L differ only by their runtime type.
+        var calls = 0;
+        var f = Cachify.Wrap((object x) => { calls++; return x.GetType().Name; }).Backend(_fx.Backend);
+
+        Assert.Equal("Int32", f.Invoke(1));
+        Assert.Equal("Int64", f.Invoke(1L));
+        Assert.Equal("Int32", f.Invoke(1));
+        Assert.Equal(2, calls);
     }
 
     [Fact]
@@ -277,6 +295,25 @@ public class KeyTests : IDisposable
     private sealed class Repo(string name)
     {
         public string Get(int id) => $"{name}:{id}";
+    }
+
+    private static class Overloads
+    {
+        private static int _calls;
+
+        public static int Calls => Volatile.Read(ref _calls);
+
+        public static void Reset() => Volatile.Write(ref _calls, 0);
+
+        public static string Kind(int x) => Count("int " + x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public static string Kind(long x) => Count("long " + x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        private static string Count(string result)
+        {
+            Interlocked.Increment(ref _calls);
+            return result;
+        }
     }
 
     private static class StatelessCounter

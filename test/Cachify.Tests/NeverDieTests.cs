@@ -54,7 +54,7 @@ public class NeverDieTests : IDisposable
         Assert.Equal(1, await f.Invoke(1));
 
         _fx.Advance(Ttl);
-        await refreshEntered.Task;
+        await refreshEntered.Task.Within("the refresh started");
         for (var i = 0; i < 100; i++)
         {
             var read = f.Invoke(1);
@@ -261,7 +261,7 @@ public class NeverDieTests : IDisposable
         await f.Invoke(1);
 
         _fx.Advance(Ttl);
-        await entered.Task;
+        await entered.Task.Within("the refresh started");
         f.Invalidate(1);
         release.SetResult();
         await _fx.RefreshesDone();

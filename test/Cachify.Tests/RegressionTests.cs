@@ -53,21 +53,27 @@ public class RegressionTests
         }).Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
 
         var first = f.Invoke(1, CancellationToken.None);
-        await started.Task;
+        await started.Task.Within("the function started");
         var advance = Task.Run(() => time.Advance(TimeSpan.FromSeconds(5)));
-        inCleanup.Wait();
-
-        // The timed-out execution is detached before its token's callbacks run: this caller starts afresh
-        // (a small stack, so a join-retry recursion would overflow it).
         Task<int>? second = null;
-        var thread = new Thread(() => second = f.Invoke(1, CancellationToken.None), 256 * 1024);
-        thread.Start();
-        thread.Join();
-        finishCleanup.Set();
-        await advance;
+        try
+        {
+            Bounded.Wait(inCleanup, "the timeout ran the token's cleanup");
 
-        await Assert.ThrowsAsync<TimeoutException>(() => first);
-        Assert.Equal(1, await second!);
+            // The timed-out execution is detached before its token's callbacks run: this caller starts afresh
+            // (a small stack, so a join-retry recursion would overflow it).
+            var thread = new Thread(() => second = f.Invoke(1, CancellationToken.None), 256 * 1024) { IsBackground = true };
+            thread.Start();
+            Bounded.Join(thread, "the caller arriving during the cleanup returned");
+        }
+        finally
+        {
+            finishCleanup.Set();
+        }
+
+        await advance.Within("the clock's advance (and the cleanup it ran) ended");
+        await Assert.ThrowsAsync<TimeoutException>(() => first.Within("the timed-out call returned"));
+        Assert.Equal(1, await second!.Within("the fresh execution returned"));
         Assert.Equal(2, calls);
     }
 
@@ -93,13 +99,19 @@ public class RegressionTests
         }).Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
 
         var first = Task.Run(() => f.Invoke(1, CancellationToken.None));
-        await started.Task;
-        time.Advance(TimeSpan.FromSeconds(5)); // the callback's exception does not escape the timer
+        try
+        {
+            await started.Task.Within("the function started");
+            time.Advance(TimeSpan.FromSeconds(5)); // the callback's exception does not escape the timer
 
-        await Assert.ThrowsAsync<TimeoutException>(() => first);
-        Assert.Equal(1, await Task.Run(() => f.Invoke(1, CancellationToken.None)));
-        Assert.Equal(2, calls);
-        hung.Set();
+            await Assert.ThrowsAsync<TimeoutException>(() => first.Within("the timed-out call returned"));
+            Assert.Equal(1, await Task.Run(() => f.Invoke(1, CancellationToken.None)).Within("the next call ran the function again"));
+            Assert.Equal(2, calls);
+        }
+        finally
+        {
+            hung.Set();
+        }
     }
 
     [Fact]

@@ -87,7 +87,7 @@ public class SkipCacheTests : IDisposable
             return Interlocked.Increment(ref calls);
         }).Backend(_fx.Backend);
 
-        var results = await Task.WhenAll(Enumerable.Range(0, Callers).Select(_ => Task.Run(() => f.Invoke(1, skipCache: true))));
+        var results = await Task.WhenAll(Enumerable.Range(0, Callers).Select(_ => Task.Run(() => f.Invoke(1, skipCache: true)))).Within("every skip-cache call returned");
 
         Assert.Equal(Callers, calls);
         Assert.Equal(1, maxRunning);

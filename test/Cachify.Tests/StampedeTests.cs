@@ -27,7 +27,7 @@ public class StampedeTests : IDisposable
         Assert.All(tasks, t => Assert.False(t.IsCompleted));
         release.SetResult();
 
-        Assert.All(await Task.WhenAll(tasks), v => Assert.Equal(42, v));
+        Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
         Assert.Equal(1, executions);
     }
 
@@ -65,7 +65,7 @@ public class StampedeTests : IDisposable
 
         var tasks = (from caller in Enumerable.Range(0, 100) from key in Enumerable.Range(0, 100) select f.Invoke(key)).ToArray();
         release.SetResult();
-        var results = await Task.WhenAll(tasks);
+        var results = await Task.WhenAll(tasks).Within("every caller got its key's value");
 
         Assert.All(executions, count => Assert.Equal(1, count));
         for (var i = 0; i < results.Length; i++)
@@ -77,17 +77,34 @@ public class StampedeTests : IDisposable
     [Fact]
     public void Invoke_SyncHundredKeysTimesHundredCallers_RunsOncePerKey()
     {
-        var executions = new int[100];
-        var f = Cachify.Wrap((int key) => { Interlocked.Increment(ref executions[key]); Thread.SpinWait(1000); return key; }).Backend(_fx.Backend);
+        // Four groups of a hundred threads; group g calls keys g, g + 4, g + 8, ... in turn, so four keys run at once
+        // and every key has a hundred callers. Each key's execution holds until all of its group's callers wait in
+        // the key's gate: every caller but one joins the running execution (none can arrive late and get a hit).
+        const int Groups = 4;
+        const int CallersPerKey = 100;
+        const int KeyCount = 100;
+        var executions = new int[KeyCount];
+        CachedFunc<int, int>? f = null;
+        f = Cachify.Wrap((int key) =>
+        {
+            Interlocked.Increment(ref executions[key]);
+            Internals.Until(() => Locks(f!).Users(KeyOf(f!, key)) >= CallersPerKey, $"the callers of key {key} wait");
+            return key;
+        }).Backend(_fx.Backend);
 
-        var results = new int[10_000];
-        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 16 }, i => results[i] = f.Invoke(i % 100));
+        var results = RunOnThreads(Groups * CallersPerKey, thread =>
+        {
+            var seen = new List<int>();
+            for (var key = thread % Groups; key < KeyCount; key += Groups)
+            {
+                seen.Add(f.Invoke(key));
+            }
+
+            return seen;
+        });
 
         Assert.All(executions, count => Assert.Equal(1, count));
-        for (var i = 0; i < results.Length; i++)
-        {
-            Assert.Equal(i % 100, results[i]);
-        }
+        Assert.All(results, (seen, thread) => Assert.Equal(Enumerable.Range(0, KeyCount).Where(k => k % Groups == thread % Groups), seen));
     }
 
     [Fact]
@@ -100,7 +117,7 @@ public class StampedeTests : IDisposable
         Assert.Equal(2, await f.Invoke(2)); // completes while key 1 is still running
         Assert.False(slow.IsCompleted);
         blocked.SetResult(1);
-        Assert.Equal(1, await slow);
+        Assert.Equal(1, await slow.Within("the slow key's call returned"));
     }
 
     [Trait("Category", "Reliability")]
@@ -121,7 +138,7 @@ public class StampedeTests : IDisposable
 
         foreach (var task in tasks)
         {
-            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task)).Message);
+            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task.Within("the waiter got the exception"))).Message);
         }
 
         Assert.Equal(1, executions);       // the failing dependency was called once, not once per waiter
@@ -187,17 +204,34 @@ public class StampedeTests : IDisposable
 
     private static ArgsKey<int> KeyOf(CachedFunc<int, int> f, int x) => new(x);
 
-    private static T[] RunOnThreads<T>(int count, Func<T> body)
+    private static T[] RunOnThreads<T>(int count, Func<T> body) => RunOnThreads(count, _ => body());
+
+    /// <summary>Runs <paramref name="body"/> on <paramref name="count"/> threads released together; rethrows what a thread threw.</summary>
+    private static T[] RunOnThreads<T>(int count, Func<int, T> body)
     {
         var results = new T[count];
+        var errors = new Exception?[count];
         using var start = new Barrier(count);
         var threads = Enumerable.Range(0, count).Select(i => new Thread(() =>
         {
-            start.SignalAndWait();
-            results[i] = body();
-        }, maxStackSize: 256 * 1024)).ToList();
+            try
+            {
+                // A thread left waiting past the deadline starts anyway; the bounded join below reports a hang.
+                start.SignalAndWait(Bounded.Deadline);
+                results[i] = body(i);
+            }
+            catch (Exception error)
+            {
+                errors[i] = error;
+            }
+        }, maxStackSize: 256 * 1024) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Bounded.JoinAll(threads, $"the {count} calling threads returned");
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+        {
+            throw new InvalidOperationException("A calling thread threw.", first);
+        }
+
         return results;
     }
 }

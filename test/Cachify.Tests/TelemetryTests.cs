@@ -42,7 +42,7 @@ public class TelemetryTests : IDisposable
 
         var callers = Enumerable.Range(0, 3).Select(_ => f.Invoke(1)).ToArray();
         release.SetResult();
-        await Task.WhenAll(callers);
+        await Task.WhenAll(callers).Within("every caller got the value");
         await f.Invoke(1);
         await f.Invoke(1);
 

@@ -26,9 +26,9 @@ public class TimeoutTests : IDisposable
         var second = f.Invoke(1);
         _time.Fake.Advance(TimeSpan.FromSeconds(5));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(() => first);
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => first.Within("the first caller timed out"));
         Assert.Contains("timeout", error.Message, StringComparison.OrdinalIgnoreCase);
-        await Assert.ThrowsAsync<TimeoutException>(() => second);
+        await Assert.ThrowsAsync<TimeoutException>(() => second.Within("the second caller timed out"));
         Assert.Equal(2, await f.Invoke(1)); // the hung execution was detached: a new one runs
 
         hang.SetResult(1);                  // the abandoned execution ends late: its result is not stored
@@ -53,12 +53,19 @@ public class TimeoutTests : IDisposable
         }).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
 
         var caller = Task.Run(() => f.Invoke(1));
-        _time.WaitForTimers(2); // the scheduler's timer, then the execution's timeout
-        _time.Fake.Advance(TimeSpan.FromSeconds(5));
+        try
+        {
+            _time.WaitForTimers(2); // the scheduler's timer, then the execution's timeout
+            _time.Fake.Advance(TimeSpan.FromSeconds(5));
 
-        await Assert.ThrowsAsync<TimeoutException>(() => caller);
-        Assert.Equal(2, f.Invoke(1));
-        hang.Set();
+            await Assert.ThrowsAsync<TimeoutException>(() => caller.Within("the caller timed out"));
+            Assert.Equal(2, f.Invoke(1));
+        }
+        finally
+        {
+            hang.Set();
+        }
+
         Assert.Equal(2, f.Invoke(1));
     }
 
@@ -74,20 +81,25 @@ public class TimeoutTests : IDisposable
         }).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
 
         var call = f.Invoke(1, CancellationToken.None);
-        var token = await observed.Task;
+        var token = await observed.Task.Within("the function started");
         _time.Fake.Advance(TimeSpan.FromSeconds(5));
 
-        await Assert.ThrowsAsync<TimeoutException>(() => call);
+        await Assert.ThrowsAsync<TimeoutException>(() => call.Within("the call timed out"));
         Assert.True(token.IsCancellationRequested);
     }
 
     [Fact]
     public async Task Timeout_FastExecution_IsUnaffected()
     {
-        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
-        Assert.Equal(1, await f.Invoke(1));
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Task.FromResult(x * 10 + Interlocked.Increment(ref calls))).Timeout(TimeSpan.FromSeconds(5)).Backend(_fx.Backend);
+        Assert.Equal(11, await f.Invoke(1));
+
+        // Past the timeout (within the 300 s default TTL): a timer left armed by the finished execution would fire
+        // now, and must neither fail a call nor evict the stored value.
         _time.Fake.Advance(TimeSpan.FromSeconds(6));
-        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(11, await f.Invoke(1)); // a hit: the function did not run again
+        Assert.Equal(1, calls);
     }
 
     [Fact]
@@ -103,7 +115,7 @@ public class TimeoutTests : IDisposable
         var call = f.Invoke(1);
         Assert.False(call.IsCompleted);
         _time.Fake.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await call); // the soft timeout served the last value
+        Assert.Equal(1, await call.Within("the soft timeout served")); // the soft timeout served the last value
 
         slow.SetResult(2);           // the execution goes on and stores its result
         await Internals.UntilAsync(async () => await f.Invoke(1) == 2, "the late result is stored");
@@ -120,7 +132,7 @@ public class TimeoutTests : IDisposable
         _time.Fake.Advance(TimeSpan.FromSeconds(2));
         Assert.False(call.IsCompleted);
         slow.SetResult(7);
-        Assert.Equal(7, await call);
+        Assert.Equal(7, await call.Within("the call got the result"));
     }
 
     [Fact]
@@ -137,7 +149,7 @@ public class TimeoutTests : IDisposable
         _time.Fake.Advance(TimeSpan.FromSeconds(1));
         Assert.False(call.IsCompleted);
         _time.Fake.Advance(TimeSpan.FromSeconds(4));
-        await Assert.ThrowsAsync<TimeoutException>(() => call); // the hard timeout applies
+        await Assert.ThrowsAsync<TimeoutException>(() => call.Within("the hard timeout fired")); // the hard timeout applies
         Assert.Equal(0, _fx.Cache.Count);
     }
 
@@ -152,7 +164,7 @@ public class TimeoutTests : IDisposable
 
         var skip = f.Invoke(1, skipCache: true);
         _time.Fake.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await skip);
+        Assert.Equal(1, await skip.Within("the soft timeout served the current value"));
         slow.SetResult(2);
         await Internals.UntilAsync(async () => await f.Invoke(1) == 2, "the fresh value is stored");
     }
@@ -177,11 +189,17 @@ public class TimeoutTests : IDisposable
 
         var timersBefore = _time.TimersCreated;
         var caller = Task.Run(() => f.Invoke(1));
-        _time.WaitForTimers(timersBefore + 1); // the caller waits with its soft timeout armed
-        _time.Fake.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await caller);
+        try
+        {
+            _time.WaitForTimers(timersBefore + 1); // the caller waits with its soft timeout armed
+            _time.Fake.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(1, await caller.Within("the soft timeout served the stale value"));
+        }
+        finally
+        {
+            slow.Set();
+        }
 
-        slow.Set();
         Internals.Until(() => f.Invoke(1) == 2, "the late result is stored");
     }
 
@@ -315,6 +333,46 @@ public class TimeoutTests : IDisposable
 
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(1, _fx.ScheduledEntries); // rescheduled with back-off
+    }
+
+    [Fact]
+    public async Task Timeout_NeverDieSyncRefreshHangs_QueuedSkipCacheCallerRunsAfterTheTimeout()
+    {
+        using var refreshing = new ManualResetEventSlim();
+        using var hang = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 2)
+            {
+                refreshing.Set();
+                hang.Wait();
+            }
+
+            return n;
+        }).Ttl(Ttl).NeverDie().Timeout(TimeSpan.FromSeconds(3)).Backend(_fx.Backend);
+        try
+        {
+            Assert.Equal(1, f.Invoke(1));
+            _time.Fake.Advance(Ttl); // the refresh starts and hangs
+            Assert.True(refreshing.Wait(TimeSpan.FromSeconds(30)), "the refresh started");
+
+            // A skip-cache call queues behind the running refresh; the refresh's timeout releases it.
+            var skip = Task.Run(() => f.Invoke(1, skipCache: true));
+            var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+            Internals.Until(() => locks.Users(new ArgsKey<int>(1)) == 2, "the skip-cache call waits for the refresh");
+            Assert.False(skip.IsCompleted);
+            _time.Fake.Advance(TimeSpan.FromSeconds(3));
+
+            // Bounded: without the refresh's timeout, the call would wait for the hung refresh forever.
+            Assert.Equal(3, await skip.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(3, f.Invoke(1));
+        }
+        finally
+        {
+            hang.Set();
+        }
     }
 
     [Fact]

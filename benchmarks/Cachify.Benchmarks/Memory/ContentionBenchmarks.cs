@@ -22,7 +22,7 @@ public enum KeyMode
 /// without contention shows the same time for 1 and 2 threads and contention shows as growth. With 2 threads on
 /// a 2-core machine, other load on the machine shows too: compare against the floor of the same row.
 /// <c>Calls/s (all)</c> is the hit throughput of all threads together (threads × 10⁹ / Mean) and
-/// <c>Scaling vs 1 thread</c> divides it by the same method's 1-thread throughput (the target: 2 threads on
+/// <c>Scaling vs 1 thread</c> divides it by the same method's 1-thread throughput (the target: 2 threads on
 /// different keys ≥ 1.7).
 /// </summary>
 [MemoryDiagnoser]

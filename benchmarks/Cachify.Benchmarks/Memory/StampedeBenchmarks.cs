@@ -19,7 +19,7 @@ namespace CachifyNet.Benchmarks.Memory;
 /// IMemoryCache has no such protection: its count is reported, not enforced.
 /// The floor is a <see cref="ConcurrentDictionary{TKey, TValue}"/> of <see cref="Lazy{T}"/>.
 /// <para>
-/// Two more rows per category give the parts of the issue's wall-time target, "1.5 × (the function's own 1 ms + the hit
+/// Two more rows per category give the parts of the wall-time target, "1.5 × (the function's own 1 ms + the hit
 /// cost of 999 callers)": <c>FunctionAlone</c> is one call of the 1 ms function with no cache and no other caller
 /// (what <c>Task.Delay(1)</c>/<c>Thread.Sleep(1)</c> really take here), and <c>CachifyAllHits</c> is the same round of
 /// 1,000 callers on a key that is already cached (every caller hits; the function never runs), i.e. the hit cost of

@@ -46,6 +46,12 @@ public static class CachifyRedisServiceCollectionExtensions
     /// Registers <see cref="ICachify"/> (see <c>AddCachify</c>) with a <see cref="RedisCacheBackend"/>, and an
     /// <see cref="IConnectionMultiplexer"/> connected to <paramref name="connectionString"/> unless the app registered one.
     /// </summary>
+    /// <remarks>
+    /// Unless the string sets <c>abortConnect</c>, the multiplexer is created with <c>abortConnect=false</c>: an app
+    /// starts while Redis is down, its cached functions run uncached meanwhile (<see cref="RedisErrorMode.Silent"/>), and
+    /// the multiplexer connects when Redis comes up. With <c>abortConnect=true</c>, resolving the multiplexer (and so
+    /// <see cref="ICachify"/>) throws while Redis cannot be reached.
+    /// </remarks>
     /// <param name="services">The service collection.</param>
     /// <param name="connectionString">A StackExchange.Redis configuration string, such as <c>"localhost:6379"</c>; parsed now.</param>
     /// <param name="options">The Redis options, validated now; null for the defaults.</param>
@@ -66,7 +72,28 @@ public static class CachifyRedisServiceCollectionExtensions
             throw new ArgumentException($"The Redis connection string \"{connectionString}\" cannot be parsed: {error.Message}", nameof(connectionString), error);
         }
 
+        // A cache must not keep an app from starting: StackExchange.Redis aborts when the first connect fails unless told not to.
+        if (!SetsOption(connectionString, "abortConnect"))
+        {
+            configuration.AbortOnConnectFail = false;
+        }
+
         services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
         return AddCachifyRedis(services, options ?? new RedisCacheOptions());
+    }
+
+    /// <summary>Whether a configuration string sets <paramref name="key"/> (comma-separated <c>key=value</c> items; keys ignore case, as StackExchange.Redis reads them).</summary>
+    private static bool SetsOption(string connectionString, string key)
+    {
+        foreach (var item in connectionString.Split(','))
+        {
+            var equals = item.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && item.AsSpan(0, equals).Trim().Equals(key, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -7,7 +7,8 @@ namespace CachifyNet.Redis.Internal;
 /// Keeps an owner's lock alive while its function runs: every third of the lock timeout, extends the lock to a
 /// full timeout if the token still matches (Lua compare-then-act), so a function slower than the timeout keeps it.
 /// Runs on a timer in real time (Redis expires the lock in real time), with the asynchronous client, whether the
-/// function is synchronous or not: it is background work, not the caller's path.
+/// function is synchronous or not: it is background work, not the caller's path. It stops at its first tick after the
+/// backend is disposed (an execution still running then stores nothing), so the lock expires by itself.
 /// </summary>
 internal sealed class LockRenewal : IDisposable
 {
@@ -32,6 +33,13 @@ internal sealed class LockRenewal : IDisposable
 
     private void Tick()
     {
+        if (_redis.IsDisposed)
+        {
+            // The backend was disposed: whatever the function returns is not stored, so its lock is of no use.
+            _timer.Dispose();
+            return;
+        }
+
         if (Interlocked.Exchange(ref _busy, 1) == 0)
         {
             _ = RenewAsync();

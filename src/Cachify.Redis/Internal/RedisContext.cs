@@ -8,11 +8,17 @@ namespace CachifyNet.Redis.Internal;
 /// What every keyspace of one <see cref="RedisCacheBackend"/> shares: the connection, the options, the waiters
 /// and the backend's one pub/sub subscription, and the rules for Redis errors.
 /// </summary>
+/// <remarks>
+/// The subscription's state is also the context's life: <see cref="Dispose"/> moves it to a terminal state, from which
+/// nothing subscribes again (a subscribe still in flight removes its own subscription when it completes), lock
+/// renewals stop at their next tick, and waiting callers wake to find the backend disposed.
+/// </remarks>
 internal sealed class RedisContext : IDisposable
 {
     private const int NotSubscribed = 0;
     private const int Subscribing = 1;
     private const int Subscribed = 2;
+    private const int Disposed = 3;
 
     private readonly Action<RedisChannel, RedisValue> _onNotification;
     private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
@@ -32,7 +38,7 @@ internal sealed class RedisContext : IDisposable
         LockWaitTimeout = options.LockWaitTimeout;
         MaxPoll = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.LockTimeout.Ticks / 4));
         OnError = options.OnError;
-        Serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
+        Serializer = options.Serializer;
         _onNotification = (_, message) => Waiters.Signal(message.ToString());
         _onRestored = (_, _) => Waiters.SignalAll();
         connection.ConnectionRestored += _onRestored;
@@ -67,6 +73,9 @@ internal sealed class RedisContext : IDisposable
     public ICacheSerializer Serializer { get; }
 
     public WaiterRegistry Waiters { get; } = new();
+
+    /// <summary>Whether <see cref="Dispose"/> has run (for good).</summary>
+    public bool IsDisposed => Volatile.Read(ref _subscription) == Disposed;
 
     /// <summary>Successful lock renewals so far (tests observe that a slow function keeps its lock).</summary>
     public long Renewals => Interlocked.Read(ref _renewals);
@@ -121,21 +130,23 @@ internal sealed class RedisContext : IDisposable
     }
 
     /// <summary>Subscribes to the notification channel once; a failure is logged and waiters poll instead.</summary>
+    /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
     public void EnsureSubscribed()
     {
-        if (Interlocked.CompareExchange(ref _subscription, Subscribing, NotSubscribed) != NotSubscribed)
+        if (!TryBeginSubscribe())
         {
             return;
         }
 
         try
         {
-            Connection.GetSubscriber().Subscribe(Channel, _onNotification);
-            Volatile.Write(ref _subscription, Subscribed);
+            var subscriber = SubscriberReady();
+            subscriber.Subscribe(Channel, _onNotification);
+            EndSubscribe(subscriber);
         }
         catch (Exception error) when (IsBackendError(error))
         {
-            Volatile.Write(ref _subscription, NotSubscribed);
+            Interlocked.CompareExchange(ref _subscription, NotSubscribed, Subscribing);
             RedisLog.SubscribeFailed(Logger, ChannelName, error);
         }
     }
@@ -143,36 +154,91 @@ internal sealed class RedisContext : IDisposable
     /// <inheritdoc cref="EnsureSubscribed"/>
     public async ValueTask EnsureSubscribedAsync()
     {
-        if (Interlocked.CompareExchange(ref _subscription, Subscribing, NotSubscribed) != NotSubscribed)
+        if (!TryBeginSubscribe())
         {
             return;
         }
 
         try
         {
-            await Connection.GetSubscriber().SubscribeAsync(Channel, _onNotification).ConfigureAwait(false);
-            Volatile.Write(ref _subscription, Subscribed);
+            var subscriber = SubscriberReady();
+            await subscriber.SubscribeAsync(Channel, _onNotification).ConfigureAwait(false);
+            EndSubscribe(subscriber);
         }
         catch (Exception error) when (IsBackendError(error))
         {
-            Volatile.Write(ref _subscription, NotSubscribed);
+            Interlocked.CompareExchange(ref _subscription, NotSubscribed, Subscribing);
             RedisLog.SubscribeFailed(Logger, ChannelName, error);
         }
     }
 
+    /// <summary>True when this caller is to subscribe; false when subscribed or subscribing already.</summary>
+    private bool TryBeginSubscribe()
+    {
+        var state = Interlocked.CompareExchange(ref _subscription, Subscribing, NotSubscribed);
+        if (state == Disposed)
+        {
+            throw Services.DisposedError();
+        }
+
+        return state == NotSubscribed;
+    }
+
+    /// <summary>The subscribe completed: subscribed, unless the context was disposed meanwhile, which could not remove it.</summary>
+    private void EndSubscribe(ISubscriber subscriber)
+    {
+        if (Interlocked.CompareExchange(ref _subscription, Subscribed, Subscribing) != Subscribing)
+        {
+            Unsubscribe(subscriber);
+        }
+    }
+
+    private void Unsubscribe(ISubscriber subscriber)
+    {
+        try
+        {
+            subscriber.Unsubscribe(Channel, _onNotification, CommandFlags.FireAndForget);
+        }
+        catch (Exception error) when (IsBackendError(error))
+        {
+            RedisLog.SubscribeFailed(Logger, ChannelName, error);
+        }
+    }
+
+    /// <summary>
+    /// The subscriber, if the multiplexer can reach its server: a waiter must not sit in the multiplexer's backlog
+    /// until the client timeout to subscribe (see <see cref="Ready"/>); it polls instead, and the next wait tries again.
+    /// </summary>
+    private ISubscriber SubscriberReady()
+    {
+        var subscriber = Connection.GetSubscriber();
+        if (!subscriber.IsConnected(Channel))
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected (the multiplexer reports no connection for the notification channel).", null, CommandStatus.Unknown);
+        }
+
+        return subscriber;
+    }
+
+    /// <summary>
+    /// For good: removes the subscription (or leaves it to the subscribe in flight), stops listening for reconnects,
+    /// and wakes every waiting caller, which then throws <see cref="ObjectDisposedException"/>. Lock renewals stop at
+    /// their next tick (<see cref="LockRenewal"/>). Idempotent.
+    /// </summary>
     public void Dispose()
     {
-        Connection.ConnectionRestored -= _onRestored;
-        if (Interlocked.Exchange(ref _subscription, NotSubscribed) == Subscribed)
+        var previous = Interlocked.Exchange(ref _subscription, Disposed);
+        if (previous == Disposed)
         {
-            try
-            {
-                Connection.GetSubscriber().Unsubscribe(Channel, _onNotification, CommandFlags.FireAndForget);
-            }
-            catch (Exception error) when (IsBackendError(error))
-            {
-                RedisLog.SubscribeFailed(Logger, ChannelName, error);
-            }
+            return;
         }
+
+        Connection.ConnectionRestored -= _onRestored;
+        if (previous == Subscribed)
+        {
+            Unsubscribe(Connection.GetSubscriber());
+        }
+
+        Waiters.SignalAll();
     }
 }

@@ -14,7 +14,7 @@ internal static class RedisKeyRules
     /// <summary>The argument bits that are written into the key: none under <c>KeyBy</c> (its string is the whole argument part).</summary>
     public static int KeyMask(WrapperConfig config) => config.KeyBy is null ? config.KeyMask : 0;
 
-    /// <summary>The text of an argument that is not a built-in type: its JSON, as its declared type (see <see cref="KeyJson"/>).</summary>
+    /// <summary>The text of an argument that is not a built-in type: its JSON, with runtime types where they differ from the declared one (see <see cref="KeyJson"/>).</summary>
     public static string ObjectText(object value, Type declaredType) => KeyJson.Text(value, declaredType);
 
     /// <summary>Function identity plus key shape, as it appears inside the key's hash tag.</summary>
@@ -34,11 +34,12 @@ internal static class RedisKeyRules
         var mask = KeyMask(config);
         for (var i = 0; i < function.ParameterTypes.Length; i++)
         {
-            if ((mask & (1 << i)) != 0 && !ArgText.IsSupported(function.ParameterTypes[i], out var reason))
+            var type = function.ParameterTypes[i];
+            if ((mask & (1 << i)) != 0 && !KeyJson.IsKeyable(type, out var reason))
             {
                 var name = function.ParameterNames[i];
                 throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(function.ParameterTypes[i])}) of {config.DisplayName} cannot be part of a Redis key: {reason}. ") +
+                    string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(type)}) of {config.DisplayName} cannot be part of a Redis key: {reason}. ") +
                     $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself, before .Backend(...) or .UseRedis().",
                     paramName);
             }

@@ -86,7 +86,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         var state = registration.State;
         state.Failures++;
         var delay = state.RetryDelay();
-        if (error is RedisException or TimeoutException)
+        if (error is RedisException or RedisTimeoutException)
         {
             RedisLog.RefreshCheckFailed(Logger, state.Binding.Name, state.Failures, Services.ToTimeSpan(delay), error);
         }
@@ -194,52 +194,65 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Runs the function under the lock this process took, as the key's local execution (callers of the key join it).</summary>
+    /// <summary>
+    /// Runs the function under the lock this process took, as the key's local execution (callers of the key join it).
+    /// The wrapper's hard timeout applies as on a call: when it passes, the refresh is abandoned at once (its token is
+    /// cancelled, local callers are released, the lock is released, the failure is counted and logged and retried
+    /// with back-off, and the last good value is kept); the function's late result is dropped.
+    /// </summary>
     private async Task OwnRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, RedisNeverDieItem<TKey, TValue> item)
     {
         var registration = flight.LeaveWhen(Services.Stopping);
         var generation = Generation;
+        var run = new RefreshRun(this, entry, token, binding, item);
+        Arm(gate, flight, binding);
+
+        // The outcome is taken from the flight, which completes once: by this method, or by the hard timeout.
+        var outcome = flight.Task.ContinueWith(
+            static (task, state) => ((RefreshRun)state!).OnFlightCompletedAsync(task),
+            run,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default).Unwrap();
         try
         {
-            TValue value;
-            using (new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
-            {
-                value = binding.Invoker.IsAsync
-                    ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false)
-                    : Execute(binding, in args, flight);
-            }
+            var value = binding.Invoker.IsAsync
+                ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false)
+                : Execute(binding, in args, flight);
+            run.Dispose();
 
-            await StoreRefreshAsync(entry, token, value, key, args, binding, flight, generation, item).ConfigureAwait(false);
+            // Completed already: abandoned at its hard timeout, and the outcome has released the lock.
+            if (!flight.Task.IsCompleted)
+            {
+                await StoreRefreshAsync(run, value, key, args, binding, flight, generation, item).ConfigureAwait(false);
+            }
 
             // Detach before completing: nobody may join a completed flight.
             gate.Finish(flight);
             flight.TrySetResult(value);
-            Telemetry.Refreshed(binding.Tags, success: true);
         }
         catch (Exception error)
         {
             gate.Finish(flight);
             flight.TrySetException(error);
-            Telemetry.Refreshed(binding.Tags, success: false);
-            OnRefreshFailed(item, error);
-
-            // Keep the last good value until after the next attempt.
-            var extendMs = Envelope.TtlMs(Services.ToTimeSpan(item.State.RetryDelay())) + Envelope.TtlMs(binding.Ttl);
-            await ReleaseAsync(entry, token, extendMs, binding).ConfigureAwait(false);
         }
         finally
         {
+            run.Dispose();
+            flight.DisposeTimer();
             registration.Dispose();
             gate.Finish(flight);
             Locks.Exit(key, gate);
         }
+
+        await outcome.ConfigureAwait(false);
     }
 
-    private async Task StoreRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, TValue value, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, RedisNeverDieItem<TKey, TValue> item)
+    private async Task StoreRefreshAsync<TArgs>(RefreshRun run, TValue value, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, RedisNeverDieItem<TKey, TValue> item)
     {
         if (!MayStore(flight, generation))
         {
-            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            await run.ReleaseAsync(extendMs: 0).ConfigureAwait(false);
             return;
         }
 
@@ -252,16 +265,17 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         {
             Telemetry.BackendError(binding.Tags, "serialize");
             RedisLog.SerializeFailed(Logger, binding.Name, error);
-            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+            await run.ReleaseAsync(extendMs: 0).ConfigureAwait(false);
             Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
             return;
         }
 
+        var entry = run.Entry;
         bool stored;
         try
         {
             _redis.Ready(entry.Value);
-            stored = (long)await _redis.Database.ScriptEvaluateAsync(RedisScripts.Commit, entry.All, CommitArgs(token, tail, binding, entry)).ConfigureAwait(false) == 1;
+            stored = (long)await _redis.Database.ScriptEvaluateAsync(RedisScripts.Commit, entry.All, CommitArgs(run.Token, tail, binding, entry)).ConfigureAwait(false) == 1;
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -277,6 +291,65 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         else if (!stored)
         {
             Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
+        }
+    }
+
+    /// <summary>
+    /// The lock one refresh holds: renewed while the function runs, released once (by the refresh, or by its outcome
+    /// when it failed or was abandoned at its hard timeout), and the refresh's outcome, counted and logged once.
+    /// </summary>
+    private sealed class RefreshRun : IDisposable
+    {
+        private readonly RedisKeyspace<TKey, TValue> _keyspace;
+        private readonly Binding<TKey, TValue> _binding;
+        private readonly RedisNeverDieItem<TKey, TValue> _item;
+        private readonly LockRenewal _renewal;
+        private int _released;
+
+        public RefreshRun(RedisKeyspace<TKey, TValue> keyspace, EntryKeys entry, RedisValue token, Binding<TKey, TValue> binding, RedisNeverDieItem<TKey, TValue> item)
+        {
+            _keyspace = keyspace;
+            Entry = entry;
+            Token = token;
+            _binding = binding;
+            _item = item;
+            _renewal = new LockRenewal(keyspace._redis, entry.Lock, token, binding.Tags, binding.Name);
+        }
+
+        public EntryKeys Entry { get; }
+
+        public RedisValue Token { get; }
+
+        /// <summary>Stops renewing the lock (the function has ended).</summary>
+        public void Dispose() => _renewal.Dispose();
+
+        /// <summary>Releases the lock if this refresh has not yet (a commit deletes it by itself).</summary>
+        public Task ReleaseAsync(long extendMs)
+        {
+            _renewal.Dispose();
+            return Interlocked.Exchange(ref _released, 1) == 0
+                ? _keyspace.ReleaseAsync(Entry, Token, extendMs, _binding)
+                : Task.CompletedTask;
+        }
+
+        /// <summary>
+        /// The flight completed: a success is counted; a failure (the function threw, or the hard timeout abandoned it
+        /// while it runs) is counted, logged and retried with back-off, and the lock goes with the last good value kept
+        /// until after that retry.
+        /// </summary>
+        public Task OnFlightCompletedAsync(Task<TValue> task)
+        {
+            if (task.IsCompletedSuccessfully)
+            {
+                Telemetry.Refreshed(_binding.Tags, success: true);
+                return Task.CompletedTask;
+            }
+
+            Telemetry.Refreshed(_binding.Tags, success: false);
+            _keyspace.OnRefreshFailed(_item, task.Exception?.InnerException ?? new OperationCanceledException());
+            var services = _keyspace.Services;
+            var extendMs = Envelope.TtlMs(services.ToTimeSpan(_item.State.RetryDelay())) + Envelope.TtlMs(_binding.Ttl);
+            return ReleaseAsync(extendMs);
         }
     }
 

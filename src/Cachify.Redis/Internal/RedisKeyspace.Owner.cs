@@ -410,11 +410,16 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         RedisLog.LockWaitTimedOut(Logger, binding.Name, _redis.LockWaitTimeout);
     }
 
-    /// <summary>Releases the lock if still ours (errors are counted and logged: the lock expires by itself).</summary>
+    /// <summary>
+    /// Releases the lock if still ours (errors are counted and logged: the lock expires by itself). Like every Redis
+    /// call on a caller's path, it fails at once while the multiplexer reports Redis disconnected, rather than hold
+    /// the caller (and the function's result or exception) in the multiplexer's backlog until the client timeout.
+    /// </summary>
     private void Release(in EntryKeys entry, RedisValue token, long extendMs, Binding<TKey, TValue> binding)
     {
         try
         {
+            _redis.Ready(entry.Value);
             _redis.Database.ScriptEvaluate(RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text]);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
@@ -427,6 +432,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         try
         {
+            _redis.Ready(entry.Value);
             await _redis.Database.ScriptEvaluateAsync(RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text]).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))

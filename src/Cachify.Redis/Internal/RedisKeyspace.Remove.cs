@@ -5,11 +5,26 @@ namespace CachifyNet.Redis.Internal;
 /// <summary>
 /// Invalidate and Clear. Invalidate removes the value and the lock in one script, so an execution running in any
 /// process finds its lock gone and stores nothing. Clear scans every primary for this function's keys
-/// (<c>SCAN MATCH</c>, never <c>KEYS</c>) and unlinks them in batches.
+/// (<c>SCAN MATCH</c>, never <c>KEYS</c>) and unlinks them in batches, in two passes: locks first, then values and
+/// wait markers.
 /// </summary>
+/// <remarks>
+/// Why two passes: an owner stores only while its lock still holds its token (<see cref="RedisScripts.Commit"/>), and
+/// SCAN returns every key that exists for the whole scan, but may miss a key written during it. Take an execution that
+/// holds its lock when a Clear begins. If it commits before the first pass has deleted its lock, its value exists
+/// before the second pass begins, so the second pass removes it. If it commits later, its lock is gone and it stores
+/// nothing. In one pass, a commit landing after the scan went past the value's place left that value behind. Locks
+/// taken during the Clear belong to executions that began after it; the second pass leaves them alone.
+/// </remarks>
 internal sealed partial class RedisKeyspace<TKey, TValue>
 {
     private const int ScanPageSize = 1000;
+
+    /// <summary>
+    /// Tests: runs after each SCAN page of a Clear, before the page's keys are unlinked; the argument is true in the
+    /// first pass (locks). Lets a test land another process's commit at a chosen point of a Clear.
+    /// </summary>
+    internal Action<bool>? ClearPageScanned { get; set; }
 
     public override void Remove(in TKey key)
     {
@@ -57,19 +72,16 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         ForgetAll();
         try
         {
-            foreach (var server in Primaries())
+            // Every primary's locks, then every primary's values and markers (see the remarks on this class).
+            var primaries = Primaries();
+            foreach (var server in primaries)
             {
-                RedisValue cursor = 0;
-                do
-                {
-                    var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", _scanPattern, "COUNT", ScanPageSize)!;
-                    cursor = (RedisValue)reply[0];
-                    foreach (var batch in Batches(server, (RedisKey[])reply[1]!))
-                    {
-                        server.Execute("UNLINK", batch);
-                    }
-                }
-                while (cursor != 0);
+                ScanAndUnlink(server, locks: true);
+            }
+
+            foreach (var server in primaries)
+            {
+                ScanAndUnlink(server, locks: false);
             }
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
@@ -87,20 +99,15 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         ForgetAll();
         try
         {
-            foreach (var server in Primaries())
+            var primaries = Primaries();
+            foreach (var server in primaries)
             {
-                RedisValue cursor = 0;
-                do
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
-                    cursor = (RedisValue)reply[0];
-                    foreach (var batch in Batches(server, (RedisKey[])reply[1]!))
-                    {
-                        await server.ExecuteAsync("UNLINK", batch).ConfigureAwait(false);
-                    }
-                }
-                while (cursor != 0);
+                await ScanAndUnlinkAsync(server, locks: true, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var server in primaries)
+            {
+                await ScanAndUnlinkAsync(server, locks: false, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
@@ -110,6 +117,51 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                 throw fatal;
             }
         }
+    }
+
+    /// <summary>One pass of Clear on one server: this function's locks, or its values and wait markers.</summary>
+    private void ScanAndUnlink(IServer server, bool locks)
+    {
+        RedisValue cursor = 0;
+        do
+        {
+            var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize)!;
+            cursor = (RedisValue)reply[0];
+            ClearPageScanned?.Invoke(locks);
+            foreach (var batch in Batches(server, PassKeys((RedisKey[])reply[1]!, locks)))
+            {
+                server.Execute("UNLINK", batch);
+            }
+        }
+        while (cursor != 0);
+    }
+
+    private async Task ScanAndUnlinkAsync(IServer server, bool locks, CancellationToken cancellationToken)
+    {
+        RedisValue cursor = 0;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
+            cursor = (RedisValue)reply[0];
+            ClearPageScanned?.Invoke(locks);
+            foreach (var batch in Batches(server, PassKeys((RedisKey[])reply[1]!, locks)))
+            {
+                await server.ExecuteAsync("UNLINK", batch).ConfigureAwait(false);
+            }
+        }
+        while (cursor != 0);
+    }
+
+    /// <summary>The keys of a page this pass removes: the second pass skips locks (taken after the first pass, by executions that began during the Clear).</summary>
+    private RedisKey[] PassKeys(RedisKey[] keys, bool locks)
+    {
+        if (locks || keys.Length == 0)
+        {
+            return keys;
+        }
+
+        return Array.FindAll(keys, key => !((string)key!).StartsWith(_lockPrefix, StringComparison.Ordinal));
     }
 
     /// <summary>The backend was disposed: forget local state; entries in Redis stay for the other processes.</summary>
@@ -131,6 +183,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         try
         {
+            _redis.Ready(entry.Value);
             _redis.Database.KeyDelete(entry.Value);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
@@ -143,6 +196,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         try
         {
+            _redis.Ready(entry.Value);
             await _redis.Database.KeyDeleteAsync(entry.Value).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))

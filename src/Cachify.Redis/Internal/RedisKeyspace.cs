@@ -21,6 +21,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private readonly string _lockPrefix;
     private readonly string _waitPrefix;
     private readonly string _scanPattern;
+    private readonly string _lockScanPattern;
     private readonly string _displayName;
     private readonly Telemetry.Tags _tags;
     private readonly ConcurrentDictionary<TKey, RedisNeverDieItem<TKey, TValue>> _neverDie = new();
@@ -39,6 +40,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         // One pattern finds values, locks and wait markers: '{' only ever opens the hash tag (names and
         // argument text cannot contain it), so "*{identity:" matches this identity and no other.
         _scanPattern = redis.Prefix + ":*{" + RedisKeyRules.GlobEscape(identity) + ":*";
+        _lockScanPattern = redis.Prefix + ":lock:{" + RedisKeyRules.GlobEscape(identity) + ":*";
         _tags = new Telemetry.Tags(displayName, redis.Services.Kind);
     }
 

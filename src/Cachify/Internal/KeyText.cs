@@ -233,6 +233,20 @@ internal static class ArgText
     /// <summary>The instant in UTC (two offsets of one instant are equal).</summary>
     public static string Instant(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>Whether <see cref="AppendEscaped"/> would change <paramref name="value"/>.</summary>
+    public static bool NeedsEscape(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsSurrogate(c) || c is ',' or '%' or '~' or '#' or '{' or '}' || char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static void AppendEscaped(StringBuilder sb, string value)
     {
         Span<byte> utf8 = stackalloc byte[4];

@@ -628,7 +628,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     // ---------------------------------------------------------------- shared by calls and refreshes
 
     /// <summary>Arms the hard timeout of an execution: when it passes, the execution is failed, doomed and detached.</summary>
-    private void Arm(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, Binding<TKey, TValue> binding)
+    protected void Arm(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, Binding<TKey, TValue> binding)
     {
         if (binding.HardTimeout is { } timeout)
         {

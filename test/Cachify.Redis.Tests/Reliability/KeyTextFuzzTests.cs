@@ -55,6 +55,12 @@ public class KeyTextFuzzTests
 
     private static readonly Gen<Measure> MeasureRecord = Gen.Select(Double, Decimal, Date, (d, m, t) => new Measure(d, m, t));
 
+    private static readonly Gen<Shape> AnyShape = Gen.Select(Gen.Bool, SmallInt, (circle, size) => circle ? (Shape)new Circle(size) : new Square(size));
+
+    private static readonly Gen<object?> Boxed = Gen.OneOf<object?>(
+        Gen.Const(default(object?)), SmallInt.Select(i => (object?)i), SmallInt.Select(i => (object?)(long)i), SmallInt.Select(i => (object?)(double)i),
+        SmallInt.Select(i => (object?)i.ToString(CultureInfo.InvariantCulture)), Gen.OneOf<object?>(Color.Red, (Flags)0, 'a', true));
+
     /// <summary>One argument position: a pair of values of one type, whether they are equal, and how to write each.</summary>
     private static readonly Gen<Part> AnyPart = Gen.OneOf<Part>(
         PairOf(NullableText, a => a is null ? NullableText : Gen.OneOf<string?>(Gen.Const<string?>(() => new string(a.AsSpan())), Mutated(a))),
@@ -76,7 +82,11 @@ public class KeyTextFuzzTests
         PairOf(Gen.OneOf(TimeOnly.MinValue, TimeOnly.MaxValue, new TimeOnly(12, 0)), a => Gen.Const(a)),
         PairOf(Gen.Frequency((1, Gen.Const((byte[]?)null)), (6, Gen.Byte[0, 3].Array[0, 4].Select(b => (byte[]?)b))), a => Gen.Const(a is null ? null : (byte[]?)a.ToArray()), ContentEquality.Instance),
         PairOf(Gen.Frequency((1, Gen.Const((Rec?)null)), (6, Record.Select(r => (Rec?)r))), a => Gen.Const(a is null ? null : a with { })),
-        PairOf(MeasureRecord, a => Gen.Const(new Measure(a.Score == 0 ? -a.Score : a.Score, ScaleUp(a.Amount), DateTime.SpecifyKind(a.When, a.When.Kind == DateTimeKind.Utc ? DateTimeKind.Local : DateTimeKind.Utc)))));
+        PairOf(MeasureRecord, a => Gen.Const(new Measure(a.Score == 0 ? -a.Score : a.Score, ScaleUp(a.Amount), DateTime.SpecifyKind(a.When, a.When.Kind == DateTimeKind.Utc ? DateTimeKind.Local : DateTimeKind.Utc)))),
+        PairOf(Gen.Select(SmallInt, NullableText, (i, t) => (Id: i, Name: t)), a => Gen.Const((a.Id, a.Name is null ? null : new string(a.Name.AsSpan())))),
+        PairOf(Gen.Select(SmallInt, SmallInt, (x, y) => new FieldPoint { X = x, Y = y }), a => Gen.Const(a)),
+        PairOf(AnyShape, a => Gen.Const(a with { })),
+        PairOf(Gen.Select(AnyShape, Boxed, (shape, value) => new Tagged(shape, value)), a => Gen.Const(a with { })));
 
     private static readonly Gen<Part[]> Tuples = AnyPart.Array[1, 8];
 
@@ -209,6 +219,31 @@ public class KeyTextFuzzTests
     public sealed record Rec(string? Name, int Id);
 
     public sealed record Measure(double Score, decimal Amount, DateTime When);
+
+    /// <summary>Two subtypes whose members have the same names: only the runtime type tells them apart.</summary>
+    public abstract record Shape;
+
+    public sealed record Circle(int Size) : Shape;
+
+    public sealed record Square(int Size) : Shape;
+
+    /// <summary>Members declared as a base type and as object: 1, 1L, 1.0 and "1" are four different values.</summary>
+    public sealed record Tagged(Shape Shape, object? Value);
+
+    /// <summary>Public fields only (System.Text.Json writes none of them by default).</summary>
+    public struct FieldPoint : IEquatable<FieldPoint>
+    {
+        public int X;
+        public int Y;
+
+        public readonly bool Equals(FieldPoint other) => X == other.X && Y == other.Y;
+
+        public override readonly bool Equals(object? obj) => obj is FieldPoint other && Equals(other);
+
+        public override readonly int GetHashCode() => HashCode.Combine(X, Y);
+
+        public override readonly string ToString() => $"({X}, {Y})";
+    }
 
     private sealed record Part(string Type, string A, string B, bool Equal, Action<KeyTextWriter, int> WriteA, Action<KeyTextWriter, int> WriteB)
     {

@@ -121,12 +121,12 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
         var g = Cachify.Wrap(async (AlwaysEqual x) => { entered.TrySetResult(); await release.Task; return x.Id; }).Named("liar.async").Backend(Backend);
         using var joined = new JoinListener("liar.async");
         var first = g.Invoke(new AlwaysEqual(10));
-        await entered.Task;
+        await entered.Task.Within("the function runs");
         var second = g.Invoke(new AlwaysEqual(20));
-        await joined.First.WaitAsync(TimeSpan.FromSeconds(30)); // the second caller joined the running execution
+        await joined.First.Within("the second caller joined the running execution");
         release.SetResult();
-        Assert.Equal(10, await first);
-        Assert.Equal(10, await second);     // the other key's value, as its Equals claims
+        Assert.Equal(10, await first.Within("the first call returned"));
+        Assert.Equal(10, await second.Within("the second call returned"));     // the other key's value, as its Equals claims
         Assert.Equal(20, await g.Invoke(new AlwaysEqual(20))); // stored apart: the next call runs for 20
     }
 

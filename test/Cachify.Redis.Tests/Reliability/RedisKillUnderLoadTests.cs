@@ -8,8 +8,8 @@ using Xunit.Abstractions;
 namespace CachifyNet.Redis.Tests.Reliability;
 
 /// <summary>
-/// 30 seconds of mixed load from 8 tasks while redis-server is killed (SIGKILL) twice and restarted on the same
-/// port: with <see cref="RedisErrorMode.Silent"/> no call fails and no value is wrong; with
+/// 30 seconds of mixed load from 8 tasks while redis-server is killed (SIGKILL) twice and restarted behind the same
+/// endpoint (<see cref="RestartableRedis"/>): with <see cref="RedisErrorMode.Silent"/> no call fails and no value is wrong; with
 /// <see cref="RedisErrorMode.Throw"/> the only failures are <see cref="CachifyException"/>s, they happen only while
 /// Redis is away (or within a few seconds of its return), and the backend recovers by itself.
 /// </summary>
@@ -37,7 +37,7 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
     [RedisFact]
     public async Task Load_RedisKilledAndRestartedTwice_SilentNeverFailsThrowFailsOnlyWithCachifyExceptionAndRecovers()
     {
-        using var server = new RedisServer();
+        using var server = new RestartableRedis();
         var connections = Enumerable.Range(0, 4).Select(_ => server.Connect()).ToList();
         var backends = new[]
         {
@@ -94,7 +94,7 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
                 }
                 else
                 {
-                    server.Start(); // returns once it answers PING
+                    server.Start(); // a new server behind the endpoint; returns once it answers PING
                     restartedAt.Add(clock.Elapsed);
                     end.AtLeast(clock.Elapsed + AfterLastRestart);
                 }
@@ -102,7 +102,7 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
                 events.Enqueue($"{(step.Kill ? "killed" : "answering again")} at {(step.Kill ? killedAt[^1] : restartedAt[^1]).TotalSeconds:F1} s");
             }
 
-            await Task.WhenAll(tasks);
+            await Task.WhenAll(tasks).Within("the load tasks ended"); // at most AfterLastRestart after the driver
 
             for (var b = 0; b < backends.Length; b++)
             {

@@ -49,13 +49,13 @@ public class FunctionFaultTests : IDisposable
 
         var first = f.Invoke(1, a.Token);
         var second = f.Invoke(1, b.Token);
-        await entered.Task;
+        await entered.Task.Within("the function started");
         await a.CancelAsync();
         await b.CancelAsync();
 
         // Each caller sees its own cancellation, not the function's late exception.
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the first caller gave up"));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller gave up"));
         Assert.Equal(10, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(10, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(2, executions);
@@ -118,11 +118,11 @@ public class FunctionFaultTests : IDisposable
         }).Timeout(TimeSpan.FromSeconds(2)).Backend(_fx.Backend);
 
         var call = f.Invoke(3, CancellationToken.None);
-        await entered.Task;
+        await entered.Task.Within("the function started");
         _time.Fake.Advance(TimeSpan.FromSeconds(2));
 
-        await Assert.ThrowsAsync<TimeoutException>(() => call);
-        await thrownLate.Task;
+        await Assert.ThrowsAsync<TimeoutException>(() => call.Within("the call timed out"));
+        await thrownLate.Task.Within("the abandoned execution threw");
         Assert.Equal(3, await f.Invoke(3, CancellationToken.None));
         Assert.Equal(2, executions);
         Assert.Equal(1, _fx.Cache.Count);
@@ -144,20 +144,26 @@ public class FunctionFaultTests : IDisposable
 
         var timersBefore = _time.TimersCreated;
         var hung = Enumerable.Range(0, 2).Select(x => Task.Factory.StartNew(() => f.Invoke(x), TaskCreationOptions.LongRunning)).ToArray();
-        _time.WaitForTimers(timersBefore + 2); // each hung execution armed its timeout
-        // Another key is served, but its execution (a timed sync execution runs on the thread pool) may wait until the
-        // pool adds a thread: each hung execution holds one pool thread until it returns (documented, not prevented).
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        Assert.Equal(9, f.Invoke(9));
-        _output.WriteLine($"another key's call took {watch.Elapsed.TotalMilliseconds:F0} ms with 2 hung executions holding pool threads");
-        _time.Fake.Advance(TimeSpan.FromSeconds(5));
-
-        foreach (var call in hung)
+        try
         {
-            await Assert.ThrowsAsync<TimeoutException>(() => call);
+            _time.WaitForTimers(timersBefore + 2); // each hung execution armed its timeout
+            // Another key is served, but its execution (a timed sync execution runs on the thread pool) may wait until the
+            // pool adds a thread: each hung execution holds one pool thread until it returns (documented, not prevented).
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(9, f.Invoke(9));
+            _output.WriteLine($"another key's call took {watch.Elapsed.TotalMilliseconds:F0} ms with 2 hung executions holding pool threads");
+            _time.Fake.Advance(TimeSpan.FromSeconds(5));
+
+            foreach (var call in hung)
+            {
+                await Assert.ThrowsAsync<TimeoutException>(() => call.Within("a hung key's caller timed out"));
+            }
+        }
+        finally
+        {
+            hang.Set(); // the abandoned executions end late; their results are not stored
         }
 
-        hang.Set(); // the abandoned executions end late; their results are not stored
         Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Count == 0, "the abandoned executions ended");
         Assert.Equal(1, _fx.Cache.Count);
     }

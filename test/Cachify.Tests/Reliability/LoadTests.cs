@@ -27,6 +27,13 @@ public class LoadTests(ITestOutputHelper output)
     /// <summary>How far past its TTL a value may be served: a few clock steps, for the races between a read, an Advance and the expiry it fires.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// How long a load may take: the mixed load takes 1-3 s on a 2-core machine, also under a load average of 19, and
+    /// each run of the million keys under 10 s. One that needs 20 times longer has degenerated (a convoy, a scan per
+    /// call); one that never ends fails here too.
+    /// </summary>
+    private static readonly TimeSpan LoadBudget = TimeSpan.FromSeconds(60);
+
     [Fact]
     public async Task Invoke_EightThreadsMixedLoadOverTenThousandKeys_EveryValueRightAndExecutionsExplained()
     {
@@ -77,7 +84,7 @@ public class LoadTests(ITestOutputHelper output)
         var threads = Enumerable.Range(0, Workers).Select(w => new Thread(() =>
         {
             var rnd = new Random(w);
-            barrier.SignalAndWait();
+            barrier.SignalAndWait(Bounded.Deadline); // past the deadline a worker starts anyway
             for (var i = 0; i < CallsPerWorker; i++)
             {
                 var key = rnd.Next(Keys);
@@ -129,9 +136,9 @@ public class LoadTests(ITestOutputHelper output)
                     time.Advance(Step);
                 }
             }
-        })).ToList();
+        }) { IsBackground = true }).ToList();
         threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        Bounded.JoinAll(threads, $"the workers made their calls within {LoadBudget}", LoadBudget);
         watch.Stop();
         await fx.RefreshesDone();
 
@@ -161,7 +168,6 @@ public class LoadTests(ITestOutputHelper output)
         // Every entry still held is scheduled exactly once (its expiry or refresh): no dead registrations.
         var held = Enumerable.Range(0, Groups).Sum(g => Internals.Keyspace(sync[g].CurrentBinding).Count);
         Assert.Equal(held, fx.ScheduledEntries);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"the load took {watch.Elapsed}");
     }
 
     [Fact]
@@ -197,9 +203,9 @@ public class LoadTests(ITestOutputHelper output)
                         fx.Advance(MemorySweeper.AfterPressure);
                     }
                 }
-            })).ToList();
+            }) { IsBackground = true }).ToList();
             threads.ForEach(t => t.Start());
-            threads.ForEach(t => t.Join());
+            Bounded.JoinAll(threads, $"the callers reached key {until:N0}", LoadBudget);
         }
 
         Run(Warmup);
@@ -244,11 +250,18 @@ public class LoadTests(ITestOutputHelper output)
             {
                 fx.Backend.Sweep();
             }
-        });
+        }) { IsBackground = true };
         sweeper.Start();
-        Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 2 }, key => f.Invoke(key));
-        Volatile.Write(ref stop, true);
-        sweeper.Join();
+        try
+        {
+            Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 2 }, key => f.Invoke(key));
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+        }
+
+        Bounded.Join(sweeper, "the sweeper stopped");
 
         fx.Backend.Sweep();
         Assert.Equal(Internals.Keyspace(f.CurrentBinding).Count, fx.Cache.Count);
@@ -259,7 +272,10 @@ public class LoadTests(ITestOutputHelper output)
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+
+        // Aggressive: the GC also returns the memory it keeps for later allocations, so the working set reflects what
+        // is live (managed and native), not how much free memory this GC configuration retains.
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         using var process = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(forceFullCollection: false), process.WorkingSet64);
     }

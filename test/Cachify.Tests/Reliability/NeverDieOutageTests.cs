@@ -67,7 +67,7 @@ public class NeverDieOutageTests : IDisposable
                     }
                 }
             }
-        })).ToList();
+        }) { IsBackground = true }).ToList();
         readers.ForEach(t => t.Start());
 
         // Ten TTL periods of outage, in steps: every due refresh fails and backs off; readers keep "v1".
@@ -104,7 +104,7 @@ public class NeverDieOutageTests : IDisposable
 
         Internals.Until(() => seen.All(SawTheNewValue), "every reader got the new value");
         Volatile.Write(ref stop, true);
-        readers.ForEach(t => t.Join());
+        Bounded.JoinAll(readers, "the readers stopped");
 
         Assert.Empty(errors);
         Assert.All(seen, values => Assert.Equal(["v1", "v2"], values.Take(2)));
