@@ -148,7 +148,7 @@ public class AsyncCachedFuncTests : IDisposable
         // The task is complete when the function returns, so the owner stores on the calling thread, inside Invoke.
         Task<int>? owned = null;
         var owner = new RaceThread(() => owned = f.Invoke(1));
-        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        Bounded.Wait(race.AtStore, "the owner is about to store");
         var remover = new RaceThread(() =>
         {
             if (operation == "Invalidate")
@@ -162,7 +162,7 @@ public class AsyncCachedFuncTests : IDisposable
         });
         remover.UntilBlockedOrDone();
         race.Continue();
-        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));
+        Bounded.Wait(race.Inserted, "the owner's value is in the front");
         remover.Join();
 
         Assert.Equal(2, await f.Invoke(1));                           // 1 was computed before the removal returned

@@ -281,11 +281,11 @@ public class CachedFuncTests : IDisposable
 
         var owned = 0;
         var owner = new RaceThread(() => owned = f.Invoke(1));
-        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));     // computed, checked, about to store
+        Bounded.Wait(race.AtStore, "the owner is about to store");  // computed, checked, about to store
         var remover = new RaceThread(() => Remove(f, operation));
         remover.UntilBlockedOrDone();                                 // it returns, or waits for the store to end
         race.Continue();
-        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));    // the value is in the front; the owner stops again
+        Bounded.Wait(race.Inserted, "the owner's value is in the front"); // the owner stops again
         remover.Join();
 
         Assert.Equal(2, f.Invoke(1));                                 // 1 was computed before the removal returned
@@ -317,7 +317,7 @@ public class CachedFuncTests : IDisposable
         var owned = 0;
         var next = 0;
         var owner = new RaceThread(() => owned = f.Invoke(1));
-        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        Bounded.Wait(race.AtStore, "the owner is about to store");
         var remover = new RaceThread(() => Remove(f, operation));
         var nextCaller = new RaceThread(() =>
         {

@@ -161,7 +161,7 @@ public class MemoryCacheBackendTests
         fx.Backend.Dispose();
         release.SetResult(7);
 
-        Assert.Equal(7, await call.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(7, await call.Within("the execution returned its result"));
         Assert.Equal(0, keyspace.Count);                           // not in the front
         Assert.Equal(0, fx.Cache.Count);                           // nor in the app's cache
         Assert.Equal(0, fx.ScheduledEntries);
@@ -186,11 +186,11 @@ public class MemoryCacheBackendTests
 
         var owned = 0;
         var owner = new RaceThread(() => owned = f.Invoke(1));
-        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        Bounded.Wait(race.AtStore, "the owner is about to store");
         var disposer = new RaceThread(race.Backend.Dispose);
         disposer.UntilBlockedOrDone();
         race.Continue();
-        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));
+        Bounded.Wait(race.Inserted, "the owner's value is in the front");
         disposer.Join();
 
         Assert.Throws<ObjectDisposedException>(() => f.Invoke(1)); // not a hit on the late value

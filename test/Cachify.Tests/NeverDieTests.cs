@@ -323,16 +323,16 @@ public class NeverDieTests : IDisposable
         // The refresh has checked that it may store when Invalidate starts: Invalidate waits for the store to end,
         // then removes the refreshed entry.
         race.Time.Advance(Ttl);
-        Assert.True(race.AtStore.Wait(TimeSpan.FromSeconds(30)));
+        Bounded.Wait(race.AtStore, "the refresh is about to store");
         var remover = new RaceThread(() => f.Invalidate(1));
         remover.UntilBlockedOrDone();
         race.Continue();
-        Assert.True(race.Inserted.Wait(TimeSpan.FromSeconds(30)));    // the refreshed value is in the front
+        Bounded.Wait(race.Inserted, "the refreshed value is in the front");
         remover.Join();
 
         Assert.Equal(3, f.Invoke(1));                                 // 2 was computed before Invalidate returned
         race.ContinueAfterInsert();
-        await ((ICacheBackend)race.Backend).Services.WhenIdle().WaitAsync(TimeSpan.FromSeconds(30));
+        await ((ICacheBackend)race.Backend).Services.WhenIdle().Within("the refresh ended");
         Assert.Equal(3, f.Invoke(1));
     }
 

@@ -165,10 +165,7 @@ internal sealed class StoreRace : IDisposable
     private static void Pause(ManualResetEventSlim reached, ManualResetEventSlim resume)
     {
         reached.Set();
-        if (!resume.Wait(TimeSpan.FromSeconds(30)))
-        {
-            throw new TimeoutException("The owner was never resumed.");
-        }
+        Bounded.Wait(resume, "the test resumed the owner");
     }
 
     private sealed class PausingClock() : FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero))
@@ -224,7 +221,6 @@ internal sealed class StoreRace : IDisposable
 /// </summary>
 internal sealed class RaceThread
 {
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
     private readonly Thread _thread;
     private Exception? _error;
 
@@ -253,10 +249,10 @@ internal sealed class RaceThread
     /// <summary>Waits until the thread has ended or is blocked (waiting for a lock the owner holds).</summary>
     public void UntilBlockedOrDone() => Internals.Until(() => !IsAlive || IsBlocked, "the thread ended or blocked");
 
-    /// <summary>Waits for the thread to end (asserting that it does within 30 s) and rethrows what it threw.</summary>
+    /// <summary>Waits for the thread to end (asserting that it does within <see cref="Bounded.Deadline"/>) and rethrows what it threw.</summary>
     public void Join()
     {
-        Assert.True(_thread.Join(Limit), "The thread did not end within 30 s.");
+        Bounded.Join(_thread, "the race thread ended");
         if (_error is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_error);

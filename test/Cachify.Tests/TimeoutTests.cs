@@ -223,15 +223,15 @@ public class TimeoutTests : IDisposable
         _time.Fake.Advance(Ttl);
 
         var first = f.Invoke(1, CancellationToken.None);
-        var shared = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var shared = await started.Task.Within("the function started");
         _time.Fake.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await first.WaitAsync(TimeSpan.FromSeconds(30)));   // the stale value
+        Assert.Equal(1, await first.Within("the first caller got the stale value"));
         Assert.False(shared.IsCancellationRequested);                       // the execution goes on for the store
 
         using var cancel = new CancellationTokenSource();
         var second = f.Invoke(1, CancellationToken.None, cancellationToken: cancel.Token); // joins, then gives up before its soft timeout
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller returned"));
         Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
 
         slow.SetResult(2);
@@ -253,7 +253,7 @@ public class TimeoutTests : IDisposable
             }
 
             started.TrySetResult(token);
-            Assert.True(slow.Wait(TimeSpan.FromSeconds(30), token));
+            Assert.True(slow.Wait(Bounded.Deadline, token), "the test released the function");
             return 2;
         }).Ttl(Ttl).SoftTimeout(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)).Backend(_fx.Backend);
         Assert.Equal(1, f.Invoke(1, CancellationToken.None));
@@ -262,7 +262,7 @@ public class TimeoutTests : IDisposable
         var timersBefore = _time.TimersCreated;
         var first = 0;
         var owner = new RaceThread(() => first = f.Invoke(1, CancellationToken.None));
-        var shared = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var shared = await started.Task.Within("the function started");
         _time.WaitForTimers(timersBefore + 1);                              // the caller waits with its soft timeout armed
         _time.Fake.Advance(TimeSpan.FromSeconds(1));
         owner.Join();
@@ -302,18 +302,18 @@ public class TimeoutTests : IDisposable
 
         var first = f.Invoke(1, CancellationToken.None, cancellationToken: a.Token);
         var second = f.Invoke(1, CancellationToken.None, cancellationToken: b.Token);
-        var shared = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var shared = await started.Task.Within("the function started");
         _time.Fake.Advance(TimeSpan.FromSeconds(1));                        // past the soft timeout: no stale value, both keep waiting
         Assert.False(first.IsCompleted);
         Assert.False(second.IsCompleted);
 
         await a.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.Within("the first caller returned"));
         Assert.False(shared.IsCancellationRequested);
         await b.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller returned"));
         Assert.True(shared.IsCancellationRequested);                        // nobody waits and nobody took a stale value
-        Assert.Equal(1, await f.Invoke(1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, await f.Invoke(1, CancellationToken.None).Within("a new execution ran"));
         Assert.Equal(2, calls);
     }
 
