@@ -237,14 +237,14 @@ public class CachedFuncTests : IDisposable
             if (Interlocked.Increment(ref calls) == 1)
             {
                 entered.Set();
-                release.Wait();
+                Assert.True(release.Wait(Bounded.Deadline), "the test released the function");
             }
 
             return calls;
         }).Backend(_fx.Backend);
 
         var first = Task.Run(() => f.Invoke(1));
-        entered.Wait();
+        Bounded.Wait(entered, "the function started");
         if (operation == "Invalidate")
         {
             f.Invalidate(1);
@@ -256,7 +256,7 @@ public class CachedFuncTests : IDisposable
 
         release.Set();
 
-        Assert.Equal(1, await first);
+        Assert.Equal(1, await first.Within("the first call returned"));
         Assert.Equal(2, f.Invoke(1)); // the first result was computed before the removal: not kept
     }
 
