@@ -97,10 +97,13 @@ public sealed class LocalRedisServer : IDisposable
     }
 
     /// <summary>A multiplexer with short timeouts and fast reconnects, that does not give up when the server is down.</summary>
-    public ConnectionMultiplexer Connect()
+    public ConnectionMultiplexer Connect() => Connect(EndPoint);
+
+    /// <summary>A multiplexer to <paramref name="endPoint"/> with the options of <see cref="Connect()"/>.</summary>
+    public static ConnectionMultiplexer Connect(string endPoint)
         => ConnectionMultiplexer.Connect(new ConfigurationOptions
         {
-            EndPoints = { EndPoint },
+            EndPoints = { endPoint },
             AbortOnConnectFail = false,
             ConnectTimeout = 2000,
             SyncTimeout = 2000,

@@ -82,17 +82,8 @@ internal sealed class RestartableRedis : IDisposable
         }
     }
 
-    /// <summary>A multiplexer to the forwarder, with the options of <see cref="RedisServer.Connect"/>.</summary>
-    public ConnectionMultiplexer Connect()
-        => ConnectionMultiplexer.Connect(new ConfigurationOptions
-        {
-            EndPoints = { EndPoint },
-            AbortOnConnectFail = false,
-            ConnectTimeout = 2000,
-            SyncTimeout = 2000,
-            AsyncTimeout = 2000,
-            ReconnectRetryPolicy = new LinearRetry(100),
-        });
+    /// <summary>A multiplexer to the forwarder, with the options of <see cref="RedisServer.Connect()"/>.</summary>
+    public ConnectionMultiplexer Connect() => RedisServer.Connect(EndPoint);
 
     public void Dispose()
     {
