@@ -382,12 +382,16 @@ internal static class KeyJson
         }
 
         /// <summary>
-        /// A field declared by a collection type outside the framework that does not hold its items (a name, a
-        /// flag): state its JSON, which is its items, would not show.
+        /// A field declared by a collection type outside the framework that does not hold its items: state its JSON,
+        /// which is its items, would not show. That is any field that is not a collection (a name, a flag), and any
+        /// collection beyond the one that may hold the items: every collection field of a type whose framework base
+        /// (a <c>List&lt;T&gt;</c>, a <c>Dictionary</c>) holds them, and the second one of a collection of its own.
         /// </summary>
         private static string? OwnState(Type type)
         {
-            for (var current = type; current is not null && !IsFramework(current); current = current.BaseType)
+            var collections = new List<string>();
+            var current = type;
+            for (; current is not null && !IsFramework(current); current = current.BaseType)
             {
                 foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
                 {
@@ -395,10 +399,14 @@ internal static class KeyJson
                     {
                         return field.Name;
                     }
+
+                    collections.Add(field.Name);
                 }
             }
 
-            return null;
+            var itemsInBase = current is not null && typeof(IEnumerable).IsAssignableFrom(current);
+            var itemStores = itemsInBase ? 0 : 1;
+            return collections.Count > itemStores ? collections[itemStores] : null;
         }
 
         private static bool IsFramework(Type type)
