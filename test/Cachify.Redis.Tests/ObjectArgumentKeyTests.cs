@@ -142,6 +142,17 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     }
 
     [RedisFact]
+    public void Bind_TypesJsonCannotWalkAsCollections_AreRefusedNotCrashingAtTheCall()
+    {
+        // Memory<T> has a JSON list contract but is no IEnumerable; System.Text.Json cannot write int[,].
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((ReadOnlyMemory<int> m) => m.Length).Named("memory").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((Memory<int> m) => m.Length).Named("memory2").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((int[,] grid) => grid.Length).Named("grid").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => KeyJson.Text(new Boxed(new ReadOnlyMemory<int>([1])), typeof(Boxed)));
+        Assert.Throws<ArgumentException>(() => KeyJson.Text(new Boxed(new int[1, 1]), typeof(Boxed)));
+    }
+
+    [RedisFact]
     public void Invoke_RuntimeSubtypeWithHiddenState_ThrowsAndLeavesNothingBehind()
     {
         var calls = 0;

@@ -207,7 +207,18 @@ internal static class KeyJson
                 break;
             default:
                 // A type with its own converter (Uri, Version, JsonElement, [JsonConverter] types): its JSON.
-                JsonSerializer.Serialize(writer, value, type, Contracts);
+                try
+                {
+                    JsonSerializer.Serialize(writer, value, type, Contracts);
+                }
+                catch (NotSupportedException error)
+                {
+                    throw new ArgumentException(
+                        $"An argument contains a {TypeNames.Short(type)}, which cannot be written into a Redis key: System.Text.Json cannot write it ({error.Message}). " +
+                        "Build the key yourself with .KeyBy(...), or leave the argument out with .IgnoreArgs(\"name\").",
+                        error);
+                }
+
                 break;
         }
     }
@@ -330,6 +341,11 @@ internal static class KeyJson
                     return Uncovered(type, info) is { } field
                         ? Refused($"its field '{field}' holds state that no public property or field of that name shows, so values that differ in it would share a key (make it public, mark it [JsonInclude], or key by what matters)")
                         : new Plan(JsonTypeInfoKind.Object, members, null, null, null, null);
+                case JsonTypeInfoKind.Enumerable when !typeof(IEnumerable).IsAssignableFrom(type):
+                case JsonTypeInfoKind.Dictionary when !typeof(IEnumerable).IsAssignableFrom(type):
+                    return Refused("System.Text.Json writes it as a collection, but it is not an IEnumerable (pass an array or a list)");
+                case JsonTypeInfoKind.None when type.IsArray:
+                    return Refused("System.Text.Json cannot write multidimensional arrays (pass a jagged array)");
                 case JsonTypeInfoKind.Enumerable:
                     return OwnState(type) is { } state
                         ? Refused($"it is a collection with state of its own (field '{state}') that the JSON of its items would not show")
