@@ -126,6 +126,33 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     }
 
     [RedisFact]
+    public void Bind_CollectionWithACollectionMemberBesidesItsItems_IsRefused()
+    {
+        // The JSON of a collection is its items: pages that differ in Warnings, or queries that differ in their sort
+        // order, would share a key.
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Page page) => page.Count).Named("page").Backend(Backend));
+        Assert.Contains("Warnings", error.Message, StringComparison.Ordinal);
+        Assert.False(KeyJson.IsKeyable(typeof(SortedQuery), out var reason));
+        Assert.Contains("'_sortBy'", reason, StringComparison.Ordinal);
+
+        // One collection field holding the items is the collection itself.
+        var f = Cachify.Wrap((ItemList items) => items.Sum()).Named("items").Backend(Backend);
+        Assert.Equal(3, f.Invoke(new ItemList([1, 2])));
+        Assert.Equal("[1,2]", KeyJson.Text(new ItemList([1, 2]), typeof(ItemList)));
+    }
+
+    [RedisFact]
+    public void Bind_TypesJsonCannotWalkAsCollections_AreRefusedNotCrashingAtTheCall()
+    {
+        // Memory<T> has a JSON list contract but is no IEnumerable; System.Text.Json cannot write int[,].
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((ReadOnlyMemory<int> m) => m.Length).Named("memory").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((Memory<int> m) => m.Length).Named("memory2").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((int[,] grid) => grid.Length).Named("grid").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => KeyJson.Text(new Boxed(new ReadOnlyMemory<int>([1])), typeof(Boxed)));
+        Assert.Throws<ArgumentException>(() => KeyJson.Text(new Boxed(new int[1, 1]), typeof(Boxed)));
+    }
+
+    [RedisFact]
     public void Invoke_RuntimeSubtypeWithHiddenState_ThrowsAndLeavesNothingBehind()
     {
         var calls = 0;
@@ -210,6 +237,32 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
         public SecretShape(int secret) => _secret = secret;
 
         public int Twice() => _secret * 2;
+    }
+
+    public sealed class Page : List<int>
+    {
+        public List<string> Warnings { get; } = [];
+    }
+
+    public sealed class SortedQuery(IEnumerable<int> items, IEnumerable<string> sortBy) : IEnumerable<int>
+    {
+        private readonly List<int> _items = [.. items];
+        private readonly List<string> _sortBy = [.. sortBy];
+
+        public IEnumerator<int> GetEnumerator() => _items.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => string.Join(",", _sortBy);
+    }
+
+    public sealed class ItemList(IEnumerable<int> items) : IEnumerable<int>
+    {
+        private readonly List<int> _items = [.. items];
+
+        public IEnumerator<int> GetEnumerator() => _items.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     public sealed class Node

@@ -207,7 +207,18 @@ internal static class KeyJson
                 break;
             default:
                 // A type with its own converter (Uri, Version, JsonElement, [JsonConverter] types): its JSON.
-                JsonSerializer.Serialize(writer, value, type, Contracts);
+                try
+                {
+                    JsonSerializer.Serialize(writer, value, type, Contracts);
+                }
+                catch (NotSupportedException error)
+                {
+                    throw new ArgumentException(
+                        $"An argument contains a {TypeNames.Short(type)}, which cannot be written into a Redis key: System.Text.Json cannot write it ({error.Message}). " +
+                        "Build the key yourself with .KeyBy(...), or leave the argument out with .IgnoreArgs(\"name\").",
+                        error);
+                }
+
                 break;
         }
     }
@@ -330,6 +341,11 @@ internal static class KeyJson
                     return Uncovered(type, info) is { } field
                         ? Refused($"its field '{field}' holds state that no public property or field of that name shows, so values that differ in it would share a key (make it public, mark it [JsonInclude], or key by what matters)")
                         : new Plan(JsonTypeInfoKind.Object, members, null, null, null, null);
+                case JsonTypeInfoKind.Enumerable when !typeof(IEnumerable).IsAssignableFrom(type):
+                case JsonTypeInfoKind.Dictionary when !typeof(IEnumerable).IsAssignableFrom(type):
+                    return Refused("System.Text.Json writes it as a collection, but it is not an IEnumerable (pass an array or a list)");
+                case JsonTypeInfoKind.None when type.IsArray:
+                    return Refused("System.Text.Json cannot write multidimensional arrays (pass a jagged array)");
                 case JsonTypeInfoKind.Enumerable:
                     return OwnState(type) is { } state
                         ? Refused($"it is a collection with state of its own (field '{state}') that the JSON of its items would not show")
@@ -382,12 +398,16 @@ internal static class KeyJson
         }
 
         /// <summary>
-        /// A field declared by a collection type outside the framework that does not hold its items (a name, a
-        /// flag): state its JSON, which is its items, would not show.
+        /// A field declared by a collection type outside the framework that does not hold its items: state its JSON,
+        /// which is its items, would not show. That is any field that is not a collection (a name, a flag), and any
+        /// collection beyond the one that may hold the items: every collection field of a type whose framework base
+        /// (a <c>List&lt;T&gt;</c>, a <c>Dictionary</c>) holds them, and the second one of a collection of its own.
         /// </summary>
         private static string? OwnState(Type type)
         {
-            for (var current = type; current is not null && !IsFramework(current); current = current.BaseType)
+            var collections = new List<string>();
+            var current = type;
+            for (; current is not null && !IsFramework(current); current = current.BaseType)
             {
                 foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
                 {
@@ -395,10 +415,14 @@ internal static class KeyJson
                     {
                         return field.Name;
                     }
+
+                    collections.Add(field.Name);
                 }
             }
 
-            return null;
+            var itemsInBase = current is not null && typeof(IEnumerable).IsAssignableFrom(current);
+            var itemStores = itemsInBase ? 0 : 1;
+            return collections.Count > itemStores ? collections[itemStores] : null;
         }
 
         private static bool IsFramework(Type type)
