@@ -200,6 +200,44 @@ public class MemoryCacheBackendTests
         Assert.Equal(0, race.CacheCount);                          // nothing left in the app's cache
     }
 
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void Timeout_AfterTheOwnerInsertedButBeforeItAdmitted_ANewerStoreLeavesNoOrphanInTheAppCache()
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: true);               // on the pool thread that runs the execution
+            }
+
+            return n;
+        }).Timeout(TimeSpan.FromSeconds(5)).Backend(race.Backend);
+
+        var owner = new RaceThread(() => Assert.Throws<TimeoutException>(() => f.Invoke(1)));
+        Bounded.Wait(race.AtStore, "the owner is about to store");
+        race.Continue();
+        Bounded.Wait(race.Inserted, "the owner's entry is in the front, not yet in the app's cache");
+
+        // The hard timeout detaches the execution (its entry stays in the front), so a skip-cache call runs a new one
+        // at once and replaces that entry.
+        race.Time.Advance(TimeSpan.FromSeconds(5));
+        owner.Join();
+        Assert.Equal(2, f.Invoke(1, skipCache: true));
+
+        // The first owner now adds its replaced entry to the app's cache.
+        race.ContinueAfterInsert();
+        var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+        Internals.Until(() => locks.Count == 0, "the first execution ended");
+
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(1, Internals.Keyspace(f.CurrentBinding).Count);
+        Assert.Equal(1, race.CacheCount);                             // the front's one entry, no orphan beside it
+    }
+
     [Fact]
     public void SystemClock_ExpiresOnTheSchedulerThread()
     {
