@@ -363,20 +363,29 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private Task<TResult> MissAsync({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
                     => binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
 
-                // First call (binds) or a KeyBy wrapper (string keys).
+                // First call (binds) or a KeyBy wrapper (string keys). Binding fails (a disposed backend) through the task.
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private Task<TResult> InvokeUnbound({{a.Lead(a.Params)}}bool skipCache, CancellationToken cancellationToken)
                 {
                     if (_keyBy is null)
                     {
-                        Bind();
+                        try
+                        {
+                            Bind();
+                        }
+                        catch (Exception error)
+                        {
+                            return Task.FromException<TResult>(error);
+                        }
+
                         return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
                     }
 
-                    var binding = _keyByBinding ?? BindKeyBy();
+                    {{keyByBindingType}} binding;
                     StringKey key;
                     try
                     {
+                        binding = _keyByBinding ?? BindKeyBy();
                         key = KeyByKey(binding{{trailArgs}});
                     }
                     catch (Exception error)
