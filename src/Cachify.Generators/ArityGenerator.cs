@@ -417,7 +417,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     return keyByBinding.Keyspace.RemoveAsync(KeyByKey(keyByBinding{{trailArgs}}), cancellationToken);
                 }
 
-                /// <summary>Removes every entry of this function (with the same key settings). Executions running now are not stored.</summary>
+                /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 /// <param name="cancellationToken">Cancels the removal (shared backends only).</param>
                 /// <returns>A task that completes when the entries are removed.</returns>
                 public ValueTask ClearAsync(CancellationToken cancellationToken = default)
@@ -616,7 +616,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     keyByBinding.Keyspace.Remove(KeyByKey(keyByBinding{{trailArgs}}));
                 }
 
-                /// <summary>Removes every entry of this function (with the same key settings). Executions running now are not stored.</summary>
+                /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 public void Clear()
                 {
                     if (_keyBy is null)
