@@ -242,6 +242,8 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             {
                 return;
             }
+
+            flight.MarkStored();
         }
 
         if (old is not null)
