@@ -363,20 +363,29 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private Task<TResult> MissAsync({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
                     => binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
 
-                // First call (binds) or a KeyBy wrapper (string keys).
+                // First call (binds) or a KeyBy wrapper (string keys). Binding fails (a disposed backend) through the task.
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private Task<TResult> InvokeUnbound({{a.Lead(a.Params)}}bool skipCache, CancellationToken cancellationToken)
                 {
                     if (_keyBy is null)
                     {
-                        Bind();
+                        try
+                        {
+                            Bind();
+                        }
+                        catch (Exception error)
+                        {
+                            return Task.FromException<TResult>(error);
+                        }
+
                         return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
                     }
 
-                    var binding = _keyByBinding ?? BindKeyBy();
+                    {{keyByBindingType}} binding;
                     StringKey key;
                     try
                     {
+                        binding = _keyByBinding ?? BindKeyBy();
                         key = KeyByKey(binding{{trailArgs}});
                     }
                     catch (Exception error)
@@ -408,7 +417,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     return keyByBinding.Keyspace.RemoveAsync(KeyByKey(keyByBinding{{trailArgs}}), cancellationToken);
                 }
 
-                /// <summary>Removes every entry of this function (with the same key settings). Executions running now are not stored.</summary>
+                /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 /// <param name="cancellationToken">Cancels the removal (shared backends only).</param>
                 /// <returns>A task that completes when the entries are removed.</returns>
                 public ValueTask ClearAsync(CancellationToken cancellationToken = default)
@@ -607,7 +616,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     keyByBinding.Keyspace.Remove(KeyByKey(keyByBinding{{trailArgs}}));
                 }
 
-                /// <summary>Removes every entry of this function (with the same key settings). Executions running now are not stored.</summary>
+                /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 public void Clear()
                 {
                     if (_keyBy is null)

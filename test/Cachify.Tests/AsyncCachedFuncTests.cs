@@ -86,6 +86,22 @@ public class AsyncCachedFuncTests : IDisposable
 
     [Trait("Category", "Reliability")]
     [Fact]
+    public async Task Invoke_FirstCallAfterItsExplicitBackendWasDisposed_IsReportedThroughTheTask()
+    {
+        var fx = new MemoryFixture();
+        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Backend(fx.Backend);
+        var keyed = Cachify.Wrap((int x) => Task.FromResult(x)).KeyBy(x => "k" + x).Backend(fx.Backend);
+        fx.Dispose();
+
+        // Bound lazily now, at the first call: binding to the disposed backend fails, through the task as any other error.
+        var task = f.Invoke(1);
+        var keyedTask = keyed.Invoke(1);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => task);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => keyedTask);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
     public async Task Invoke_ReturnsNullTask_ThrowsClearError()
     {
         var f = Cachify.Wrap((int x) => (Task<int>)null!).Backend(_fx.Backend);

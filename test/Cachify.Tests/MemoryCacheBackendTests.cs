@@ -200,6 +200,63 @@ public class MemoryCacheBackendTests
         Assert.Equal(0, race.CacheCount);                          // nothing left in the app's cache
     }
 
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void Clear_DetachesAnOwnerBetweenItsInsertAndItsAdmit_ANewerStoreLeavesNoOrphanInTheAppCache()
+    {
+        using var race = new StoreRace();
+        using var hold = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: true);
+            }
+
+            if (x == 2)
+            {
+                holding.Set();
+                Assert.True(hold.Wait(Bounded.Deadline), "the test released key 2");
+            }
+
+            return n;
+        }).Backend(race.Backend);
+        var one = new ArgsKey<int>(1);
+
+        // Key 1: the owner's entry is in the front, not yet in the app's cache. Key 2: an execution runs.
+        var owner = new RaceThread(() => f.Invoke(1));
+        Bounded.Wait(race.AtStore, "the owner is about to store");
+        race.Continue();
+        Bounded.Wait(race.Inserted, "the owner's entry is in the front, not yet in the app's cache");
+        var second = new RaceThread(() => f.Invoke(2));
+        Bounded.Wait(holding, "key 2 runs");
+        var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+        var flightOfTwo = locks.Current(new ArgsKey<int>(2))!;
+
+        RaceThread clearer;
+        lock (flightOfTwo.StoreLock)
+        {
+            // Clear dooms key 1's execution (detaching it), then waits on key 2's store lock, before it removes entries.
+            clearer = new RaceThread(f.Clear);
+            Internals.Until(() => locks.Current(one) is null, "Clear detached key 1's execution (it visits the gates in key order: 1, then 2)");
+
+            // Meanwhile a new execution of key 1 replaces the detached owner's entry.
+            Assert.Equal(3, f.Invoke(1, skipCache: true));
+        }
+
+        clearer.Join();
+        race.ContinueAfterInsert();                                    // the first owner adds its replaced entry to the cache
+        owner.Join();
+        hold.Set();
+        second.Join();
+
+        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Count);
+        Assert.Equal(0, race.CacheCount);                              // nothing the front lost is left in the app's cache
+    }
+
     [Fact]
     public void SystemClock_ExpiresOnTheSchedulerThread()
     {

@@ -302,6 +302,23 @@ public class NeverDieTests : IDisposable
         Assert.NotSame(Internals.Keyspace(neverDie.CurrentBinding), Internals.Keyspace(plain.CurrentBinding));
     }
 
+    [Fact]
+    public void NeverDie_PlainWrapperOfTheSameFunction_ClearAndInvalidateLeaveTheNeverDieEntries()
+    {
+        // As the README says: Clear and Invalidate reach the entries the wrapper reads, so the never-die ones stay.
+        var neverDie = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
+        var plain = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).Backend(_fx.Backend);
+        var four = neverDie.Invoke(4);
+        var five = neverDie.Invoke(5);
+        plain.Invalidate(4);
+        plain.Clear();
+
+        Assert.Equal(four, neverDie.Invoke(4));
+        Assert.Equal(five, neverDie.Invoke(5));
+        neverDie.Clear();
+        Assert.NotEqual(four, neverDie.Invoke(4));
+    }
+
     [Trait("Category", "Reliability")]
     [Fact]
     public async Task NeverDie_InvalidateWhileARefreshStores_RefreshedValueIsNotServedAfterItReturns()

@@ -88,6 +88,40 @@ public class TimeoutTests : IDisposable
         Assert.True(token.IsCancellationRequested);
     }
 
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void Timeout_FiresAfterTheResultWasStored_CallersGetTheStoredValueNotATimeout()
+    {
+        using var race = new StoreRace();
+        var calls = 0;
+        var f = Cachify.Wrap((int x) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (n == 1)
+            {
+                race.PauseOwner(alsoAfterInsert: true);               // on the pool thread that runs the execution
+            }
+
+            return n;
+        }).Timeout(TimeSpan.FromSeconds(5)).Backend(race.Backend);
+
+        var owned = 0;
+        var owner = new RaceThread(() => owned = f.Invoke(1));
+        Bounded.Wait(race.AtStore, "the owner is about to store");
+        race.Continue();
+        Bounded.Wait(race.Inserted, "the owner's value is stored (in the front), the call not completed yet");
+
+        race.Time.Advance(TimeSpan.FromSeconds(5));                   // the timeout passes now
+        race.ContinueAfterInsert();
+        owner.Join();
+
+        // A caller told "timed out, its result will not be cached" while that result is cached and served would be both
+        // wrong and inconsistent with the timeout's message: once stored, the execution completes normally.
+        Assert.Equal(1, owned);
+        Assert.Equal(1, f.Invoke(1));
+        Assert.Equal(1, calls);
+    }
+
     [Fact]
     public async Task Timeout_FastExecution_IsUnaffected()
     {

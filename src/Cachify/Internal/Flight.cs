@@ -28,6 +28,7 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
     private int _participants = 1;
     private bool _abandoned;
     private bool _handedOver;
+    private bool _stored;
     private volatile bool _doomed;
 
     /// <param name="sharesCancellation">Whether the function takes a <see cref="CancellationToken"/> (only then is there a token to share).</param>
@@ -63,6 +64,13 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
             _doomed = true;
         }
     }
+
+    /// <summary>
+    /// Called by a backend under <see cref="StoreLock"/> once the result is stored: the execution has in effect
+    /// completed, so its hard timeout no longer fails it (its callers get the stored value, not a timeout saying it
+    /// will not be cached).
+    /// </summary>
+    public void MarkStored() => _stored = true;
 
     /// <summary>
     /// Counts a caller in. Returns false when every earlier participant has given up and the execution is
@@ -134,7 +142,8 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
     /// <summary>
     /// Fails the execution with a <see cref="TimeoutException"/> after <paramref name="timeout"/> unless it ends first:
     /// <paramref name="onTimeout"/> detaches it (so the next caller starts a new one), every waiter gets the exception,
-    /// the result is not stored, and the shared token is cancelled.
+    /// the result is not stored, and the shared token is cancelled. An execution whose result a backend already stored
+    /// (<see cref="MarkStored"/>) has in effect ended: the timeout leaves it alone.
     /// </summary>
     public void ArmTimeout(TimeProvider time, TimeSpan timeout, string function, Action onTimeout)
     {
@@ -153,8 +162,18 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
             return;
         }
 
+        lock (StoreLock)
+        {
+            if (_stored)
+            {
+                // The result is already stored: the owner completes the flight with it in a moment.
+                return;
+            }
+
+            _doomed = true;
+        }
+
         // Detach first, then complete: nobody may join a completed flight.
-        Doom();
         _onTimeout?.Invoke();
         if (!TrySetException(new TimeoutException(_timeoutMessage)))
         {

@@ -242,6 +242,8 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             {
                 return;
             }
+
+            flight.MarkStored();
         }
 
         if (old is not null)
@@ -328,16 +330,17 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 cacheEntry.Size = _entrySize;
             }
 
-            if (entry.Removed)
+            if (entry.IsDead)
             {
-                // Evicted (a sweep, Invalidate, Clear) between entering the front and entering the cache: leave no orphan.
+                // Evicted (a sweep, Invalidate, Clear), or replaced by a newer store (possible once a timeout or Invalidate
+                // detached this execution), between entering the front and entering the cache: leave no orphan.
                 RemoveFromCache(entry);
                 return;
             }
 
             if (!_mayReject || _cache.TryGetValue(entry, out _))
             {
-                if (entry.Removed)
+                if (entry.IsDead)
                 {
                     // A sweep evicted the entry between its insertion in the front and in the cache (it was not in the
                     // cache yet, so the sweep took it for evicted): without this it would stay in the cache for good.
