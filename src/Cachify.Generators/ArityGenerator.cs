@@ -564,7 +564,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// Returns a wrapper with an explicit, stable function identity, used instead of the method's. Needed to share
                 /// entries of a lambda across processes and deployments (Redis).
                 /// </summary>
-                /// <param name="name">The identity, such as "users.get": 1 to 256 characters, no white space, ':' or braces.</param>
+                /// <param name="name">The identity, such as "users.get": 1 to 256 characters, no white space, ':', '~' or braces.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or contains a forbidden character.</exception>

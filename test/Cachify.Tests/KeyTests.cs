@@ -276,10 +276,25 @@ public class KeyTests : IDisposable
     [InlineData("a:b")]
     [InlineData("{tag}")]
     [InlineData("tab\there")]
+    [InlineData("users.get~neverdie")]
     public void Named_InvalidName_ThrowsNamingTheArgument(string name)
     {
         var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => x).Named(name));
         Assert.Equal("name", error.ParamName);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void Named_KeySettingsMarkedInTheIdentity_NoNameCanSpellAnotherWrappersIdentity()
+    {
+        // '~' marks key settings in the identity Redis keys use (name + shape): a name could otherwise spell a shaped one.
+        var neverDie = Cachify.Wrap((int x) => x).Named("users.get").NeverDie();
+        var ignored = Cachify.Wrap((int x, int trace) => x).Named("users.get").IgnoreArgs("trace");
+        Assert.Equal("users.get~neverdie", neverDie.Config.Identity + neverDie.Config.KeyShape);
+        Assert.Equal("users.get~ignore(trace)", ignored.Config.Identity + ignored.Config.KeyShape);
+
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => x).Named("users.get~neverdie"));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x, int trace) => x).Named("users.get~ignore(trace)"));
     }
 
     [Trait("Category", "Reliability")]

@@ -54,10 +54,10 @@ internal static class Guard
 
         foreach (var c in name)
         {
-            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is ':' or '{' or '}')
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is ':' or '{' or '}' or '~')
             {
                 throw new ArgumentException(
-                    $"The function name \"{name}\" contains '{Printable(c)}'. Names may not contain white space, control characters, ':' (the key separator) or braces (Redis Cluster hash tags); use a name such as \"users.get\".",
+                    $"The function name \"{name}\" contains '{Printable(c)}'. Names may not contain white space, control characters, ':' (the key separator), '~' (it marks key settings such as IgnoreArgs and NeverDie) or braces (Redis Cluster hash tags); use a name such as \"users.get\".",
                     paramName);
             }
         }
