@@ -102,12 +102,16 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         Assert.Equal(1, f.Invoke(1));
 
-        // Without the extension after each failure, the value would expire before the second retry (at 300 + 375 ms).
-        Db.KeyExpire(ValueKey(f, 1), TimeSpan.FromMilliseconds(600));
         Wait.Until(() => { lock (attempts) { return attempts.Count >= 4; } }, "three refreshes failed");
 
         Assert.Equal(1, f.Invoke(1)); // the last good value
         Assert.True(Db.KeyExists(ValueKey(f, 1)));
+
+        // Each failure extends the value to its next attempt plus 11 x TTL, so more than 3,300 ms are left after one:
+        // written with 3,300 ms, it has less than that from then on, and an extension past the next attempt plus one
+        // TTL never gives more (the retry delay is at most 10 x TTL). A stall of the refreshing processes shorter than
+        // a value's lifetime never loses it.
+        Wait.Until(() => (long)Db.Execute("PTTL", ValueKey(f, 1)) > 11 * 300, "a failure extended the value by a whole lifetime");
         lock (attempts)
         {
             // Retries after TTL x 1.25 and TTL x 1.25^2.

@@ -4,8 +4,9 @@ using StackExchange.Redis;
 namespace CachifyNet.Redis.Internal;
 
 /// <summary>
-/// Never-die entries in Redis. Their value key lives for 11 × TTL, extended after each failed refresh, so the last
-/// good value outlives failures while some process keeps trying, yet expires once no process refreshes it.
+/// Never-die entries in Redis. Their value key lives for 11 × TTL, extended after each failed refresh to the next
+/// attempt plus 11 × TTL, so the last good value outlives failures while some process keeps trying, yet expires once
+/// no process refreshes it.
 /// Every process that wrote or read such an entry registers it in its scheduler; when due, it checks in one
 /// script whether the entry is gone, already refreshed by another process (younger than TTL by Redis' clock), or
 /// due, and takes the lock without waiting. Only the process that gets the lock runs the function: no duplicate
@@ -348,7 +349,9 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             Telemetry.Refreshed(_binding.Tags, success: false);
             _keyspace.OnRefreshFailed(_item, task.Exception?.InnerException ?? new OperationCanceledException());
             var services = _keyspace.Services;
-            var extendMs = Envelope.TtlMs(services.ToTimeSpan(_item.State.RetryDelay())) + Envelope.TtlMs(_binding.Ttl);
+            // Until the next attempt plus a value's whole lifetime (11 x TTL): a stall of the retrying processes
+            // (a GC pause, a starved thread pool) of less than that never costs the last good value.
+            var extendMs = Envelope.TtlMs(services.ToTimeSpan(_item.State.RetryDelay())) + Px(_binding);
             return ReleaseAsync(extendMs);
         }
     }
