@@ -381,7 +381,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         {
             var n = Interlocked.Increment(ref calls);
             var now = Interlocked.Increment(ref running);
-            InterlockedMax(ref maxRunning, now);
+            Peak.Record(ref maxRunning, now);
             if (n == 1)
             {
                 await release.Task;
@@ -445,20 +445,5 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         release.SetResult();
         Assert.Equal("a", await first.Within("a returned"));
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 }

@@ -51,7 +51,7 @@ public class SkipCacheTests : IDisposable
         {
             var n = Interlocked.Increment(ref calls);
             var now = Interlocked.Increment(ref running);
-            InterlockedMax(ref maxRunning, now);
+            Peak.Record(ref maxRunning, now);
             await gates[n - 1].Task;
             Interlocked.Decrement(ref running);
             return n;
@@ -81,7 +81,7 @@ public class SkipCacheTests : IDisposable
         var f = Cachify.Wrap(async (int x) =>
         {
             var now = Interlocked.Increment(ref running);
-            InterlockedMax(ref maxRunning, now);
+            Peak.Record(ref maxRunning, now);
             await Task.Yield();
             Interlocked.Decrement(ref running);
             return Interlocked.Increment(ref calls);
@@ -104,7 +104,7 @@ public class SkipCacheTests : IDisposable
         var f = Cachify.Wrap((int x) =>
         {
             var now = Interlocked.Increment(ref running);
-            InterlockedMax(ref maxRunning, now);
+            Peak.Record(ref maxRunning, now);
             Thread.SpinWait(10_000);
             Interlocked.Decrement(ref running);
             return Interlocked.Increment(ref calls);
@@ -146,19 +146,4 @@ public class SkipCacheTests : IDisposable
     }
 
     private static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
 }

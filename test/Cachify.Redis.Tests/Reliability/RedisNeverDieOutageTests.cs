@@ -34,7 +34,7 @@ public sealed class RedisNeverDieOutageTests(RedisServerFixture fixture, ITestOu
         string Body(int key, int process)
         {
             var now = Interlocked.Increment(ref running);
-            InterlockedMax(ref maxRunning, now);
+            Peak.Record(ref maxRunning, now);
             try
             {
                 var started = clock.Elapsed;
@@ -167,21 +167,6 @@ public sealed class RedisNeverDieOutageTests(RedisServerFixture fixture, ITestOu
         lock (values)
         {
             return values.Count == 0 ? null : values[^1];
-        }
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 }

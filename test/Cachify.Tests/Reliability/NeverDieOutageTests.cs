@@ -25,7 +25,7 @@ public class NeverDieOutageTests : IDisposable
         var f = Cachify.Wrap(async (int key) =>
         {
             var now = Interlocked.Increment(ref running);
-            InterlockedMax(ref maxRunning, now);
+            Peak.Record(ref maxRunning, now);
             try
             {
                 Interlocked.Increment(ref attempts);
@@ -112,20 +112,5 @@ public class NeverDieOutageTests : IDisposable
         Assert.Equal(1, Volatile.Read(ref maxRunning)); // one refresh at a time, never overlapping
         Assert.InRange(failedAttempts, 4, 10);         // back-off: TTL × 1.25ⁿ between attempts, not one per step
         Assert.Equal(1, _fx.ScheduledEntries);         // the never-die registry holds the one live entry
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 }
