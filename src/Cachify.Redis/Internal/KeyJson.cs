@@ -256,7 +256,7 @@ internal static class KeyJson
 
         var text = buffers.Text.Clear();
         ArgText.TryAppendKnown(text, value);
-        if (value is bool or Enum || Type.GetTypeCode(value.GetType()) is >= TypeCode.SByte and <= TypeCode.Decimal || value is Half or Int128 or UInt128)
+        if (value is Enum || Type.GetTypeCode(value.GetType()) is >= TypeCode.SByte and <= TypeCode.Decimal || value is Half or Int128 or UInt128)
         {
             // NaN and infinities are not JSON numbers; written raw they stay apart from the strings "NaN" and "Infinity".
             buffers.Writer.WriteRawValue(text.ToString(), skipInputValidation: true);
