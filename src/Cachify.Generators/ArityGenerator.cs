@@ -169,6 +169,15 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
         public string Lead(string text) => N == 0 ? text : text + ", ";
 
+        /// <summary>The delegate type of the wrapped function.</summary>
+        public string FuncType(bool isAsync) => isAsync ? $"Func<{Lead(Types)}Task<TResult>>" : $"Func<{TypesWithResult}>";
+
+        /// <summary>The argument tuple of an execution: the function, then the arguments.</summary>
+        public string ArgsTupleType(bool isAsync) => N == 0 ? $"ValueTuple<{FuncType(isAsync)}>" : $"({FuncType(isAsync)}, {Types})";
+
+        /// <summary>A new argument tuple from <c>_func</c> and the arguments.</summary>
+        public string NewArgsTuple(bool isAsync) => N == 0 ? $"new ValueTuple<{FuncType(isAsync)}>(_func)" : $"(_func, {Args})";
+
         public string Trail(string text) => N == 0 ? text : ", " + text;
     }
 
@@ -202,31 +211,35 @@ public sealed class ArityGenerator : IIncrementalGenerator
     private static string Key(Arity a)
     {
         var fields = string.Concat(a.Indices.Select(i => $"    public readonly T{i} A{i};\n"));
-        var ctorParams = string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"));
+        var ctorParams = string.Concat(a.Indices.Select(i => $", T{i} a{i}"));
         var assigns = string.Concat(a.Indices.Select(i => $"        A{i} = a{i};\n"));
-        var equals = a.N == 0 ? "true" : string.Join(" && ", a.Indices.Select(i => $"EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i})"));
+        var equals = string.Concat(a.Indices.Select(i => $" && EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i})"));
         var hash = a.N switch
         {
-            0 => "0",
-            1 => "A1 is null ? 0 : EqualityComparer<T1>.Default.GetHashCode(A1)",
-            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"A{i}"))})",
+            0 => "TargetKey.Hash(S)",
+            1 => "(A1 is null ? 0 : EqualityComparer<T1>.Default.GetHashCode(A1)) ^ TargetKey.Hash(S)",
+            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"A{i}"))}) ^ TargetKey.Hash(S)",
         };
         var writes = string.Concat(a.Indices.Select(i => $"        writer.Write({i - 1}, A{i});\n"));
-        var ctor = a.N == 0 ? string.Empty : $$"""
-                public ArgsKey({{ctorParams}})
-                {
-            {{assigns}}    }
-
-            """;
+        var plainCtor = a.N == 0 ? string.Empty : "\n    /// <summary>A key without a target.</summary>\n    public ArgsKey(" + string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"))
+            + ")\n        : this(null" + string.Concat(a.Indices.Select(i => $", a{i}")) + ")\n    {\n    }\n";
         return Header + $$"""
             namespace CachifyNet.Internal;
 
-            /// <summary>The typed key of a function of {{a.N}} argument(s): its key-relevant arguments (ignored ones hold default).</summary>
+            /// <summary>The typed key of a function of {{a.N}} argument(s): its target's key, if any, and its key-relevant arguments (ignored ones hold default).</summary>
             [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
             internal readonly struct {{a.KeyType}} : IArgsKey<{{a.KeyType}}>
             {
+                public readonly TargetKey? S;
             {{fields}}
-            {{ctor}}    public bool Equals({{a.KeyType}} other) => {{equals}};
+                public ArgsKey(TargetKey? s{{ctorParams}})
+                {
+                    S = s;
+            {{assigns}}    }
+            {{plainCtor}}
+                public TargetKey? Target => S;
+
+                public bool Equals({{a.KeyType}} other) => TargetKey.AreEqual(S, other.S){{equals}};
 
                 public override bool Equals(object? obj) => obj is {{a.KeyType}} other && Equals(other);
 
@@ -234,6 +247,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 public void WriteText(KeyTextWriter writer)
                 {
+                    S?.WriteText(writer);
             {{writes}}    }
             }
 
@@ -244,33 +258,44 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
     private static string Invokers(Arity a)
     {
-        var call = string.Join(", ", a.Indices.Select(i => $"Arg(CancellationMask, {i - 1}, args.Item{i}, shared)"));
-        var tokens = string.Concat(a.Indices.Select(i => $"        token = Token(CancellationMask, {i - 1}, args.Item{i}, token);\n"));
+        var call = string.Join(", ", a.Indices.Select(i => $"Arg(Mask, {i - 1}, args.Item{i + 1}, shared)"));
+        var tokens = string.Concat(a.Indices.Select(i => $"        token = Token(Mask, {i - 1}, args.Item{i + 1}, token);\n"));
+        var mask = a.N == 0 ? "0" : string.Join(" | ", a.Indices.Select(i => $"(typeof(T{i}) == typeof(CancellationToken) ? {1 << (i - 1)} : 0)"));
         var cls = a.N == 0 ? string.Empty : a.Types + ", ";
         return Header + $$"""
             namespace CachifyNet.Internal;
 
-            internal sealed class SyncInvoker<{{cls}}TResult>(Func<{{a.TypesWithResult}}> func, int cancellationMask) : Invoker<{{a.TupleType}}, TResult>(cancellationMask)
+            /// <summary>Calls the function carried first in the argument tuple, so a binding (shared by wrappers of one function) holds no delegate.</summary>
+            internal sealed class SyncInvoker<{{cls}}TResult>() : Invoker<{{a.ArgsTupleType(false)}}, TResult>(Mask)
             {
+                private static readonly int Mask = {{mask}};
+
+                public static readonly SyncInvoker<{{a.TypesWithResult}}> Instance = new();
+
                 public override bool IsAsync => false;
 
-                public override TResult Invoke(in {{a.TupleType}} args, CancellationToken shared) => func({{call}});
+                public override TResult Invoke(in {{a.ArgsTupleType(false)}} args, CancellationToken shared) => args.Item1({{call}});
 
-                public override CancellationToken ArgumentToken(in {{a.TupleType}} args)
+                public override CancellationToken ArgumentToken(in {{a.ArgsTupleType(false)}} args)
                 {
                     var token = default(CancellationToken);
             {{tokens}}        return token;
                 }
             }
 
-            internal sealed class AsyncInvoker<{{cls}}TResult>(Func<{{a.Lead(a.Types)}}Task<TResult>> func, int cancellationMask) : Invoker<{{a.TupleType}}, TResult>(cancellationMask)
+            /// <summary>The asynchronous counterpart of <see cref="SyncInvoker{{{a.Lead(a.Types)}}TResult}"/>.</summary>
+            internal sealed class AsyncInvoker<{{cls}}TResult>() : Invoker<{{a.ArgsTupleType(true)}}, TResult>(Mask)
             {
+                private static readonly int Mask = {{mask}};
+
+                public static readonly AsyncInvoker<{{a.TypesWithResult}}> Instance = new();
+
                 public override bool IsAsync => true;
 
-                public override Task<TResult> InvokeAsync(in {{a.TupleType}} args, CancellationToken shared)
-                    => func({{call}}) ?? throw new InvalidOperationException("The cached function returned a null Task instead of a task.");
+                public override Task<TResult> InvokeAsync(in {{a.ArgsTupleType(true)}} args, CancellationToken shared)
+                    => args.Item1({{call}}) ?? throw new InvalidOperationException("The cached function returned a null Task instead of a task.");
 
-                public override CancellationToken ArgumentToken(in {{a.TupleType}} args)
+                public override CancellationToken ArgumentToken(in {{a.ArgsTupleType(true)}} args)
                 {
                     var token = default(CancellationToken);
             {{tokens}}        return token;
@@ -298,7 +323,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// overload would cache as an object, faults included: use the overload for functions returning <see cref="Task{TResult}"/>.
                 /// </exception>
                 {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.TypesWithResult}}> func)
-                    => new(func, WrapperConfig.CreateSync<TResult>(func, {{defaults}}), keyBy: null);
+                    => new(func, WrapperConfig.CreateSync<TResult>(func, {{defaults}}));
 
                 /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the task's result.</typeparam>
@@ -307,7 +332,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
                 {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.Lead(a.Types)}}Task<TResult>> func)
-                    => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true), keyBy: null);
+                    => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
 
 
             """;
@@ -322,12 +347,15 @@ public sealed class ArityGenerator : IIncrementalGenerator
     {
         var name = isAsync ? "AsyncCachedFunc" : "CachedFunc";
         var self = $"{name}<{a.TypesWithResult}>";
-        var funcType = isAsync ? $"Func<{a.Lead(a.Types)}Task<TResult>>" : $"Func<{a.TypesWithResult}>";
+        var funcType = a.FuncType(isAsync);
         var keyByType = $"Func<{a.Lead(a.Types)}string>";
-        var bindingType = $"Binding<{a.KeyType}, {a.TupleType}, TResult>";
+        var argsTuple = a.ArgsTupleType(isAsync);
+        var bindingType = $"Binding<{a.KeyType}, {argsTuple}, TResult>";
         var invoker = isAsync ? "AsyncInvoker" : "SyncInvoker";
-        var keyByBindingType = $"Binding<StringKey, {a.TupleType}, TResult>";
-        var keyArgs = string.Join(", ", a.Indices.Select(i => $"(binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!"));
+        var textBindingType = $"Binding<StringKey, {argsTuple}, TResult>";
+        var keyArgs = string.Concat(a.Indices.Select(i => $", (binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!"));
+        var rawArgs = string.Concat(a.Indices.Select(i => $", arg{i}"));
+        var newTuple = a.NewArgsTuple(isAsync);
         var paramDocs = ParamDocs(a, "    ");
         var resultDoc = isAsync ? "The type of the task's result." : "The type of the result.";
         var kind = isAsync ? "asynchronous" : "synchronous";
@@ -348,7 +376,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken);
                     }
 
-                    var key = new {{a.KeyType}}({{keyArgs}});
+                    var key = new {{a.KeyType}}(_self{{keyArgs}});
                     if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -361,32 +389,23 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private Task<TResult> MissAsync({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
-                    => binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
+                    => binding.Keyspace.InvokeAsync(key, {{newTuple}}, binding, skipCache, cancellationToken);
 
-                // First call (binds) or a KeyBy wrapper (string keys). Binding fails (a disposed backend) through the task.
+                // First call (binds), or a wrapper with text keys (KeyBy, or arguments keyed by content). Binding fails through the task.
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private Task<TResult> InvokeUnbound({{a.Lead(a.Params)}}bool skipCache, CancellationToken cancellationToken)
                 {
-                    if (_keyBy is null)
-                    {
-                        try
-                        {
-                            Bind();
-                        }
-                        catch (Exception error)
-                        {
-                            return Task.FromException<TResult>(error);
-                        }
-
-                        return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
-                    }
-
-                    {{keyByBindingType}} binding;
+                    {{textBindingType}} binding;
                     StringKey key;
                     try
                     {
-                        binding = _keyByBinding ?? BindKeyBy();
-                        key = KeyByKey(binding{{trailArgs}});
+                        if (_textBinding is null && Bind())
+                        {
+                            return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
+                        }
+
+                        binding = _textBinding!;
+                        key = TextKey(binding{{trailArgs}});
                     }
                     catch (Exception error)
                     {
@@ -399,7 +418,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return task!;
                     }
 
-                    return binding.Keyspace.InvokeAsync(key, {{a.NewTuple}}, binding, skipCache, cancellationToken);
+                    return binding.Keyspace.InvokeAsync(key, {{newTuple}}, binding, skipCache, cancellationToken);
                 }
 
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
@@ -407,21 +426,20 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A task that completes when the entry is removed.</returns>
                 public ValueTask InvalidateAsync({{a.Lead(a.Params)}}CancellationToken cancellationToken = default)
                 {
-                    if (_keyBy is null)
+                    if (Typed() is { } binding)
                     {
-                        var binding = _binding ?? Bind();
-                        return binding.Keyspace.RemoveAsync(new {{a.KeyType}}({{keyArgs}}), cancellationToken);
+                        return binding.Keyspace.RemoveAsync(new {{a.KeyType}}(_self{{keyArgs}}), cancellationToken);
                     }
 
-                    var keyByBinding = _keyByBinding ?? BindKeyBy();
-                    return keyByBinding.Keyspace.RemoveAsync(KeyByKey(keyByBinding{{trailArgs}}), cancellationToken);
+                    var text = _textBinding!;
+                    return text.Keyspace.RemoveAsync(TextKey(text{{trailArgs}}), cancellationToken);
                 }
 
                 /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 /// <param name="cancellationToken">Cancels the removal (shared backends only).</param>
                 /// <returns>A task that completes when the entries are removed.</returns>
                 public ValueTask ClearAsync(CancellationToken cancellationToken = default)
-                    => _keyBy is null ? (_binding ?? Bind()).Keyspace.ClearAsync(cancellationToken) : (_keyByBinding ?? BindKeyBy()).Keyspace.ClearAsync(cancellationToken);
+                    => Typed() is { } binding ? binding.Keyspace.ClearAsync(cancellationToken) : _textBinding!.Keyspace.ClearAsync(cancellationToken);
 
             """
             : $$"""
@@ -436,7 +454,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return InvokeUnbound({{a.Lead(args)}}skipCache);
                     }
 
-                    var key = new {{a.KeyType}}({{keyArgs}});
+                    var key = new {{a.KeyType}}(_self{{keyArgs}});
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -449,27 +467,26 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private TResult Miss({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache)
-                    => binding.Keyspace.Invoke(in key, {{a.NewTuple}}, binding, skipCache);
+                    => binding.Keyspace.Invoke(in key, {{newTuple}}, binding, skipCache);
 
-                // First call (binds) or a KeyBy wrapper (string keys).
+                // First call (binds), or a wrapper with text keys (KeyBy, or arguments keyed by content).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private TResult InvokeUnbound({{a.Lead(a.Params)}}bool skipCache)
                 {
-                    if (_keyBy is null)
+                    if (_textBinding is null && Bind())
                     {
-                        Bind();
                         return Invoke({{a.Lead(args)}}skipCache);
                     }
 
-                    var binding = _keyByBinding ?? BindKeyBy();
-                    var key = KeyByKey(binding{{trailArgs}});
+                    var binding = _textBinding!;
+                    var key = TextKey(binding{{trailArgs}});
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
                         Telemetry.Hit(binding.Tags);
                         return value;
                     }
 
-                    return binding.Keyspace.Invoke(in key, {{a.NewTuple}}, binding, skipCache);
+                    return binding.Keyspace.Invoke(in key, {{newTuple}}, binding, skipCache);
                 }
 
             """;
@@ -487,28 +504,20 @@ public sealed class ArityGenerator : IIncrementalGenerator
             {
                 private readonly {{funcType}} _func;
                 private readonly WrapperConfig _config;
-                private readonly {{keyByType}}? _keyBy;
                 private {{bindingType}}? _binding;
-                private {{keyByBindingType}}? _keyByBinding;
+                private {{textBindingType}}? _textBinding;
+                private TargetKey? _self;
                 private {{funcType}}? _asFunc;
 
-                internal {{name}}({{funcType}} func, WrapperConfig config, {{keyByType}}? keyBy)
+                internal {{name}}({{funcType}} func, WrapperConfig config)
                 {
                     _func = func;
                     _config = config;
-                    _keyBy = keyBy;
                     if (config.Backend is not null)
                     {
                         // An explicit backend checks now that it can key the function, so what it cannot store fails at
                         // configure time. The binding (and with it the default TTL) is made at the first call, as for any wrapper.
-                        if (keyBy is null)
-                        {
-                            BindingFactory.Check<{{a.KeyType}}, TResult>(config);
-                        }
-                        else
-                        {
-                            BindingFactory.Check<StringKey, TResult>(config);
-                        }
+                        BindingFactory.Check<{{a.KeyType}}, TResult>(config);
                     }
                 }
 
@@ -516,7 +525,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="ttl">The lifetime of an entry, from when it is stored. <see cref="Timeout.InfiniteTimeSpan"/> for entries that never expire.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="ttl"/> is zero, negative or longer than 365 days, or infinite on a never-die wrapper.</exception>
-                public {{self}} Ttl(TimeSpan ttl) => new(_func, _config.WithTtl(ttl), _keyBy);
+                public {{self}} Ttl(TimeSpan ttl) => new(_func, _config.WithTtl(ttl));
 
                 /// <summary>
                 /// Returns a wrapper whose entries never expire: at each TTL the function runs again in the background and
@@ -525,14 +534,14 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// </summary>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="InvalidOperationException">The TTL is infinite.</exception>
-                public {{self}} NeverDie() => new(_func, _config.WithNeverDie(null), _keyBy);
+                public {{self}} NeverDie() => new(_func, _config.WithNeverDie(null));
 
                 /// <summary>Like <see cref="NeverDie()"/>, but an entry nobody read for <paramref name="idleTimeout"/> stops being refreshed and is removed.</summary>
                 /// <param name="idleTimeout">How long an entry may go unread before refreshing stops (checked at each refresh).</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="idleTimeout"/> is not positive or longer than 365 days.</exception>
                 /// <exception cref="InvalidOperationException">The TTL is infinite.</exception>
-                public {{self}} NeverDie(TimeSpan idleTimeout) => new(_func, _config.WithNeverDie(idleTimeout), _keyBy);
+                public {{self}} NeverDie(TimeSpan idleTimeout) => new(_func, _config.WithNeverDie(idleTimeout));
 
                 /// <summary>Returns a wrapper whose keys leave out the named parameters (added to any already ignored).</summary>
                 /// <param name="names">Parameter names of the wrapped function.</param>
@@ -540,7 +549,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="names"/> is null.</exception>
                 /// <exception cref="ArgumentException">A name is empty or not a parameter of the function (the message lists the valid names).</exception>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="KeyBy"/>.</exception>
-                public {{self}} IgnoreArgs(params string[] names) => new(_func, _config.WithIgnoredArgs(names), _keyBy);
+                public {{self}} IgnoreArgs(params string[] names) => new(_func, _config.WithIgnoredArgs(names));
 
                 /// <summary>
                 /// Returns a wrapper whose keys leave out the delegate's target (the instance of an instance method, or a
@@ -548,7 +557,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// </summary>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="KeyBy"/>.</exception>
-                public {{self}} NoSelf() => new(_func, _config.WithNoSelf(), _keyBy);
+                public {{self}} NoSelf() => new(_func, _config.WithNoSelf());
 
                 /// <summary>
                 /// Returns a wrapper whose key is the string <paramref name="key"/> computes from the arguments (the function
@@ -558,7 +567,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="IgnoreArgs"/> or <see cref="NoSelf"/>.</exception>
-                public {{self}} KeyBy({{keyByType}} key) => new(_func, _config.WithKeyBy(key), key);
+                public {{self}} KeyBy({{keyByType}} key) => new(_func, _config.WithKeyBy(key));
 
                 /// <summary>
                 /// Returns a wrapper with an explicit, stable function identity, used instead of the method's. Needed to share
@@ -568,7 +577,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or contains a forbidden character.</exception>
-                public {{self}} Named(string name) => new(_func, _config.WithName(name), _keyBy);
+                public {{self}} Named(string name) => new(_func, _config.WithName(name));
 
                 /// <summary>
                 /// Returns a wrapper whose callers wait at most <paramref name="timeout"/> for an execution. Past it, every waiter
@@ -579,7 +588,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="timeout">The longest wait, at most 365 days.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive, too long, or not longer than the soft timeout.</exception>
-                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout), _keyBy);
+                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout));
 
                 /// <summary>
                 /// Returns a wrapper whose callers, after waiting <paramref name="softTimeout"/> for an execution, get the key's last
@@ -590,7 +599,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="maxStale">The oldest value served this way, measured from when it was stored; usually longer than the TTL.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException">A duration is not positive or too long, or <paramref name="softTimeout"/> is not shorter than the timeout.</exception>
-                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale), _keyBy);
+                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale));
 
                 /// <summary>Returns a wrapper that keeps its entries in <paramref name="backend"/>.</summary>
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
@@ -599,33 +608,32 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentException">The backend cannot key this function as configured (the message says how to fix it). Set key options before the backend.</exception>
                 /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
                 /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
-                public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend), _keyBy);
+                public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend));
 
             {{invoke}}
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
             {{paramDocs}}    public void Invalidate({{a.Params}})
                 {
-                    if (_keyBy is null)
+                    if (Typed() is { } binding)
                     {
-                        var binding = _binding ?? Bind();
-                        binding.Keyspace.Remove(new {{a.KeyType}}({{keyArgs}}));
+                        binding.Keyspace.Remove(new {{a.KeyType}}(_self{{keyArgs}}));
                         return;
                     }
 
-                    var keyByBinding = _keyByBinding ?? BindKeyBy();
-                    keyByBinding.Keyspace.Remove(KeyByKey(keyByBinding{{trailArgs}}));
+                    var text = _textBinding!;
+                    text.Keyspace.Remove(TextKey(text{{trailArgs}}));
                 }
 
                 /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 public void Clear()
                 {
-                    if (_keyBy is null)
+                    if (Typed() is { } binding)
                     {
-                        (_binding ?? Bind()).Keyspace.Clear();
+                        binding.Keyspace.Clear();
                     }
                     else
                     {
-                        (_keyByBinding ?? BindKeyBy()).Keyspace.Clear();
+                        _textBinding!.Keyspace.Clear();
                     }
                 }
 
@@ -640,28 +648,41 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 internal {{bindingType}}? CurrentBinding => _binding;
 
-                /// <summary>The binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
-                internal {{bindingType}} EnsureBound() => _binding ?? Bind();
+                /// <summary>The typed binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
+                internal {{bindingType}} EnsureBound() => Typed() ?? throw new InvalidOperationException("This wrapper has text keys.");
+
+                /// <summary>The text binding (KeyBy, or arguments keyed by content), made now if the wrapper was not called yet (tests).</summary>
+                internal {{textBindingType}}? EnsureTextBound() => Typed() is null ? _textBinding : null;
 
                 /// <summary>The wrapper's settings (backends that pick themselves, such as <c>UseRedis()</c>, read them).</summary>
                 internal WrapperConfig Config => _config;
 
                 /// <summary>A wrapper of the same function with other settings.</summary>
-                internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _keyBy);
+                internal {{self}} WithConfig(WrapperConfig config) => new(_func, config);
 
-                private StringKey KeyByKey({{keyByBindingType}} binding{{a.Trail(a.Params)}})
-                    => new(_keyBy!({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name));
+                /// <summary>The typed binding, or null when the wrapper's keys are text (then <c>_textBinding</c> is set).</summary>
+                private {{bindingType}}? Typed() => _binding ?? (_textBinding is null && Bind() ? _binding : null);
 
-                private {{bindingType}} Bind()
+                private StringKey TextKey({{textBindingType}} binding{{a.Trail(a.Params)}})
+                    => _config.KeyBy is { } keyBy
+                        ? new(null, (({{keyByType}})keyBy)({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name))
+                        : new(_self, KeyTextWriter.Encode(new {{a.KeyType}}(null{{rawArgs}}), binding.KeyMask, KeyJson.ObjectText));
+
+                /// <summary>Binds the wrapper (see <see cref="BindingFactory"/>); true for typed keys, false for text keys.</summary>
+                private bool Bind()
                 {
-                    var binding = BindingFactory.Create<{{a.KeyType}}, {{a.TupleType}}, TResult>(_config, new {{invoker}}<{{a.TypesWithResult}}>(_func, _config.Function.CancellationMask));
-                    return Interlocked.CompareExchange(ref _binding, binding, null) ?? binding;
-                }
+                    var backend = BindingFactory.BackendOf(_config);
+                    _self = _config.KeyHasTarget ? TargetKeys.Of(_func, _config.Function) : null;
+                    if (BindingFactory.UsesTextKeys(_config, backend))
+                    {
+                        var text = BindingFactory.Create<StringKey, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: true);
+                        Interlocked.CompareExchange(ref _textBinding, text, null);
+                        return false;
+                    }
 
-                private {{keyByBindingType}} BindKeyBy()
-                {
-                    var binding = BindingFactory.Create<StringKey, {{a.TupleType}}, TResult>(_config, new {{invoker}}<{{a.TypesWithResult}}>(_func, _config.Function.CancellationMask));
-                    return Interlocked.CompareExchange(ref _keyByBinding, binding, null) ?? binding;
+                    var binding = BindingFactory.Create<{{a.KeyType}}, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: false);
+                    Interlocked.CompareExchange(ref _binding, binding, null);
+                    return true;
                 }
             }
 

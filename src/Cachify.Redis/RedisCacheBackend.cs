@@ -45,7 +45,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         Validate(options);
         Connection = connection;
         Options = options;
-        _services = new BackendServices(nameof(RedisCacheBackend), "redis", options.TimeProvider, options.LoggerFactory);
+        _services = new BackendServices(nameof(RedisCacheBackend), "redis", options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
         _redis = new RedisContext(connection, options, _services);
     }
 

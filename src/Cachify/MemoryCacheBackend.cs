@@ -88,16 +88,16 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
+        // Arguments keyed by content, and captured values, must have a faithful text: refused here, at bind.
+        KeyRules.ValidateContent(config, "backend");
+
         // Unnamed functions are told apart by their method, so lambdas of different assemblies or load contexts never meet.
+        // The target (an instance, or a closure's captured values) is part of each key, not of the keyspace.
         object identity = config.Name is null ? config.Function.Method : config.Name;
         var shape = config.KeyShape;
-        var id = new KeyspaceId(identity, shape);
-        Keyspace<TKey, TValue> Create() => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper, _mayReject);
-
-        // The target (an instance, or a closure with captured state) is not in the key: it has a keyspace of its own.
-        return config.KeyHasTarget
-            ? _services.GetKeyspace(config.Function.Target!, id, config.DisplayName, Create)
-            : _services.GetKeyspace(id, config.DisplayName, Create);
+        var targeted = config.KeyHasTarget;
+        var id = new KeyspaceId(identity, shape, targeted);
+        return _services.GetKeyspace(id, config.DisplayName, () => new MemoryKeyspace<TKey, TValue>(_services, config.Identity + shape, _cache, _entrySize, _sweeper, _mayReject, targeted));
     }
 
     /// <summary>
@@ -129,5 +129,5 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
         }
     }
 
-    private readonly record struct KeyspaceId(object Identity, string Shape);
+    private readonly record struct KeyspaceId(object Identity, string Shape, bool Targeted);
 }

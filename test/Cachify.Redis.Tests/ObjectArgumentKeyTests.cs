@@ -1,3 +1,4 @@
+using CachifyNet.Internal;
 using CachifyNet.Redis.Internal;
 
 namespace CachifyNet.Redis.Tests;

@@ -6,8 +6,8 @@ namespace CachifyNet.Redis.Internal;
 
 /// <summary>
 /// What may become a Redis key, checked when a wrapper is bound (or when <c>UseRedis()</c> is called), and the
-/// pieces keys are built from. The target of a delegate is never part of a Redis key: it has no text form that
-/// means the same thing in another process.
+/// pieces keys are built from. A closure's captured values are part of its keys, as in memory; an instance (a method's
+/// <c>this</c>, or one a closure captured) has no text that means the same in another process and is refused.
 /// </summary>
 internal static class RedisKeyRules
 {
@@ -45,14 +45,35 @@ internal static class RedisKeyRules
             }
         }
 
-        if (function.Target is not null && config.Name is null && !config.NoSelf && config.KeyBy is null)
+        if (!config.KeyHasTarget)
         {
+            return;
+        }
+
+        // The target is keyed as in memory (Named names the function; it does not change what is keyed): an instance by
+        // reference, which has no meaning in another process, and a closure's captured values by their text.
+        if (function.TargetHasInstance)
+        {
+            var what = function.Closure is null
+                ? "is a method of an object instance"
+                : "is a lambda that uses 'this' (a field, property or method of the enclosing instance)";
             throw new ArgumentException(
-                $"{config.DisplayName} has a target (an object instance, or variables captured by a lambda) that cannot be part of a Redis key, " +
-                "so two instances or closures would share entries across processes. Before .Backend(...) or .UseRedis(), call " +
-                ".NoSelf() if every instance computes the same results, .Named(\"...\") to give the function a shared identity, " +
-                "or .KeyBy(...) to put what matters into the key.",
+                $"{config.DisplayName} {what}. In memory its entries are kept per instance; in Redis, shared by processes, an instance has no key, " +
+                "so the wrapper is refused rather than mix the results of different instances. Before .Backend(...) or .UseRedis(), call " +
+                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key.",
                 paramName);
+        }
+
+        foreach (var captured in function.Closure!.Values)
+        {
+            if (!KeyJson.IsKeyable(captured.Type, out var reason))
+            {
+                throw new ArgumentException(
+                    $"{config.DisplayName} captures '{captured.Name}' ({TypeNames.Short(captured.Type)}), which cannot be part of a Redis key: {reason}. " +
+                    "A closure is keyed by what it captures. Before .Backend(...) or .UseRedis(), call .NoSelf() if the captured values never change the result, " +
+                    ".KeyBy(...) to build the key yourself, or pass the value as an argument.",
+                    paramName);
+            }
         }
     }
 

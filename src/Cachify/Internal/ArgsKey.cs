@@ -7,20 +7,54 @@ namespace CachifyNet.Internal;
 internal interface IArgsKey<TSelf> : IEquatable<TSelf>
     where TSelf : struct, IArgsKey<TSelf>
 {
+    /// <summary>What the wrapper's target adds to the key (an instance, or a closure's captured values); null when nothing.</summary>
+    TargetKey? Target { get; }
+
     /// <summary>Writes the argument part of the key as stable text (for shared backends such as Redis).</summary>
     void WriteText(KeyTextWriter writer);
 }
 
-/// <summary>The key of a wrapper with <c>KeyBy</c>: the string its key function returned.</summary>
-internal readonly struct StringKey(string value) : IArgsKey<StringKey>
+/// <summary>
+/// A text key: the string a <c>KeyBy</c> function returned, or the text of arguments keyed by content (a snapshot
+/// taken at the call), with the target's key for the latter.
+/// </summary>
+internal readonly struct StringKey(TargetKey? target, string value) : IArgsKey<StringKey>
 {
+    public readonly TargetKey? S = target;
     public readonly string Value = value;
 
-    public bool Equals(StringKey other) => string.Equals(Value, other.Value, StringComparison.Ordinal);
+    public TargetKey? Target => S;
+
+    public bool Equals(StringKey other) => TargetKey.AreEqual(S, other.S) && string.Equals(Value, other.Value, StringComparison.Ordinal);
 
     public override bool Equals(object? obj) => obj is StringKey other && Equals(other);
 
-    public override int GetHashCode() => Value.GetHashCode(StringComparison.Ordinal);
+    public override int GetHashCode() => Value.GetHashCode(StringComparison.Ordinal) ^ TargetKey.Hash(S);
 
-    public void WriteText(KeyTextWriter writer) => writer.WriteString(Value);
+    public void WriteText(KeyTextWriter writer)
+    {
+        S?.WriteText(writer);
+        writer.WriteString(Value);
+    }
+}
+
+/// <summary>The target keys of wrappers.</summary>
+internal static class TargetKeys
+{
+    /// <summary>The key of <paramref name="func"/>'s target: its captured values for a closure, else the instance.</summary>
+    public static TargetKey? Of(Delegate func, FunctionDescriptor function)
+    {
+        var target = func.Target;
+        for (var depth = 0; target is Delegate inner && depth < 16; depth++)
+        {
+            target = inner.Target;
+        }
+
+        if (target is null)
+        {
+            return null;
+        }
+
+        return function.Closure is { } closure ? closure.KeyOf(target) : InstanceKey.Of(target);
+    }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -10,8 +9,6 @@ internal sealed class BackendServices : IDisposable
 {
     private readonly ConcurrentDictionary<object, object> _keyspaces = new();
 
-    /// <summary>Keyspaces per target (memory): they live as long as their target, so closures made per request never pile up.</summary>
-    private readonly ConditionalWeakTable<object, ConcurrentDictionary<object, object>> _targeted = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _workLock = new();
     private int _backgroundWork;
@@ -72,32 +69,21 @@ internal sealed class BackendServices : IDisposable
             {
                 yield return (IKeyspace)keyspace;
             }
-
-            foreach (var pair in _targeted)
-            {
-                foreach (var keyspace in pair.Value.Values)
-                {
-                    yield return (IKeyspace)keyspace;
-                }
-            }
         }
     }
+
+    /// <summary>
+    /// True for backends that write every key as text themselves (Redis): they take typed keys even for arguments
+    /// keyed by content. False for backends that compare keys as values (memory).
+    /// </summary>
+    public bool WritesKeysAsText { get; init; }
 
     /// <summary>The keyspace registered under <paramref name="id"/>, created on first use.</summary>
     public Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(object id, string displayName, Func<Keyspace<TKey, TValue>> create)
         where TKey : struct, IArgsKey<TKey>
-        => GetKeyspace(_keyspaces, id, displayName, create);
-
-    /// <summary>The keyspace registered under <paramref name="id"/> for <paramref name="target"/>, created on first use.</summary>
-    public Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(object target, object id, string displayName, Func<Keyspace<TKey, TValue>> create)
-        where TKey : struct, IArgsKey<TKey>
-        => GetKeyspace(_targeted.GetValue(target, static _ => new ConcurrentDictionary<object, object>()), id, displayName, create);
-
-    private Keyspace<TKey, TValue> GetKeyspace<TKey, TValue>(ConcurrentDictionary<object, object> registry, object id, string displayName, Func<Keyspace<TKey, TValue>> create)
-        where TKey : struct, IArgsKey<TKey>
     {
         ThrowIfDisposed();
-        var keyspace = registry.GetOrAdd(id, static (_, create) => create(), create);
+        var keyspace = _keyspaces.GetOrAdd(id, static (_, create) => create(), create);
         return keyspace as Keyspace<TKey, TValue> ?? throw new ArgumentException(
             $"The name \"{displayName}\" is already used by another function whose arguments or result differ. Give each function its own name.");
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -10,7 +11,9 @@ namespace CachifyNet.Internal;
 /// </summary>
 internal sealed class FunctionDescriptor
 {
-    private FunctionDescriptor(MethodInfo method, object? target, bool isAsync)
+    private static readonly ConcurrentDictionary<MethodInfo, FunctionDescriptor> Cache = new();
+
+    private FunctionDescriptor(MethodInfo method)
     {
         Method = method;
         var parameters = method.GetParameters();
@@ -27,8 +30,12 @@ internal sealed class FunctionDescriptor
         }
 
         IsCompilerGenerated = IsGenerated(method);
-        Target = target is not null && !IsStatelessClosure(target) ? target : null;
-        IsAsync = isAsync;
+        if (!method.IsStatic && method.DeclaringType is { } type && !IsStatelessClosure(type))
+        {
+            HasTarget = true;
+            Closure = ClosurePlan.IsClosureClass(type) ? ClosurePlan.For(type) : null;
+        }
+
         Identity = BuildIdentity(method, IsCompilerGenerated);
         DisplayName = TypeNames.Short(method.DeclaringType) + "." + method.Name;
     }
@@ -36,8 +43,20 @@ internal sealed class FunctionDescriptor
     /// <summary>The method the delegate calls (after unwrapping delegates of delegates).</summary>
     public MethodInfo Method { get; }
 
-    /// <summary>The target that distinguishes entries, or null for static methods and stateless lambdas.</summary>
-    public object? Target { get; }
+    /// <summary>
+    /// Whether the delegate's target distinguishes entries: an instance method (keyed by the instance) or a
+    /// closure with state (keyed by what it captured). False for static methods and lambdas that capture nothing.
+    /// </summary>
+    public bool HasTarget { get; }
+
+    /// <summary>How the closure is keyed, when the method is a lambda or local function with captured variables.</summary>
+    public ClosurePlan? Closure { get; }
+
+    /// <summary>Whether the target holds an instance keyed by reference (an instance method, or a closure that captured <c>this</c>).</summary>
+    public bool TargetHasInstance => HasTarget && (Closure is null || Closure.CapturesInstance);
+
+    /// <summary>The configuration of a plain wrapper of this function on the static defaults (shared by every such wrapper).</summary>
+    internal WrapperConfig? StaticConfig;
 
     /// <summary>Parameter names in declaration order (used by <c>IgnoreArgs</c> and error messages).</summary>
     public string[] ParameterNames { get; }
@@ -51,9 +70,6 @@ internal sealed class FunctionDescriptor
     /// <summary>True for lambdas and local functions, whose names the compiler may change between builds.</summary>
     public bool IsCompilerGenerated { get; }
 
-    /// <summary>True when the function returns a <see cref="Task{TResult}"/>.</summary>
-    public bool IsAsync { get; }
-
     /// <summary>
     /// Stable text identity: declaring type, method, parameter types and result type; compiler-generated
     /// methods also carry the module version id, so an unnamed lambda never matches a lambda of another build.
@@ -63,12 +79,14 @@ internal sealed class FunctionDescriptor
     /// <summary>Short human name for logs and metrics, e.g. <c>UserRepository.GetUser</c>.</summary>
     public string DisplayName { get; }
 
-    /// <summary>Describes <paramref name="func"/>; throws for delegates that cannot be cached safely.</summary>
-    public static FunctionDescriptor Create(Delegate func, bool isAsync)
+    /// <summary>Describes the function <paramref name="func"/> calls and returns its target; throws for delegates that cannot be cached safely.</summary>
+    public static FunctionDescriptor Create(Delegate func, out object? target)
     {
         ArgumentNullException.ThrowIfNull(func);
-        var (method, target) = Unwrap(func);
-        return new FunctionDescriptor(method, target, isAsync);
+        var (method, found) = Unwrap(func);
+        var descriptor = Cache.TryGetValue(method, out var known) ? known : Cache.GetOrAdd(method, static m => new FunctionDescriptor(m));
+        target = descriptor.HasTarget ? found : null;
+        return descriptor;
     }
 
     private static (MethodInfo Method, object? Target) Unwrap(Delegate func)
@@ -76,7 +94,12 @@ internal sealed class FunctionDescriptor
         var current = func;
         for (var depth = 0; ; depth++)
         {
-            if (current.GetInvocationList().Length != 1)
+#if NET9_0_OR_GREATER
+            var single = current.HasSingleTarget;
+#else
+            var single = current.GetInvocationList().Length == 1;
+#endif
+            if (!single)
             {
                 throw new ArgumentException(
                     "The function is a multicast delegate (several methods combined with +=). Cachify caches one function; wrap a single method or lambda.",
@@ -92,7 +115,7 @@ internal sealed class FunctionDescriptor
             }
 
             // A delegate built from another delegate's Invoke (e.g. new Func<int, int>(other.Invoke)) is that other delegate.
-            if (target is Delegate inner && current.Method.Name == "Invoke" && typeof(Delegate).IsAssignableFrom(current.Method.DeclaringType) && depth < 16)
+            if (target is Delegate inner && depth < 16 && current.Method.Name == "Invoke" && typeof(Delegate).IsAssignableFrom(current.Method.DeclaringType))
             {
                 current = inner;
                 continue;
@@ -126,11 +149,11 @@ internal sealed class FunctionDescriptor
     /// </summary>
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(
         "Trimming",
-        "IL2075",
+        "IL2070",
         Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
-    private static bool IsStatelessClosure(object target)
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above, for base classes.")]
+    private static bool IsStatelessClosure(Type type)
     {
-        var type = target.GetType();
         if (!type.IsDefined(typeof(CompilerGeneratedAttribute), false))
         {
             return false;

@@ -72,6 +72,31 @@ internal sealed class KeyTextWriter
         ArgText<T>.Append(_text, value, _objectText);
     }
 
+    /// <summary>Writes an object instance of this process (memory keys only: shared backends refuse instances at bind).</summary>
+    public void WriteInstance(long id)
+    {
+        Separate();
+        _text.Append("#i").Append(id);
+    }
+
+    /// <summary>Writes a value a closure captured: as an argument of its type is written (a snapshot is already its object text).</summary>
+    public void WriteCaptured(object? value, CapturedValue captured)
+    {
+        Separate();
+        if (value is null)
+        {
+            _text.Append(ArgText.Null);
+        }
+        else if (!captured.ByValue)
+        {
+            ArgText.AppendEscaped(_text, (string)value);
+        }
+        else if (!ArgText.IsKnown(Nullable.GetUnderlyingType(captured.Type) ?? captured.Type) || !ArgText.TryAppendKnown(_text, value))
+        {
+            ArgText.AppendEscaped(_text, _objectText(value, captured.Type));
+        }
+    }
+
     /// <summary>Writes the <c>KeyBy</c> string (always part of the key).</summary>
     public void WriteString(string text)
     {

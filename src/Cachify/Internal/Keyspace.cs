@@ -142,6 +142,50 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         return key.GetHashCode() != key.GetHashCode() ? KeyErrors.UnstableHash(binding.Name) : null;
     }
 
+    private int _targetMisses;
+    private int _freshTargets;
+    private int _warnedNeverHits;
+
+    /// <summary>
+    /// Counts misses of keys that carry an instance, and how many brought an instance never seen before. When at least
+    /// half of 100 or more misses did, entries are being written per instance and never read again (a wrapper made in
+    /// a per-request service): one warning says so, with the fix. Miss path only.
+    /// </summary>
+    private void TrackTarget(in TKey key, Binding<TKey, TValue> binding)
+    {
+        var instance = key.Target switch
+        {
+            InstanceKey self => self,
+            CapturedKey captured => captured.Self,
+            _ => null,
+        };
+        if (instance is null || Volatile.Read(ref _warnedNeverHits) != 0)
+        {
+            return;
+        }
+
+        var fresh = Interlocked.Exchange(ref instance.Seen, 1) == 0 ? Interlocked.Increment(ref _freshTargets) : Volatile.Read(ref _freshTargets);
+        var misses = Interlocked.Increment(ref _targetMisses);
+        if (misses % 100 != 0)
+        {
+            return;
+        }
+
+        if (fresh * 2 >= misses)
+        {
+            if (Interlocked.Exchange(ref _warnedNeverHits, 1) == 0)
+            {
+                Log.NeverHits(Logger, binding.Name, misses, fresh, instance.TypeName);
+            }
+        }
+        else if (misses >= 1000)
+        {
+            // A window: old history does not hide a pattern that starts later.
+            Interlocked.Exchange(ref _targetMisses, 0);
+            Interlocked.Exchange(ref _freshTargets, 0);
+        }
+    }
+
     /// <summary>Starts a new generation (Clear): executions that started before store nothing.</summary>
     protected void NextGeneration() => Interlocked.Increment(ref _generation);
 
@@ -169,6 +213,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
             }
 
             Telemetry.Miss(binding.Tags);
+            TrackTarget(in key, binding);
             while (true)
             {
                 var current = Volatile.Read(ref gate.Current);
@@ -380,6 +425,7 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         if (!skipCache)
         {
             Telemetry.Miss(binding.Tags);
+            TrackTarget(in key, binding);
         }
 
         var argumentToken = binding.Invoker.ArgumentToken(in args);

@@ -23,9 +23,13 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private readonly MemorySweeper _sweeper;
     private readonly bool _mayReject;
 
-    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper, bool mayReject)
+    /// <summary>Whether keys carry a target (then even a function without arguments has many keys).</summary>
+    private readonly bool _targeted;
+
+    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper, bool mayReject, bool targeted)
         : base(services, identity)
     {
+        _targeted = targeted;
         _cache = cache;
         _entrySize = entrySize;
         _sweeper = sweeper;
@@ -361,12 +365,15 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Evict(entry);
     }
 
-    /// <summary>Drops the entries the memory cache evicted on its own; returns how many remain.</summary>
+    /// <summary>
+    /// Drops the entries the memory cache evicted on its own, and those of instances that were collected (no key can
+    /// name them again); returns how many remain.
+    /// </summary>
     public override int Sweep()
     {
         foreach (var entry in FrontEntries())
         {
-            if (!IsInCache(entry))
+            if (!IsInCache(entry) || TargetKey.IsOrphan(entry.Key.Target))
             {
                 Evict(entry);
             }
@@ -387,7 +394,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     // ---------------------------------------------------------------- the front: a dictionary, or one slot for no arguments
 
     /// <summary>True for functions without arguments (decided by the JIT per instantiation: no branch at run time).</summary>
-    private static bool IsSingle => typeof(TKey) == typeof(ArgsKey);
+    private bool IsSingle => typeof(TKey) == typeof(ArgsKey) && !_targeted;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool FrontTryGet(in TKey key, out Slot<TKey, TValue> slot)

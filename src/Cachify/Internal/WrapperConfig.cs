@@ -73,7 +73,20 @@ internal sealed class WrapperConfig
     public TimeSpan? MaxStale { get; private init; }
 
     /// <summary>Whether the target (instance or closure) is part of the key.</summary>
-    public bool KeyHasTarget => Function.Target is not null && !NoSelf && KeyBy is null;
+    public bool KeyHasTarget => Function.HasTarget && !NoSelf && KeyBy is null;
+
+    /// <summary>The binding of wrappers with these settings and typed keys, made at the first call of the first of them (see <see cref="BindingFactory"/>).</summary>
+    internal object? TypedBinding;
+
+    /// <summary>The binding of wrappers with these settings and text keys (<c>KeyBy</c>, or arguments keyed by content).</summary>
+    internal object? TextBinding;
+
+    /// <summary>Whether keys are text (<c>KeyBy</c>, or an argument keyed by content), decided at the first call.</summary>
+    internal bool UsesTextKey => _usesTextKey ??= KeyBy is not null || KeyRules.NeedsTextKey(this);
+
+    private bool? _usesTextKey;
+    private string? _keyShape;
+    private Dictionary<(int Kind, long A, long B, object? O), WrapperConfig>? _derived;
 
     /// <summary>The function identity: the explicit name, else the method identity.</summary>
     public string Identity => Name ?? Function.Identity;
@@ -87,14 +100,15 @@ internal sealed class WrapperConfig
     /// one (a plain wrapper's value would not be refreshed, and never-die readers would miss). Empty for the
     /// default (all arguments, entries expire).
     /// </summary>
-    public string KeyShape
+    public string KeyShape => _keyShape ??= BuildKeyShape();
+
+    private string BuildKeyShape()
     {
-        get
         {
             string shape;
             if (KeyBy is not null)
             {
-                var keyFunction = FunctionDescriptor.Create(KeyBy, isAsync: false);
+                var keyFunction = FunctionDescriptor.Create(KeyBy, out _);
                 shape = "~key(" + keyFunction.Identity + ")";
             }
             else
@@ -116,8 +130,52 @@ internal sealed class WrapperConfig
 
     public static WrapperConfig Create(Delegate func, WrapDefaults defaults, bool isAsync)
     {
+        _ = isAsync;
         ArgumentNullException.ThrowIfNull(func);
-        return new WrapperConfig(FunctionDescriptor.Create(func, isAsync), defaults);
+        var function = FunctionDescriptor.Create(func, out _);
+        if (ReferenceEquals(defaults, WrapDefaults.Static))
+        {
+            // Every plain wrapper of a function shares one configuration, and with it one binding: wrapping inline costs little.
+            return function.StaticConfig ??= new WrapperConfig(function, defaults);
+        }
+
+        return new WrapperConfig(function, defaults);
+    }
+
+    /// <summary>
+    /// The configuration this one becomes with one more option, shared by every wrapper that adds the same option
+    /// (so inline chains such as <c>Wrap(f).Ttl(t)</c> reuse one binding). At most 32 variants are kept per configuration.
+    /// </summary>
+    private WrapperConfig Derive((int Kind, long A, long B, object? O) option, Func<WrapperConfig, (int Kind, long A, long B, object? O), WrapperConfig> make)
+    {
+        var derived = Volatile.Read(ref _derived);
+        if (derived is not null)
+        {
+            lock (derived)
+            {
+                if (derived.TryGetValue(option, out var known))
+                {
+                    return known;
+                }
+            }
+        }
+
+        var made = make(this, option);
+        derived ??= Interlocked.CompareExchange(ref _derived, new(), null) ?? _derived!;
+        lock (derived)
+        {
+            if (derived.TryGetValue(option, out var raced))
+            {
+                return raced;
+            }
+
+            if (derived.Count < 32)
+            {
+                derived.Add(option, made);
+            }
+        }
+
+        return made;
     }
 
     public WrapperConfig WithTtl(TimeSpan ttl)
@@ -128,7 +186,7 @@ internal sealed class WrapperConfig
             throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "A never-die function needs a finite TTL: it is refreshed every TTL. Pass a finite duration, or remove NeverDie().");
         }
 
-        return new WrapperConfig(this) { Ttl = ttl };
+        return Derive((1, ttl.Ticks, 0, null), static (c, o) => new WrapperConfig(c) { Ttl = TimeSpan.FromTicks(o.A) });
     }
 
     public WrapperConfig WithNeverDie(TimeSpan? idleTimeout)
@@ -143,7 +201,7 @@ internal sealed class WrapperConfig
             throw new InvalidOperationException("NeverDie() needs a finite TTL, because a never-die entry is refreshed every TTL. Replace Ttl(Timeout.InfiniteTimeSpan) with a finite duration.");
         }
 
-        return new WrapperConfig(this) { NeverDie = true, IdleTimeout = idleTimeout };
+        return Derive((2, idleTimeout?.Ticks ?? -1, 0, null), static (c, o) => new WrapperConfig(c) { NeverDie = true, IdleTimeout = o.A < 0 ? null : TimeSpan.FromTicks(o.A) });
     }
 
     public WrapperConfig WithIgnoredArgs(string[] names)
@@ -186,7 +244,7 @@ internal sealed class WrapperConfig
             throw KeyByConflict("NoSelf");
         }
 
-        return new WrapperConfig(this) { NoSelf = true };
+        return Derive((3, 0, 0, null), static (c, _) => new WrapperConfig(c) { NoSelf = true });
     }
 
     public WrapperConfig WithKeyBy(Delegate keyBy)
@@ -203,14 +261,14 @@ internal sealed class WrapperConfig
         }
 
         // Validates the key function the same way as the function itself (no multicast, no cached function).
-        _ = FunctionDescriptor.Create(keyBy, isAsync: false);
+        _ = FunctionDescriptor.Create(keyBy, out _);
         return new WrapperConfig(this) { KeyBy = keyBy };
     }
 
     public WrapperConfig WithName(string name)
     {
         Guard.Name(name, nameof(name));
-        return new WrapperConfig(this) { Name = name };
+        return Derive((4, 0, 0, name), static (c, o) => new WrapperConfig(c) { Name = (string)o.O! });
     }
 
     public WrapperConfig WithTimeout(TimeSpan timeout)
@@ -221,7 +279,7 @@ internal sealed class WrapperConfig
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"The timeout must be longer than the soft timeout ({soft}), or the soft timeout would never apply.");
         }
 
-        return new WrapperConfig(this) { HardTimeout = timeout };
+        return Derive((5, timeout.Ticks, 0, null), static (c, o) => new WrapperConfig(c) { HardTimeout = TimeSpan.FromTicks(o.A) });
     }
 
     public WrapperConfig WithSoftTimeout(TimeSpan softTimeout, TimeSpan maxStale)
@@ -233,13 +291,13 @@ internal sealed class WrapperConfig
             throw new ArgumentOutOfRangeException(nameof(softTimeout), softTimeout, $"The soft timeout must be shorter than the timeout ({hard}).");
         }
 
-        return new WrapperConfig(this) { SoftTimeout = softTimeout, MaxStale = maxStale };
+        return Derive((6, softTimeout.Ticks, maxStale.Ticks, null), static (c, o) => new WrapperConfig(c) { SoftTimeout = TimeSpan.FromTicks(o.A), MaxStale = TimeSpan.FromTicks(o.B) });
     }
 
     public WrapperConfig WithBackend(ICacheBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        return new WrapperConfig(this) { Backend = backend };
+        return Derive((7, 0, 0, backend), static (c, o) => new WrapperConfig(c) { Backend = (ICacheBackend)o.O! });
     }
 
     /// <summary>

@@ -6,9 +6,13 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using CachifyNet.Internal;
 
-namespace CachifyNet.Redis.Internal;
+// KeyJson reads the public members of argument types through System.Text.Json's reflection contracts: arguments
+// keyed by content need it. Under native AOT, where reflection-based JSON is off, such arguments are refused at bind
+// (see Plan.For), so no key is ever written from a partial contract; trimmed members are read by nothing.
+#pragma warning disable IL2026, IL2070, IL2075, IL3050
+
+namespace CachifyNet.Internal;
 
 /// <summary>
 /// The key text of record, struct, tuple, collection and other object arguments: JSON written from
@@ -44,6 +48,9 @@ internal static class KeyJson
     };
 
     private static readonly ConcurrentDictionary<Type, Plan> Plans = new();
+
+    /// <summary><see cref="Text"/> as a delegate, for <see cref="KeyTextWriter"/>.</summary>
+    public static readonly Func<object, Type, string> ObjectText = Text;
 
     [ThreadStatic]
     private static Buffers? t_buffers;
@@ -315,6 +322,11 @@ internal static class KeyJson
 
         public static Plan For(Type type)
         {
+            if (!JsonSerializer.IsReflectionEnabledByDefault && !ArgText.IsKnown(type))
+            {
+                return Refused("reflection-based System.Text.Json is disabled in this application (trimmed or native AOT), so its content cannot be read faithfully (build the key with .KeyBy(...))");
+            }
+
             if (!ArgText.IsSupported(type, out var unsupported) && type != typeof(object))
             {
                 return Refused(unsupported);

@@ -1,0 +1,241 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace CachifyNet.Internal;
+
+/// <summary>
+/// What a wrapper's target (the <c>this</c> of an instance method, or a lambda's closure) adds to its keys, so
+/// that one keyspace serves every target: an instance is keyed by reference (<see cref="InstanceKey"/>), a
+/// closure by what it captured (<see cref="CapturedKey"/>). Keys never hold the target itself, so cached entries
+/// never keep a service, its dependencies or a closure alive.
+/// </summary>
+internal abstract class TargetKey
+{
+    /// <summary>False once the instance this key stands for was collected: its entries can never be read again.</summary>
+    public abstract bool IsAlive { get; }
+
+    /// <summary>Writes the key's text, for keys built as text (shared backends, or memory keys of collections).</summary>
+    public abstract void WriteText(KeyTextWriter writer);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AreEqual(TargetKey? a, TargetKey? b) => ReferenceEquals(a, b) || (a is not null && a.Equals(b));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Hash(TargetKey? key) => key is null ? 0 : key.GetHashCode();
+
+    /// <summary>Whether a key that includes <paramref name="key"/> can still be read.</summary>
+    public static bool IsOrphan(TargetKey? key) => key is not null && !key.IsAlive;
+}
+
+/// <summary>
+/// An object instance as part of a key: equal only to itself, with a process-unique number that is never reused,
+/// and only a weak reference to the object. One per object, found through a <see cref="ConditionalWeakTable{TKey, TValue}"/>.
+/// </summary>
+internal sealed class InstanceKey : TargetKey
+{
+    private static readonly ConditionalWeakTable<object, InstanceKey> Keys = new();
+    private static long s_next;
+
+    private readonly WeakReference _target;
+
+    private InstanceKey(object target)
+    {
+        _target = new WeakReference(target);
+        Id = Interlocked.Increment(ref s_next);
+        TypeName = TypeNames.Short(target.GetType());
+    }
+
+    /// <summary>A number no other instance of this process ever gets.</summary>
+    public long Id { get; }
+
+    /// <summary>The instance's type, for messages.</summary>
+    public string TypeName { get; }
+
+    /// <summary>Set at the first miss that brings this instance to a keyspace (see <c>Keyspace.TrackTarget</c>).</summary>
+    public int Seen;
+
+    public override bool IsAlive => _target.IsAlive;
+
+    public static InstanceKey Of(object target) => Keys.GetValue(target, static t => new InstanceKey(t));
+
+    /// <summary>Instances have no text that means the same in another process; shared backends refuse them at bind.</summary>
+    public override void WriteText(KeyTextWriter writer) => writer.WriteInstance(Id);
+
+    public override bool Equals(object? obj) => ReferenceEquals(this, obj);
+
+    public override int GetHashCode() => RuntimeHelpers.GetHashCode(this);
+}
+
+/// <summary>
+/// A closure as part of a key: the instance it captured (by reference), and the values it captured, compared as
+/// arguments are (by <c>Equals</c> for types with value equality, else by a snapshot of their content).
+/// </summary>
+internal sealed class CapturedKey : TargetKey
+{
+    private readonly ClosurePlan _plan;
+    private readonly object?[] _values;
+    private readonly int _hash;
+
+    public CapturedKey(ClosurePlan plan, InstanceKey? self, object?[] values)
+    {
+        _plan = plan;
+        Self = self;
+        _values = values;
+        var hash = new HashCode();
+        hash.Add(RuntimeHelpers.GetHashCode(plan));
+        hash.Add(self);
+        foreach (var value in values)
+        {
+            hash.Add(value);
+        }
+
+        _hash = hash.ToHashCode();
+    }
+
+    /// <summary>The captured <c>this</c>, if any.</summary>
+    public InstanceKey? Self { get; }
+
+    public override bool IsAlive => Self is null || Self.IsAlive;
+
+    public override void WriteText(KeyTextWriter writer)
+    {
+        Self?.WriteText(writer);
+        for (var i = 0; i < _values.Length; i++)
+        {
+            writer.WriteCaptured(_values[i], _plan.Values[i]);
+        }
+    }
+
+    public override bool Equals(object? obj)
+    {
+        if (obj is not CapturedKey other || other._hash != _hash || !ReferenceEquals(other._plan, _plan) || !ReferenceEquals(other.Self, Self))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _values.Length; i++)
+        {
+            if (!Equals(_values[i], other._values[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override int GetHashCode() => _hash;
+}
+
+/// <summary>One captured variable of a closure: where it is read from, and how it is keyed.</summary>
+internal sealed class CapturedValue(string name, Type type, FieldInfo[] path, bool byValue)
+{
+    /// <summary>The variable's name, for messages.</summary>
+    public string Name { get; } = name;
+
+    public Type Type { get; } = type;
+
+    /// <summary>True when <see cref="Type"/> has value equality (kept as is); false for a content snapshot (its key text).</summary>
+    public bool ByValue { get; } = byValue;
+
+    public object? Read(object closure)
+    {
+        object? current = closure;
+        foreach (var field in path)
+        {
+            if (current is null)
+            {
+                return null;
+            }
+
+            current = field.GetValue(current);
+        }
+
+        return current;
+    }
+}
+
+/// <summary>
+/// How a closure class is keyed, worked out once per class: its captured <c>this</c> (a field the compiler names
+/// <c>&lt;&gt;4__this</c>), and its captured values, with the closures of enclosing scopes flattened in.
+/// </summary>
+internal sealed class ClosurePlan
+{
+    private readonly FieldInfo[][] _selfPaths;
+
+    private ClosurePlan(FieldInfo[][] selfPaths, CapturedValue[] values)
+    {
+        _selfPaths = selfPaths;
+        Values = values;
+    }
+
+    /// <summary>Whether the closure captured an instance (keyed by reference, so it has no meaning in another process).</summary>
+    public bool CapturesInstance => _selfPaths.Length > 0;
+
+    public CapturedValue[] Values { get; }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above, for the closures of enclosing scopes.")]
+    public static ClosurePlan For(Type closureType)
+    {
+        var selves = new List<FieldInfo[]>();
+        var values = new List<CapturedValue>();
+        Collect(closureType, [], selves, values, depth: 0);
+        return new ClosurePlan([.. selves], [.. values]);
+
+        static void Collect(Type type, FieldInfo[] path, List<FieldInfo[]> selves, List<CapturedValue> values, int depth)
+        {
+            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+            {
+                FieldInfo[] here = [.. path, field];
+                if (field.Name.EndsWith("__this", StringComparison.Ordinal))
+                {
+                    selves.Add(here);
+                }
+                else if (IsClosureClass(field.FieldType) && depth < 8)
+                {
+                    Collect(field.FieldType, here, selves, values, depth + 1);
+                }
+                else
+                {
+                    values.Add(new CapturedValue(field.Name, field.FieldType, here, KeyRules.IsValueKeyed(field.FieldType)));
+                }
+            }
+        }
+    }
+
+    /// <summary>A class the compiler made to hold captured variables.</summary>
+    public static bool IsClosureClass(Type type)
+        => type.IsClass && type.IsDefined(typeof(CompilerGeneratedAttribute), false) && type.Name.Contains("DisplayClass", StringComparison.Ordinal);
+
+    /// <summary>The key of one closure instance.</summary>
+    public CapturedKey KeyOf(object closure)
+    {
+        InstanceKey? self = null;
+        foreach (var path in _selfPaths)
+        {
+            object? current = closure;
+            foreach (var field in path)
+            {
+                current = current is null ? null : field.GetValue(current);
+            }
+
+            if (current is not null)
+            {
+                self = InstanceKey.Of(current);
+                break;
+            }
+        }
+
+        var captured = Values;
+        var values = captured.Length == 0 ? [] : new object?[captured.Length];
+        for (var i = 0; i < captured.Length; i++)
+        {
+            var value = captured[i].Read(closure);
+            values[i] = captured[i].ByValue || value is null ? value : KeyJson.Text(value, captured[i].Type);
+        }
+
+        return new CapturedKey(this, self, values);
+    }
+}
