@@ -323,7 +323,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// overload would cache as an object, faults included: use the overload for functions returning <see cref="Task{TResult}"/>.
                 /// </exception>
                 {{modifiers}} CachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.TypesWithResult}}> func)
-                    => new(func, WrapperConfig.CreateSync<TResult>(func, {{defaults}}));
+                    => CachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.CreateSync<TResult>(func, {{defaults}}));
 
                 /// <summary>Wraps an asynchronous function of {{a.N}} argument(s) into a cached function (TTL {{ttlDoc}}, backend {{backendDoc}}).</summary>
             {{docs}}    /// <typeparam name="TResult">The type of the task's result.</typeparam>
@@ -332,7 +332,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
                 {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.Lead(a.Types)}}Task<TResult>> func)
-                    => new(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
+                    => AsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
 
 
             """;
@@ -395,16 +395,26 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private Task<TResult> InvokeUnbound({{a.Lead(a.Params)}}bool skipCache, CancellationToken cancellationToken)
                 {
-                    {{textBindingType}} binding;
+                    bool typed;
+                    try
+                    {
+                        typed = _textBinding is null && Bind();
+                    }
+                    catch (Exception error)
+                    {
+                        return Task.FromException<TResult>(error);
+                    }
+
+                    if (typed)
+                    {
+                        // A key that cannot be built (an argument's GetHashCode throws) throws from Invoke, as on every call.
+                        return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
+                    }
+
+                    var binding = _textBinding!;
                     StringKey key;
                     try
                     {
-                        if (_textBinding is null && Bind())
-                        {
-                            return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
-                        }
-
-                        binding = _textBinding!;
                         key = TextKey(binding{{trailArgs}});
                     }
                     catch (Exception error)
@@ -506,13 +516,17 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private readonly WrapperConfig _config;
                 private {{bindingType}}? _binding;
                 private {{textBindingType}}? _textBinding;
-                private TargetKey? _self;
+                private readonly TargetKey? _self;
                 private {{funcType}}? _asFunc;
 
-                internal {{name}}({{funcType}} func, WrapperConfig config)
+                private {{name}}({{funcType}} func, WrapperConfig config, TargetKey? self)
                 {
                     _func = func;
                     _config = config;
+
+                    // The target's key is taken once, at wrap time, and passed on to wrappers derived from this one: a
+                    // closure is keyed by the values it captured when it was wrapped (NoSelf and KeyBy drop it for good).
+                    _self = config.KeyHasTarget ? self : null;
                     if (config.Backend is not null)
                     {
                         // An explicit backend checks now that it can key the function, so what it cannot store fails at
@@ -525,7 +539,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="ttl">The lifetime of an entry, from when it is stored. <see cref="Timeout.InfiniteTimeSpan"/> for entries that never expire.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="ttl"/> is zero, negative or longer than 365 days, or infinite on a never-die wrapper.</exception>
-                public {{self}} Ttl(TimeSpan ttl) => new(_func, _config.WithTtl(ttl));
+                public {{self}} Ttl(TimeSpan ttl) => new(_func, _config.WithTtl(ttl), _self);
 
                 /// <summary>
                 /// Returns a wrapper whose entries never expire: at each TTL the function runs again in the background and
@@ -534,14 +548,14 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// </summary>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="InvalidOperationException">The TTL is infinite.</exception>
-                public {{self}} NeverDie() => new(_func, _config.WithNeverDie(null));
+                public {{self}} NeverDie() => new(_func, _config.WithNeverDie(null), _self);
 
                 /// <summary>Like <see cref="NeverDie()"/>, but an entry nobody read for <paramref name="idleTimeout"/> stops being refreshed and is removed.</summary>
                 /// <param name="idleTimeout">How long an entry may go unread before refreshing stops (checked at each refresh).</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="idleTimeout"/> is not positive or longer than 365 days.</exception>
                 /// <exception cref="InvalidOperationException">The TTL is infinite.</exception>
-                public {{self}} NeverDie(TimeSpan idleTimeout) => new(_func, _config.WithNeverDie(idleTimeout));
+                public {{self}} NeverDie(TimeSpan idleTimeout) => new(_func, _config.WithNeverDie(idleTimeout), _self);
 
                 /// <summary>Returns a wrapper whose keys leave out the named parameters (added to any already ignored).</summary>
                 /// <param name="names">Parameter names of the wrapped function.</param>
@@ -549,7 +563,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="names"/> is null.</exception>
                 /// <exception cref="ArgumentException">A name is empty or not a parameter of the function (the message lists the valid names).</exception>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="KeyBy"/>.</exception>
-                public {{self}} IgnoreArgs(params string[] names) => new(_func, _config.WithIgnoredArgs(names));
+                public {{self}} IgnoreArgs(params string[] names) => new(_func, _config.WithIgnoredArgs(names), _self);
 
                 /// <summary>
                 /// Returns a wrapper whose keys leave out the delegate's target (the instance of an instance method, or a
@@ -557,7 +571,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// </summary>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="KeyBy"/>.</exception>
-                public {{self}} NoSelf() => new(_func, _config.WithNoSelf());
+                public {{self}} NoSelf() => new(_func, _config.WithNoSelf(), _self);
 
                 /// <summary>
                 /// Returns a wrapper whose key is the string <paramref name="key"/> computes from the arguments (the function
@@ -567,7 +581,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="IgnoreArgs"/> or <see cref="NoSelf"/>.</exception>
-                public {{self}} KeyBy({{keyByType}} key) => new(_func, _config.WithKeyBy(key));
+                public {{self}} KeyBy({{keyByType}} key) => new(_func, _config.WithKeyBy(key), _self);
 
                 /// <summary>
                 /// Returns a wrapper with an explicit, stable function identity, used instead of the method's. Needed to share
@@ -577,7 +591,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or contains a forbidden character.</exception>
-                public {{self}} Named(string name) => new(_func, _config.WithName(name));
+                public {{self}} Named(string name) => new(_func, _config.WithName(name), _self);
 
                 /// <summary>
                 /// Returns a wrapper whose callers wait at most <paramref name="timeout"/> for an execution. Past it, every waiter
@@ -588,7 +602,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="timeout">The longest wait, at most 365 days.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive, too long, or not longer than the soft timeout.</exception>
-                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout));
+                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout), _self);
 
                 /// <summary>
                 /// Returns a wrapper whose callers, after waiting <paramref name="softTimeout"/> for an execution, get the key's last
@@ -599,7 +613,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="maxStale">The oldest value served this way, measured from when it was stored; usually longer than the TTL.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException">A duration is not positive or too long, or <paramref name="softTimeout"/> is not shorter than the timeout.</exception>
-                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale));
+                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale), _self);
 
                 /// <summary>Returns a wrapper that keeps its entries in <paramref name="backend"/>.</summary>
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
@@ -608,7 +622,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentException">The backend cannot key this function as configured (the message says how to fix it). Set key options before the backend.</exception>
                 /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
                 /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
-                public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend));
+                public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend), _self);
 
             {{invoke}}
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
@@ -648,6 +662,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 internal {{bindingType}}? CurrentBinding => _binding;
 
+                /// <summary>The key of the wrapper's target, or null (tests build keys with it).</summary>
+                internal TargetKey? Self => _self;
+
+                /// <summary>A new wrapper of <paramref name="func"/>, keyed by its target when it has one.</summary>
+                internal static {{self}} Create({{funcType}} func, WrapperConfig config)
+                    => new(func, config, config.KeyHasTarget ? TargetKeys.Of(func, config.Function) : null);
+
                 /// <summary>The typed binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
                 internal {{bindingType}} EnsureBound() => Typed() ?? throw new InvalidOperationException("This wrapper has text keys.");
 
@@ -658,7 +679,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 internal WrapperConfig Config => _config;
 
                 /// <summary>A wrapper of the same function with other settings.</summary>
-                internal {{self}} WithConfig(WrapperConfig config) => new(_func, config);
+                internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _self);
 
                 /// <summary>The typed binding, or null when the wrapper's keys are text (then <c>_textBinding</c> is set).</summary>
                 private {{bindingType}}? Typed() => _binding ?? (_textBinding is null && Bind() ? _binding : null);
@@ -672,7 +693,6 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private bool Bind()
                 {
                     var backend = BindingFactory.BackendOf(_config);
-                    _self = _config.KeyHasTarget ? TargetKeys.Of(_func, _config.Function) : null;
                     if (BindingFactory.UsesTextKeys(_config, backend))
                     {
                         var text = BindingFactory.Create<StringKey, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: true);

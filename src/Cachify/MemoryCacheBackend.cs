@@ -88,9 +88,6 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
-        // Arguments keyed by content, and captured values, must have a faithful text: refused here, at bind.
-        KeyRules.ValidateContent(config, "backend");
-
         // Unnamed functions are told apart by their method, so lambdas of different assemblies or load contexts never meet.
         // The target (an instance, or a closure's captured values) is part of each key, not of the keyspace.
         object identity = config.Name is null ? config.Function.Method : config.Name;

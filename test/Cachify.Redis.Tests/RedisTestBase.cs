@@ -77,10 +77,10 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
         => (RedisKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet.")).Keyspace;
 
     protected static string ValueKey<T1, TResult>(CachedFunc<T1, TResult> f, T1 arg)
-        => Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg));
+        => Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(f.Self, arg));
 
     protected static string ValueKey<T1, TResult>(AsyncCachedFunc<T1, TResult> f, T1 arg)
-        => Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg));
+        => Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(f.Self, arg));
 
     protected static string LockKey(string valueKey) => valueKey.Insert(valueKey.IndexOf(':', StringComparison.Ordinal) + 1, "lock:");
 

@@ -224,7 +224,7 @@ public class MemoryCacheBackendTests
 
             return n;
         }).Backend(race.Backend);
-        var one = new ArgsKey<int>(1);
+        var one = new ArgsKey<int>(f.Self, 1);
 
         // Key 1: the owner's entry is in the front, not yet in the app's cache. Key 2: an execution runs.
         var owner = new RaceThread(() => f.Invoke(1));
@@ -234,7 +234,7 @@ public class MemoryCacheBackendTests
         var second = new RaceThread(() => f.Invoke(2));
         Bounded.Wait(holding, "key 2 runs");
         var locks = Internals.Keyspace(f.CurrentBinding).Locks;
-        var flightOfTwo = locks.Current(new ArgsKey<int>(2))!;
+        var flightOfTwo = locks.Current(new ArgsKey<int>(f.Self, 2))!;
 
         RaceThread clearer;
         lock (flightOfTwo.StoreLock)

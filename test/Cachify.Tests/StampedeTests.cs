@@ -202,7 +202,7 @@ public class StampedeTests : IDisposable
 
     private static AsyncKeyedLock<ArgsKey<int>, int> Locks(CachedFunc<int, int> f) => Internals.Keyspace(f.CurrentBinding).Locks;
 
-    private static ArgsKey<int> KeyOf(CachedFunc<int, int> f, int x) => new(x);
+    private static ArgsKey<int> KeyOf(CachedFunc<int, int> f, int x) => new(f.Self, x);
 
     private static T[] RunOnThreads<T>(int count, Func<T> body) => RunOnThreads(count, _ => body());
 

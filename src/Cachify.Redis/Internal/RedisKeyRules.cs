@@ -56,7 +56,7 @@ internal static class RedisKeyRules
         {
             var what = function.Closure is null
                 ? "is a method of an object instance"
-                : "is a lambda that uses 'this' (a field, property or method of the enclosing instance)";
+                : "is a lambda that uses an object instance ('this', or a captured service whose state its public members do not show)";
             throw new ArgumentException(
                 $"{config.DisplayName} {what}. In memory its entries are kept per instance; in Redis, shared by processes, an instance has no key, " +
                 "so the wrapper is refused rather than mix the results of different instances. Before .Backend(...) or .UseRedis(), call " +

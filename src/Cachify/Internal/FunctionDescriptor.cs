@@ -52,7 +52,7 @@ internal sealed class FunctionDescriptor
     /// <summary>How the closure is keyed, when the method is a lambda or local function with captured variables.</summary>
     public ClosurePlan? Closure { get; }
 
-    /// <summary>Whether the target holds an instance keyed by reference (an instance method, or a closure that captured <c>this</c>).</summary>
+    /// <summary>Whether the target holds an instance keyed by reference (an instance method, or a closure that captured <c>this</c> or a service).</summary>
     public bool TargetHasInstance => HasTarget && (Closure is null || Closure.CapturesInstance);
 
     /// <summary>The configuration of a plain wrapper of this function on the static defaults (shared by every such wrapper).</summary>

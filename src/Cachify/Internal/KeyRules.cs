@@ -1,10 +1,22 @@
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Reflection;
 
 namespace CachifyNet.Internal;
+
+/// <summary>How values of one type are compared in keys.</summary>
+internal enum KeyKind
+{
+    /// <summary>With <c>Equals</c>: types with value equality (and <see cref="object"/> or an interface, by the runtime value's <c>Equals</c>).</summary>
+    Equality,
+
+    /// <summary>By content: the text of its public state, a snapshot taken at the call.</summary>
+    Content,
+
+    /// <summary>By reference: an object whose state its public members do not show (a service, a DbContext). Shared backends refuse it.</summary>
+    Reference,
+}
 
 /// <summary>
 /// What counts as "the same argument", one rule for every backend:
@@ -12,18 +24,22 @@ namespace CachifyNet.Internal;
 /// <item>Types with value equality (built-in values, enums, records, tuples and structs whose members all have
 /// value equality, types that implement <see cref="IEquatable{T}"/> or override <c>Equals</c>) are compared with
 /// <c>Equals</c>, in a typed key.</item>
-/// <item>Everything else (collections, arrays, classes without value equality, interfaces, <see cref="object"/>,
-/// and records that hold a collection) is keyed by its content: the text <see cref="KeyJson"/> writes of its
-/// public state, taken at the call, so mutating an argument later never returns the old result. Redis keys
-/// every argument by that text.</item>
+/// <item>Collections, arrays, classes without value equality and records that hold a collection are keyed by their
+/// content: the text <see cref="KeyJson"/> writes of their public state, taken at the call, so mutating an argument
+/// later never returns the old result. Redis keys every argument by that text.</item>
+/// <item>An object whose public members do not show all of its state (a service, a connection) has no faithful
+/// content: it is keyed by reference in memory, and refused by Redis, which has no references.</item>
 /// </list>
 /// </summary>
 internal static class KeyRules
 {
-    private static readonly ConcurrentDictionary<Type, bool> ValueKeyed = new();
+    private static readonly ConcurrentDictionary<Type, KeyKind> Kinds = new();
 
-    /// <summary>Whether arguments of <paramref name="type"/> are compared with <c>Equals</c> (true) or by content (false).</summary>
-    public static bool IsValueKeyed(Type type) => ValueKeyed.TryGetValue(type, out var known) ? known : ValueKeyed.GetOrAdd(type, Compute(type, [], 0));
+    /// <summary>How arguments (and captured values) of <paramref name="type"/> are keyed.</summary>
+    public static KeyKind KindOf(Type type) => Kinds.TryGetValue(type, out var known) ? known : Kinds.GetOrAdd(type, Compute(type));
+
+    /// <summary>Whether values of <paramref name="type"/> go into typed keys as they are (compared with <c>Equals</c>).</summary>
+    public static bool IsValueKeyed(Type type) => KindOf(type) != KeyKind.Content;
 
     /// <summary>Whether any key-relevant parameter of the wrapper is keyed by content (then its keys are text).</summary>
     public static bool NeedsTextKey(WrapperConfig config)
@@ -36,7 +52,7 @@ internal static class KeyRules
         var types = config.Function.ParameterTypes;
         for (var i = 0; i < types.Length; i++)
         {
-            if ((config.KeyMask & (1 << i)) != 0 && !IsValueKeyed(types[i]))
+            if ((config.KeyMask & (1 << i)) != 0 && KindOf(types[i]) == KeyKind.Content)
             {
                 return true;
             }
@@ -45,58 +61,43 @@ internal static class KeyRules
         return false;
     }
 
-    /// <summary>
-    /// Throws when an argument keyed by content has no faithful text (state no public member shows, a delegate, a
-    /// stream...), or a captured value of the closure has none: two different values would share an entry.
-    /// </summary>
-    public static void ValidateContent(WrapperConfig config, string paramName)
-    {
-        if (config.KeyBy is not null)
-        {
-            return;
-        }
-
-        var function = config.Function;
-        for (var i = 0; i < function.ParameterTypes.Length; i++)
-        {
-            var type = function.ParameterTypes[i];
-            if ((config.KeyMask & (1 << i)) != 0 && !IsValueKeyed(type) && type != typeof(object) && !KeyJson.IsKeyable(type, out var reason))
-            {
-                var name = function.ParameterNames[i];
-                throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(type)}) of {config.DisplayName} cannot be part of a cache key: {reason}. ") +
-                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, .KeyBy(...) to build the key yourself, or give the type value equality (a record, or IEquatable<T>).",
-                    paramName);
-            }
-        }
-
-        if (config.KeyHasTarget && function.Closure is { } closure)
-        {
-            foreach (var captured in closure.Values)
-            {
-                if (!captured.ByValue && captured.Type != typeof(object) && !KeyJson.IsKeyable(captured.Type, out var reason))
-                {
-                    throw new ArgumentException(
-                        $"{config.DisplayName} captures '{captured.Name}' ({TypeNames.Short(captured.Type)}), which cannot be part of a cache key: {reason}. " +
-                        "A closure is keyed by what it captures. Call .NoSelf() if the captured values never change the result, .KeyBy(...) to build the key yourself, " +
-                        "or pass the value as an argument (or capture it through a field, keyed with the instance).",
-                        paramName);
-                }
-            }
-        }
-    }
-
-    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Reads the members of argument types that the wrapped function receives; members trimmed away are read by nothing.")]
-    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above.")]
-    private static bool Compute(Type type, HashSet<Type> visiting, int depth)
+    private static KeyKind Compute(Type type)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         if (ArgText.IsKnown(underlying) && underlying != typeof(byte[]))
         {
-            return true;
+            return KeyKind.Equality;
         }
 
-        if (underlying == typeof(CancellationToken))
+        var enumerable = typeof(IEnumerable).IsAssignableFrom(underlying);
+        if (!enumerable && (underlying == typeof(object) || underlying.IsInterface || underlying.IsAbstract || underlying.IsPointer
+            || underlying.IsByRefLike || typeof(Delegate).IsAssignableFrom(underlying) || underlying == typeof(CancellationToken)))
+        {
+            // The runtime value decides: its own Equals.
+            return KeyKind.Equality;
+        }
+
+        if (!enumerable && HasEqualityAllTheWay(underlying, [], 0))
+        {
+            return KeyKind.Equality;
+        }
+
+        if (KeyJson.IsKeyable(underlying, out _))
+        {
+            return KeyKind.Content;
+        }
+
+        // No faithful content: the type's own equality (reference equality for a class without Equals).
+        return !underlying.IsValueType && !HasValueEquality(underlying) ? KeyKind.Reference : KeyKind.Equality;
+    }
+
+    /// <summary>Whether <paramref name="type"/> has value equality through and through (records, tuples, structs of such members).</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Reads the members of argument types that the wrapped function receives; members trimmed away are read by nothing.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above.")]
+    private static bool HasEqualityAllTheWay(Type type, HashSet<Type> visiting, int depth)
+    {
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if ((ArgText.IsKnown(underlying) && underlying != typeof(byte[])) || underlying == typeof(CancellationToken))
         {
             return true;
         }
@@ -132,12 +133,7 @@ internal static class KeyRules
             {
                 foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
                 {
-                    if (field.FieldType == typeof(Type) && field.Name == "EqualityContract")
-                    {
-                        continue;
-                    }
-
-                    if (!Compute(field.FieldType, visiting, depth + 1))
+                    if (!HasEqualityAllTheWay(field.FieldType, visiting, depth + 1))
                     {
                         return false;
                     }

@@ -87,7 +87,11 @@ internal sealed class KeyTextWriter
         {
             _text.Append(ArgText.Null);
         }
-        else if (!captured.ByValue)
+        else if (value is InstanceKey instance)
+        {
+            _text.Append("#i").Append(instance.Id);
+        }
+        else if (captured.Kind == KeyKind.Content)
         {
             ArgText.AppendEscaped(_text, (string)value);
         }

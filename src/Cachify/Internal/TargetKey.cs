@@ -93,7 +93,7 @@ internal sealed class CapturedKey : TargetKey
         _hash = hash.ToHashCode();
     }
 
-    /// <summary>The captured <c>this</c>, if any.</summary>
+    /// <summary>The captured <c>this</c>, else the first object captured by reference; null when every captured value is data.</summary>
     public InstanceKey? Self { get; }
 
     public override bool IsAlive => Self is null || Self.IsAlive;
@@ -129,15 +129,15 @@ internal sealed class CapturedKey : TargetKey
 }
 
 /// <summary>One captured variable of a closure: where it is read from, and how it is keyed.</summary>
-internal sealed class CapturedValue(string name, Type type, FieldInfo[] path, bool byValue)
+internal sealed class CapturedValue(string name, Type type, FieldInfo[] path, KeyKind kind)
 {
     /// <summary>The variable's name, for messages.</summary>
     public string Name { get; } = name;
 
     public Type Type { get; } = type;
 
-    /// <summary>True when <see cref="Type"/> has value equality (kept as is); false for a content snapshot (its key text).</summary>
-    public bool ByValue { get; } = byValue;
+    /// <summary>How the value is keyed: kept as is (<c>Equals</c>), as a snapshot of its content (its key text), or by reference (an <see cref="InstanceKey"/>).</summary>
+    public KeyKind Kind { get; } = kind;
 
     public object? Read(object closure)
     {
@@ -170,14 +170,20 @@ internal sealed class ClosurePlan
         Values = values;
     }
 
-    /// <summary>Whether the closure captured an instance (keyed by reference, so it has no meaning in another process).</summary>
-    public bool CapturesInstance => _selfPaths.Length > 0;
+    /// <summary>Whether the closure captured an instance (its <c>this</c>, or an object keyed by reference), which has no meaning in another process.</summary>
+    public bool CapturesInstance => _selfPaths.Length > 0 || Values.Any(v => v.Kind == KeyKind.Reference);
 
     public CapturedValue[] Values { get; }
 
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above, for the closures of enclosing scopes.")]
-    public static ClosurePlan For(Type closureType)
+    public static ClosurePlan For(Type closureType) => Plans.GetOrAdd(closureType, Make);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ClosurePlan> Plans = new();
+
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above, for the closures of enclosing scopes.")]
+    private static ClosurePlan Make(Type closureType)
     {
         var selves = new List<FieldInfo[]>();
         var values = new List<CapturedValue>();
@@ -188,6 +194,12 @@ internal sealed class ClosurePlan
         {
             foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
             {
+                if (field.Name.StartsWith("<>9__", StringComparison.Ordinal))
+                {
+                    // A delegate the compiler caches in the closure (a lambda made inside it): set when first made, not a variable.
+                    continue;
+                }
+
                 FieldInfo[] here = [.. path, field];
                 if (field.Name.EndsWith("__this", StringComparison.Ordinal))
                 {
@@ -199,7 +211,7 @@ internal sealed class ClosurePlan
                 }
                 else
                 {
-                    values.Add(new CapturedValue(field.Name, field.FieldType, here, KeyRules.IsValueKeyed(field.FieldType)));
+                    values.Add(new CapturedValue(field.Name, field.FieldType, here, KeyRules.KindOf(field.FieldType)));
                 }
             }
         }
@@ -233,7 +245,16 @@ internal sealed class ClosurePlan
         for (var i = 0; i < captured.Length; i++)
         {
             var value = captured[i].Read(closure);
-            values[i] = captured[i].ByValue || value is null ? value : KeyJson.Text(value, captured[i].Type);
+            if (value is not null && captured[i].Kind == KeyKind.Reference)
+            {
+                var instance = InstanceKey.Of(value);
+                self ??= instance;
+                values[i] = instance;
+            }
+            else
+            {
+                values[i] = value is not null && captured[i].Kind == KeyKind.Content ? KeyJson.Text(value, captured[i].Type) : value;
+            }
         }
 
         return new CapturedKey(this, self, values);
