@@ -139,15 +139,15 @@ public sealed class SoakRun : IDisposable
 
     private void CreateFunctions()
     {
-        _memorySync = [.. MemoryTtls.Select((ttl, g) => Cachify.Wrap((int key) => ComputeMemory(key)).Named($"soak.memory.{g}").Ttl(ttl).Backend(_memory))];
+        _memorySync = [.. MemoryTtls.Select((ttl, g) => Cachify.Wrap((int key) => ComputeMemory(key)).Named($"soak.memory.{g}").NoSelf().Ttl(ttl).Backend(_memory))];
         _memoryAsync = [.. MemoryTtls.Select((ttl, g) => Cachify.Wrap(async (int key) =>
         {
             await Task.Yield();
             return ComputeMemory(key);
-        }).Named($"soak.memory.{g}").Ttl(ttl).Backend(_memory))];
+        }).Named($"soak.memory.{g}").NoSelf().Ttl(ttl).Backend(_memory))];
 
-        _neverDieSync = Cachify.Wrap((int key) => ComputeNeverDie(key)).Named("soak.neverdie").Ttl(NeverDieTtl).NeverDie().Backend(_memory);
-        _neverDieAsync = Cachify.Wrap((int key) => Task.Run(() => ComputeNeverDie(key))).Named("soak.neverdie").Ttl(NeverDieTtl).NeverDie().Backend(_memory);
+        _neverDieSync = Cachify.Wrap((int key) => ComputeNeverDie(key)).Named("soak.neverdie").NoSelf().Ttl(NeverDieTtl).NeverDie().Backend(_memory);
+        _neverDieAsync = Cachify.Wrap((int key) => Task.Run(() => ComputeNeverDie(key))).Named("soak.neverdie").NoSelf().Ttl(NeverDieTtl).NeverDie().Backend(_memory);
 
         if (!_options.UsesRedis)
         {
@@ -167,12 +167,12 @@ public sealed class SoakRun : IDisposable
             _redisBackends.Add(new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "cachify-soak", LockTimeout = TimeSpan.FromSeconds(2) }));
         }
 
-        _redisSync = [.. _redisBackends.Select(backend => RedisTtls.Select((ttl, g) => Cachify.Wrap((int key) => ComputeRedis(key)).Named($"soak.redis.{g}").Ttl(ttl).Backend(backend)).ToArray())];
+        _redisSync = [.. _redisBackends.Select(backend => RedisTtls.Select((ttl, g) => Cachify.Wrap((int key) => ComputeRedis(key)).Named($"soak.redis.{g}").NoSelf().Ttl(ttl).Backend(backend)).ToArray())];
         _redisAsync = [.. _redisBackends.Select(backend => RedisTtls.Select((ttl, g) => Cachify.Wrap(async (int key) =>
         {
             await Task.Yield();
             return ComputeRedis(key);
-        }).Named($"soak.redis.{g}").Ttl(ttl).Backend(backend)).ToArray())];
+        }).Named($"soak.redis.{g}").NoSelf().Ttl(ttl).Backend(backend)).ToArray())];
         _redisSync[0][0].Clear(); // entries of an earlier run on the same server
     }
 

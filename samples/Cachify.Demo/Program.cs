@@ -54,7 +54,7 @@ public static class Program
         Console.WriteLine("    var forecast = Cachify.Wrap((string city) => Weather.GetForecast(city));");
         Console.WriteLine();
 
-        var forecast = Cachify.Wrap((string city) => Weather.GetForecast(city)).Named("demo.forecast").Backend(backend);
+        var forecast = Cachify.Wrap((string city) => Weather.GetForecast(city)).Named("demo.forecast").NoSelf().Backend(backend);
 
         Timed("first call, Paris ", () => forecast.Invoke("Paris"));
         Timed("second call, Paris", () => forecast.Invoke("Paris"));
@@ -77,7 +77,7 @@ public static class Program
             Interlocked.Increment(ref executions);
             await Task.Delay(300);
             return $"report #{id}";
-        }).Named("demo.report").Backend(backend);
+        }).Named("demo.report").NoSelf().Backend(backend);
 
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var callers = Enumerable.Range(0, 1000).Select(async _ =>
@@ -107,7 +107,7 @@ public static class Program
 
         var source = new RateSource(Elapsed);
         var rate = Cachify.Wrap((string currency) => source.FetchAsync(currency))
-            .Named("demo.rate")
+            .Named("demo.rate").NoSelf()
             .Ttl(TimeSpan.FromMilliseconds(300))
             .NeverDie()
             .Backend(backend);
@@ -158,7 +158,7 @@ public static class Program
         Console.WriteLine();
 
         var catalog = new Catalog();
-        var price = Cachify.Wrap((string sku) => catalog.GetPriceAsync(sku)).Named("demo.price").Backend(backend);
+        var price = Cachify.Wrap((string sku) => catalog.GetPriceAsync(sku)).Named("demo.price").NoSelf().Backend(backend);
 
         await TimedAsync("Invoke(\"book\")                  ", () => price.Invoke("book"));
         await TimedAsync("Invoke(\"book\")                  ", () => price.Invoke("book"));

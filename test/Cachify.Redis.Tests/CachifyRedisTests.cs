@@ -47,8 +47,8 @@ public sealed class CachifyRedisTests : RedisTestBase
     {
         // Like a static field initialised before Main configures Redis.
         var calls = 0;
-        var f = Cachify.Wrap((int id) => Interlocked.Increment(ref calls)).Named("lazy").UseRedis();
-        var g = Cachify.Wrap((int id) => Task.FromResult(-id)).Named("lazy.async").UseRedis();
+        var f = Cachify.Wrap((int id) => Interlocked.Increment(ref calls)).Named("lazy").NoSelf().UseRedis();
+        var g = Cachify.Wrap((int id) => Task.FromResult(-id)).Named("lazy.async").NoSelf().UseRedis();
 
         Assert.Contains("CachifyRedis.Configure", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message, StringComparison.Ordinal);
         try
@@ -71,24 +71,24 @@ public sealed class CachifyRedisTests : RedisTestBase
         try
         {
             CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
-            Assert.Equal(0, Cachify.Wrap(() => 0).Named("u0").UseRedis().Invoke());
-            Assert.Equal(1, Cachify.Wrap((int a) => a).Named("u1").UseRedis().Invoke(1));
-            Assert.Equal(2, Cachify.Wrap((int a, int b) => b).Named("u2").UseRedis().Invoke(1, 2));
-            Assert.Equal(3, Cachify.Wrap((int a, int b, int c) => c).Named("u3").UseRedis().Invoke(1, 2, 3));
-            Assert.Equal(4, Cachify.Wrap((int a, int b, int c, int d) => d).Named("u4").UseRedis().Invoke(1, 2, 3, 4));
-            Assert.Equal(5, Cachify.Wrap((int a, int b, int c, int d, int e) => e).Named("u5").UseRedis().Invoke(1, 2, 3, 4, 5));
-            Assert.Equal(6, Cachify.Wrap((int a, int b, int c, int d, int e, int f) => f).Named("u6").UseRedis().Invoke(1, 2, 3, 4, 5, 6));
-            Assert.Equal(7, Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g) => g).Named("u7").UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7));
-            Assert.Equal(8, Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => h).Named("u8").UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7, 8));
-            Assert.Equal(0, await Cachify.Wrap(() => Task.FromResult(0)).Named("a0").UseRedis().Invoke());
-            Assert.Equal(1, await Cachify.Wrap((int a) => Task.FromResult(a)).Named("a1").UseRedis().Invoke(1));
-            Assert.Equal(2, await Cachify.Wrap((int a, int b) => Task.FromResult(b)).Named("a2").UseRedis().Invoke(1, 2));
-            Assert.Equal(3, await Cachify.Wrap((int a, int b, int c) => Task.FromResult(c)).Named("a3").UseRedis().Invoke(1, 2, 3));
-            Assert.Equal(4, await Cachify.Wrap((int a, int b, int c, int d) => Task.FromResult(d)).Named("a4").UseRedis().Invoke(1, 2, 3, 4));
-            Assert.Equal(5, await Cachify.Wrap((int a, int b, int c, int d, int e) => Task.FromResult(e)).Named("a5").UseRedis().Invoke(1, 2, 3, 4, 5));
-            Assert.Equal(6, await Cachify.Wrap((int a, int b, int c, int d, int e, int f) => Task.FromResult(f)).Named("a6").UseRedis().Invoke(1, 2, 3, 4, 5, 6));
-            Assert.Equal(7, await Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g) => Task.FromResult(g)).Named("a7").UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7));
-            Assert.Equal(8, await Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => Task.FromResult(h)).Named("a8").UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7, 8));
+            Assert.Equal(0, Cachify.Wrap(() => 0).Named("u0").NoSelf().UseRedis().Invoke());
+            Assert.Equal(1, Cachify.Wrap((int a) => a).Named("u1").NoSelf().UseRedis().Invoke(1));
+            Assert.Equal(2, Cachify.Wrap((int a, int b) => b).Named("u2").NoSelf().UseRedis().Invoke(1, 2));
+            Assert.Equal(3, Cachify.Wrap((int a, int b, int c) => c).Named("u3").NoSelf().UseRedis().Invoke(1, 2, 3));
+            Assert.Equal(4, Cachify.Wrap((int a, int b, int c, int d) => d).Named("u4").NoSelf().UseRedis().Invoke(1, 2, 3, 4));
+            Assert.Equal(5, Cachify.Wrap((int a, int b, int c, int d, int e) => e).Named("u5").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5));
+            Assert.Equal(6, Cachify.Wrap((int a, int b, int c, int d, int e, int f) => f).Named("u6").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6));
+            Assert.Equal(7, Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g) => g).Named("u7").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7));
+            Assert.Equal(8, Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => h).Named("u8").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7, 8));
+            Assert.Equal(0, await Cachify.Wrap(() => Task.FromResult(0)).Named("a0").NoSelf().UseRedis().Invoke());
+            Assert.Equal(1, await Cachify.Wrap((int a) => Task.FromResult(a)).Named("a1").NoSelf().UseRedis().Invoke(1));
+            Assert.Equal(2, await Cachify.Wrap((int a, int b) => Task.FromResult(b)).Named("a2").NoSelf().UseRedis().Invoke(1, 2));
+            Assert.Equal(3, await Cachify.Wrap((int a, int b, int c) => Task.FromResult(c)).Named("a3").NoSelf().UseRedis().Invoke(1, 2, 3));
+            Assert.Equal(4, await Cachify.Wrap((int a, int b, int c, int d) => Task.FromResult(d)).Named("a4").NoSelf().UseRedis().Invoke(1, 2, 3, 4));
+            Assert.Equal(5, await Cachify.Wrap((int a, int b, int c, int d, int e) => Task.FromResult(e)).Named("a5").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5));
+            Assert.Equal(6, await Cachify.Wrap((int a, int b, int c, int d, int e, int f) => Task.FromResult(f)).Named("a6").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6));
+            Assert.Equal(7, await Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g) => Task.FromResult(g)).Named("a7").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7));
+            Assert.Equal(8, await Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => Task.FromResult(h)).Named("a8").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7, 8));
             Assert.Equal(18, Keys().Count);
         }
         finally
@@ -105,7 +105,7 @@ public sealed class CachifyRedisTests : RedisTestBase
         try
         {
             CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
-            var f = injected.Wrap((int x) => x).Named("injected.ttl").UseRedis();
+            var f = injected.Wrap((int x) => x).Named("injected.ttl").NoSelf().UseRedis();
             var written = Stopwatch.StartNew();
             f.Invoke(1);
             AssertExpiresIn($"{Prefix}:{{injected.ttl:1}}", TimeSpan.FromSeconds(42), written);
@@ -122,7 +122,7 @@ public sealed class CachifyRedisTests : RedisTestBase
         var factor = 2;
         var closure = Cachify.Wrap((int x) => x * factor);
         var error = Assert.Throws<ArgumentException>(() => closure.UseRedis());
-        Assert.Contains(".Named(", error.Message, StringComparison.Ordinal);
+        Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Equal("cached", error.ParamName);
 
         Assert.Throws<ArgumentException>(() => Cachify.Wrap((object o) => 1).Named("obj").UseRedis());
@@ -136,8 +136,8 @@ public sealed class CachifyRedisTests : RedisTestBase
         try
         {
             CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
-            Cachify.Wrap((int x) => x).Named("first.memory").Backend(memory).UseRedis().Invoke(1);
-            Cachify.Wrap((int x) => x).Named("redis.then.memory").UseRedis().Backend(memory).Invoke(1);
+            Cachify.Wrap((int x) => x).Named("first.memory").NoSelf().Backend(memory).UseRedis().Invoke(1);
+            Cachify.Wrap((int x) => x).Named("redis.then.memory").NoSelf().UseRedis().Backend(memory).Invoke(1);
             Assert.Equal([$"{Prefix}:{{first.memory:1}}"], Keys());
         }
         finally

@@ -13,7 +13,7 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
             .BuildServiceProvider();
         var cachify = provider.GetRequiredService<ICachify>();
 
-        var f = cachify.Wrap((int x) => Task.FromResult(x * 2)).Named("di.double");
+        var f = cachify.Wrap((int x) => Task.FromResult(x * 2)).Named("di.double").NoSelf();
         Assert.Equal(4, await f.Invoke(2));
         Assert.IsType<RedisCacheBackend>(cachify.Backend);
         Assert.Contains($"{Prefix}:{{di.double:2}}", Keys());
@@ -32,7 +32,7 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
         {
             Interlocked.Increment(ref executions);
             return Task.FromResult(x * 2);
-        }).Named("di.down");
+        }).Named("di.down").NoSelf();
 
         Assert.Equal(4, await f.Invoke(2));
         Assert.Equal(4, await f.Invoke(2));

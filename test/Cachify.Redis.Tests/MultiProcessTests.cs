@@ -71,7 +71,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
             }
 
             return 42;
-        }).Named("mp.hold").Backend(backend);
+        }).Named("mp.hold").NoSelf().Backend(backend);
         Assert.Equal(42, f.Invoke(0));
         backend.Context.EnsureSubscribed();
 

@@ -15,7 +15,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     public void ValueTuple_DifferentTuples_NeverShareAnEntry()
     {
         var calls = 0;
-        var f = Cachify.Wrap(((int A, int B) p) => { calls++; return p.A + p.B; }).Named("tuple").Backend(Backend);
+        var f = Cachify.Wrap(((int A, int B) p) => { calls++; return p.A + p.B; }).Named("tuple").NoSelf().Backend(Backend);
 
         Assert.Equal(3, f.Invoke((1, 2)));
         Assert.Equal(10, f.Invoke((5, 5)));
@@ -26,7 +26,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void ClassWithPublicFields_DifferentValues_NeverShareAnEntry()
     {
-        var f = Cachify.Wrap((FieldPoint p) => (p.X * 100) + p.Y).Named("fields").Backend(Backend);
+        var f = Cachify.Wrap((FieldPoint p) => (p.X * 100) + p.Y).Named("fields").NoSelf().Backend(Backend);
 
         Assert.Equal(102, f.Invoke(new FieldPoint { X = 1, Y = 2 }));
         Assert.Equal(304, f.Invoke(new FieldPoint { X = 3, Y = 4 }));
@@ -35,7 +35,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void AbstractParameter_SubtypesWithTheSameMembers_NeverShareAnEntry()
     {
-        var f = Cachify.Wrap((Shape s) => s switch { Circle c => 3 * c.Size * c.Size, Square q => q.Size * q.Size, _ => 0 }).Named("shape").Backend(Backend);
+        var f = Cachify.Wrap((Shape s) => s switch { Circle c => 3 * c.Size * c.Size, Square q => q.Size * q.Size, _ => 0 }).Named("shape").NoSelf().Backend(Backend);
 
         Assert.Equal(3, f.Invoke(new Circle(1)));
         Assert.Equal(1, f.Invoke(new Square(1)));
@@ -44,8 +44,8 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void InterfaceParameterAndInterfaceMember_DifferentValues_NeverShareAnEntry()
     {
-        var byQuery = Cachify.Wrap((IQuery q) => ((ByName)q).Name).Named("iface").Backend(Backend);
-        var byRequest = Cachify.Wrap((Request r) => ((ByName)r.Query).Name).Named("member").Backend(Backend);
+        var byQuery = Cachify.Wrap((IQuery q) => ((ByName)q).Name).Named("iface").NoSelf().Backend(Backend);
+        var byRequest = Cachify.Wrap((Request r) => ((ByName)r.Query).Name).Named("member").NoSelf().Backend(Backend);
 
         Assert.Equal("ann", byQuery.Invoke(new ByName("ann")));
         Assert.Equal("bob", byQuery.Invoke(new ByName("bob")));
@@ -56,7 +56,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void ObjectMembers_IntLongDoubleAndString_NeverShareAnEntry()
     {
-        var f = Cachify.Wrap((Boxed b) => b.Value?.GetType().Name ?? "null").Named("boxed").Backend(Backend);
+        var f = Cachify.Wrap((Boxed b) => b.Value?.GetType().Name ?? "null").Named("boxed").NoSelf().Backend(Backend);
 
         Assert.Equal("Int32", f.Invoke(new Boxed(1)));
         Assert.Equal("Int64", f.Invoke(new Boxed(1L)));
@@ -68,8 +68,8 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void CollectionsOfBaseTypes_ElementsKeepTheirRuntimeType()
     {
-        var f = Cachify.Wrap((Shape[] shapes) => string.Join(",", shapes.Select(s => s.GetType().Name))).Named("shapes").Backend(Backend);
-        var g = Cachify.Wrap((Dictionary<string, object> bag) => bag["n"].GetType().Name).Named("bag").Backend(Backend);
+        var f = Cachify.Wrap((Shape[] shapes) => string.Join(",", shapes.Select(s => s.GetType().Name))).Named("shapes").NoSelf().Backend(Backend);
+        var g = Cachify.Wrap((Dictionary<string, object> bag) => bag["n"].GetType().Name).Named("bag").NoSelf().Backend(Backend);
 
         Assert.Equal("Circle,Square", f.Invoke([new Circle(1), new Square(1)]));
         Assert.Equal("Square,Circle", f.Invoke([new Square(1), new Circle(1)]));
@@ -81,7 +81,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     public void EqualRecords_ShareOneEntry()
     {
         var calls = 0;
-        var f = Cachify.Wrap((Request r) => { calls++; return ((ByName)r.Query).Name; }).Named("equal").Backend(Backend);
+        var f = Cachify.Wrap((Request r) => { calls++; return ((ByName)r.Query).Name; }).Named("equal").NoSelf().Backend(Backend);
 
         f.Invoke(new Request(new ByName("ann")));
         f.Invoke(new Request(new ByName("ann")));
@@ -105,7 +105,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void Bind_StateBehindAPropertyOfItsName_IsAccepted()
     {
-        var f = Cachify.Wrap((Money m) => m.Amount * 2).Named("money").Backend(Backend);
+        var f = Cachify.Wrap((Money m) => m.Amount * 2).Named("money").NoSelf().Backend(Backend);
 
         Assert.Equal(4m, f.Invoke(new Money(2m)));
         Assert.Equal(6m, f.Invoke(new Money(3m)));
@@ -137,7 +137,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
         Assert.Contains("'_sortBy'", reason, StringComparison.Ordinal);
 
         // One collection field holding the items is the collection itself.
-        var f = Cachify.Wrap((ItemList items) => items.Sum()).Named("items").Backend(Backend);
+        var f = Cachify.Wrap((ItemList items) => items.Sum()).Named("items").NoSelf().Backend(Backend);
         Assert.Equal(3, f.Invoke(new ItemList([1, 2])));
         Assert.Equal("[1,2]", KeyJson.Text(new ItemList([1, 2]), typeof(ItemList)));
     }
@@ -157,7 +157,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     public void Invoke_RuntimeSubtypeWithHiddenState_ThrowsAndLeavesNothingBehind()
     {
         var calls = 0;
-        var f = Cachify.Wrap((Shape s) => { calls++; return 1; }).Named("hidden").Backend(Backend);
+        var f = Cachify.Wrap((Shape s) => { calls++; return 1; }).Named("hidden").NoSelf().Backend(Backend);
 
         var error = Assert.Throws<ArgumentException>(() => f.Invoke(new SecretShape(7)));
         Assert.Contains("'_secret'", error.Message, StringComparison.Ordinal);
@@ -171,7 +171,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     public async Task Invoke_CyclicArgument_ThrowsClearErrorAndLeavesNothingBehind()
     {
         var calls = 0;
-        var f = Cachify.Wrap((Node n) => { calls++; return Task.FromResult(n.Value); }).Named("cycle").Backend(Backend);
+        var f = Cachify.Wrap((Node n) => { calls++; return Task.FromResult(n.Value); }).Named("cycle").NoSelf().Backend(Backend);
         var node = new Node { Value = 1 };
         node.Next = node;
 

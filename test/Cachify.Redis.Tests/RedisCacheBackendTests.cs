@@ -13,7 +13,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Invoke_SameArguments_RunsOnceAndStoresUnderReadableKey()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int id) => { Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").Backend(Backend);
+        var f = Cachify.Wrap((int id) => { Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").NoSelf().Backend(Backend);
 
         Assert.Equal("user-42", f.Invoke(42));
         Assert.Equal("user-42", f.Invoke(42));
@@ -27,7 +27,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task Invoke_Async_SameArguments_RunsOnceAndStoresUnderReadableKey()
     {
         var calls = 0;
-        var f = Cachify.Wrap(async (int id) => { await Task.Yield(); Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").Backend(Backend);
+        var f = Cachify.Wrap(async (int id) => { await Task.Yield(); Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").NoSelf().Backend(Backend);
 
         Assert.Equal("user-42", await f.Invoke(42));
         Assert.Equal("user-42", await f.Invoke(42));
@@ -38,8 +38,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public void Invoke_ArityZeroAndEight_KeysListEveryArgument()
     {
-        var f0 = Cachify.Wrap(() => 1).Named("zero").Backend(Backend);
-        var f8 = Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => a + h).Named("eight").Backend(Backend);
+        var f0 = Cachify.Wrap(() => 1).Named("zero").NoSelf().Backend(Backend);
+        var f8 = Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => a + h).Named("eight").NoSelf().Backend(Backend);
 
         Assert.Equal(1, f0.Invoke());
         Assert.Equal(9, f8.Invoke(1, 2, 3, 4, 5, 6, 7, 8));
@@ -50,7 +50,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public void Key_LongArguments_AreHashed_ShortOnesStayReadable()
     {
-        var f = Cachify.Wrap((string text) => text.Length).Named("len").Backend(Backend);
+        var f = Cachify.Wrap((string text) => text.Length).Named("len").NoSelf().Backend(Backend);
         var a = new string('a', 500);
         var b = new string('a', 499) + "b";
 
@@ -69,7 +69,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public void Key_SeparatorsNullAndEmpty_NeverCollide()
     {
-        var f = Cachify.Wrap((string? a, string? b) => (a ?? "null") + "|" + (b ?? "null")).Named("pair").Backend(Backend);
+        var f = Cachify.Wrap((string? a, string? b) => (a ?? "null") + "|" + (b ?? "null")).Named("pair").NoSelf().Backend(Backend);
 
         Assert.Equal("a:b|c", f.Invoke("a:b", "c"));
         Assert.Equal("a|b:c", f.Invoke("a", "b:c"));
@@ -139,12 +139,12 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         var factor = 3;
         var closure = Cachify.Wrap((int x) => x * factor);
         var error = Assert.Throws<ArgumentException>(() => closure.Backend(Backend));
-        Assert.Contains(".Named(", error.Message, StringComparison.Ordinal);
+        Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Contains(".KeyBy(", error.Message, StringComparison.Ordinal);
         Assert.Equal("backend", error.ParamName);
 
-        Assert.Equal(6, closure.Named("times").Backend(Backend).Invoke(2));
+        Assert.Equal(6, closure.Named("times").NoSelf().Backend(Backend).Invoke(2));
         var repo = new Repo("r");
         Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, string>(repo.Get).Backend(Backend));
         Assert.Equal("r:1", Cachify.Wrap<int, string>(repo.Get).NoSelf().Backend(Backend).Invoke(1));
@@ -166,7 +166,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Record_Arguments_AreKeyedByTheirJson()
     {
         var calls = 0;
-        var f = Cachify.Wrap((Person p) => { calls++; return p.Name.Length; }).Named("json").Backend(Backend);
+        var f = Cachify.Wrap((Person p) => { calls++; return p.Name.Length; }).Named("json").NoSelf().Backend(Backend);
 
         f.Invoke(new Person(1, "Ann"));
         f.Invoke(new Person(1, "Ann"));
@@ -177,8 +177,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public void Ttl_IsSetByRedis()
     {
-        var ttl = Cachify.Wrap((int x) => x).Named("ttl").Ttl(TimeSpan.FromSeconds(30)).Backend(Backend);
-        var forever = Cachify.Wrap((int x) => x).Named("forever").Ttl(Timeout.InfiniteTimeSpan).Backend(Backend);
+        var ttl = Cachify.Wrap((int x) => x).Named("ttl").NoSelf().Ttl(TimeSpan.FromSeconds(30)).Backend(Backend);
+        var forever = Cachify.Wrap((int x) => x).Named("forever").NoSelf().Ttl(Timeout.InfiniteTimeSpan).Backend(Backend);
 
         var written = Stopwatch.StartNew();
         ttl.Invoke(1);
@@ -192,7 +192,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task Ttl_EntryExpiredInRedis_NextCallRunsAgain()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("short").Ttl(TimeSpan.FromMilliseconds(200)).Backend(Backend);
+        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("short").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).Backend(Backend);
 
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(1, await f.Invoke(1));
@@ -204,7 +204,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Ttl_ShorterReader_NeverServesAnEntryOlderThanItsTtl()
     {
         var calls = 0;
-        var longLived = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("ages").Ttl(TimeSpan.FromMinutes(10)).Backend(Backend);
+        var longLived = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("ages").NoSelf().Ttl(TimeSpan.FromMinutes(10)).Backend(Backend);
         var shortLived = longLived.Ttl(TimeSpan.FromMilliseconds(300));
         var key = ValueKey(longLived, 1);
 
@@ -221,8 +221,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task NeverDie_AndPlainWrappersOfOneName_UseDifferentKeys()
     {
         var calls = 0;
-        var neverDie = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("nd").Ttl(TimeSpan.FromMinutes(1)).NeverDie().Backend(Backend);
-        var plain = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("nd").Ttl(TimeSpan.FromMilliseconds(300)).Backend(NewBackend());
+        var neverDie = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("nd").NoSelf().Ttl(TimeSpan.FromMinutes(1)).NeverDie().Backend(Backend);
+        var plain = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("nd").NoSelf().Ttl(TimeSpan.FromMilliseconds(300)).Backend(NewBackend());
 
         Assert.Equal(1, await neverDie.Invoke(1));
         Assert.Equal(2, await plain.Invoke(1));                       // its own key: it never replaces the never-die value
@@ -236,8 +236,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task Invoke_NullResult_IsCachedAndDistinctFromMissing()
     {
         var calls = 0;
-        var sync = Cachify.Wrap((string key) => { calls++; return (string?)null; }).Named("null-sync").Backend(Backend);
-        var async = Cachify.Wrap((string key) => { calls++; return Task.FromResult((int?)null); }).Named("null-async").Backend(Backend);
+        var sync = Cachify.Wrap((string key) => { calls++; return (string?)null; }).Named("null-sync").NoSelf().Backend(Backend);
+        var async = Cachify.Wrap((string key) => { calls++; return Task.FromResult((int?)null); }).Named("null-async").NoSelf().Backend(Backend);
 
         Assert.Null(sync.Invoke("a"));
         Assert.Null(sync.Invoke("a"));
@@ -251,7 +251,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Invoke_DefaultValueResult_IsCached()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return 0; }).Named("zero-result").Backend(Backend);
+        var f = Cachify.Wrap((int x) => { calls++; return 0; }).Named("zero-result").NoSelf().Backend(Backend);
 
         Assert.Equal(0, f.Invoke(1));
         Assert.Equal(0, f.Invoke(1));
@@ -268,7 +268,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
             var n = Interlocked.Increment(ref calls);
             await release.Task;
             return n == 1 ? throw new TimeoutException("dependency down") : n;
-        }).Named("throws").Backend(Backend);
+        }).Named("throws").NoSelf().Backend(Backend);
 
         var tasks = Enumerable.Range(0, 50).Select(_ => Task.Run(() => f.Invoke(1))).ToArray();
         Wait.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
@@ -288,7 +288,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Invoke_SyncThrows_NothingCachedAndNextCallRunsAgain()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls == 1 ? throw new InvalidOperationException("boom") : calls).Named("sync-throws").Backend(Backend);
+        var f = Cachify.Wrap((int x) => ++calls == 1 ? throw new InvalidOperationException("boom") : calls).Named("sync-throws").NoSelf().Backend(Backend);
 
         Assert.Equal("boom", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message);
         Assert.Empty(Keys());
@@ -300,7 +300,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void SkipCache_RunsFreshStoresAndRestartsTtl()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls).Named("skip").Ttl(TimeSpan.FromSeconds(100)).Backend(Backend);
+        var f = Cachify.Wrap((int x) => ++calls).Named("skip").NoSelf().Ttl(TimeSpan.FromSeconds(100)).Backend(Backend);
         var key = ValueKey(f, 1);
 
         Assert.Equal(1, f.Invoke(1));
@@ -315,7 +315,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task SkipCache_Async_RunsFreshAndStores()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("skip-async").Backend(Backend);
+        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("skip-async").NoSelf().Backend(Backend);
 
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(2, await f.Invoke(1, skipCache: true));
@@ -327,8 +327,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task Invalidate_RemovesOnlyThatEntry_SyncAndAsync()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return x; }).Named("inv").Backend(Backend);
-        var g = Cachify.Wrap((int x) => { calls++; return Task.FromResult(x); }).Named("inv-async").Backend(Backend);
+        var f = Cachify.Wrap((int x) => { calls++; return x; }).Named("inv").NoSelf().Backend(Backend);
+        var g = Cachify.Wrap((int x) => { calls++; return Task.FromResult(x); }).Named("inv-async").NoSelf().Backend(Backend);
         f.Invoke(1);
         f.Invoke(2);
         await g.Invoke(1);
@@ -348,9 +348,9 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public async Task Clear_RemovesEveryKeyOfTheFunctionOnly_SyncAndAsync()
     {
-        var f = Cachify.Wrap((int x) => x).Named("clear.me").Backend(Backend);
-        var other = Cachify.Wrap((int x) => -x).Named("clear.me.not").Backend(Backend);
-        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("clear.async").Backend(Backend);
+        var f = Cachify.Wrap((int x) => x).Named("clear.me").NoSelf().Backend(Backend);
+        var other = Cachify.Wrap((int x) => -x).Named("clear.me.not").NoSelf().Backend(Backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("clear.async").NoSelf().Backend(Backend);
         for (var i = 0; i < 30; i++)
         {
             f.Invoke(i);
@@ -370,9 +370,9 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public void Clear_NameWithGlobCharacters_MatchesOnlyItself()
     {
-        var star = Cachify.Wrap((int x) => "star").Named("a*").Backend(Backend);
-        var plain = Cachify.Wrap((int x) => "plain").Named("ab").Backend(Backend);
-        var bracket = Cachify.Wrap((int x) => "bracket").Named("a[b]").Backend(Backend);
+        var star = Cachify.Wrap((int x) => "star").Named("a*").NoSelf().Backend(Backend);
+        var plain = Cachify.Wrap((int x) => "plain").Named("ab").NoSelf().Backend(Backend);
+        var bracket = Cachify.Wrap((int x) => "bracket").Named("a[b]").NoSelf().Backend(Backend);
         star.Invoke(1);
         plain.Invoke(1);
         bracket.Invoke(1);
@@ -388,7 +388,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Payload_Corrupt_IsAMissThatIsOverwritten()
     {
         var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls).Named("corrupt").Backend(Backend);
+        var f = Cachify.Wrap((int x) => ++calls).Named("corrupt").NoSelf().Backend(Backend);
         f.Invoke(1);
         var key = ValueKey(f, 1);
 
@@ -409,8 +409,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task Payload_WrittenForAnotherResultType_IsAMissThatIsOverwritten()
     {
         // Two deployments of one named function whose result type changed (another process, another type).
-        var v1 = Cachify.Wrap((int x) => Task.FromResult(new Person(x, "v1"))).Named("changed").Backend(Backend);
-        var v2 = Cachify.Wrap((int x) => Task.FromResult(new Renamed(x, "v2"))).Named("changed").Backend(NewBackend());
+        var v1 = Cachify.Wrap((int x) => Task.FromResult(new Person(x, "v1"))).Named("changed").NoSelf().Backend(Backend);
+        var v2 = Cachify.Wrap((int x) => Task.FromResult(new Renamed(x, "v2"))).Named("changed").NoSelf().Backend(NewBackend());
 
         Assert.Equal("v1", (await v1.Invoke(1)).Name);
         Assert.Equal("v2", (await v2.Invoke(1)).Title);
@@ -420,7 +420,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     [RedisFact]
     public void Payload_HasTheEnvelopeAndNoTypeName()
     {
-        var f = Cachify.Wrap((int x) => new Person(x, "Ann")).Named("payload").Ttl(TimeSpan.FromSeconds(42)).Backend(Backend);
+        var f = Cachify.Wrap((int x) => new Person(x, "Ann")).Named("payload").NoSelf().Ttl(TimeSpan.FromSeconds(42)).Backend(Backend);
         f.Invoke(5);
 
         var raw = (byte[])Db.StringGet(ValueKey(f, 5))!;
@@ -437,10 +437,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     {
         var serializer = new CountingSerializer();
         var backend = NewBackend(new RedisCacheOptions { Serializer = serializer });
-        var f = Cachify.Wrap((int x) => "v" + x).Named("custom").Backend(backend);
+        var f = Cachify.Wrap((int x) => "v" + x).Named("custom").NoSelf().Backend(backend);
 
         Assert.Equal("v1", f.Invoke(1));
-        Assert.Equal("v1", Cachify.Wrap((int x) => "other").Named("custom").Backend(NewBackend(new RedisCacheOptions { Serializer = serializer })).Invoke(1));
+        Assert.Equal("v1", Cachify.Wrap((int x) => "other").Named("custom").NoSelf().Backend(NewBackend(new RedisCacheOptions { Serializer = serializer })).Invoke(1));
         Assert.Equal(1, serializer.Writes);
         Assert.Equal(1, serializer.Reads);
     }
@@ -450,8 +450,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     {
         var first = NewBackend(prefix: Prefix + "a");
         var second = NewBackend(prefix: Prefix + "b");
-        var a = Cachify.Wrap((int x) => "a").Named("shared.name").Backend(first);
-        var b = Cachify.Wrap((int x) => "b").Named("shared.name").Backend(second);
+        var a = Cachify.Wrap((int x) => "a").Named("shared.name").NoSelf().Backend(first);
+        var b = Cachify.Wrap((int x) => "b").Named("shared.name").NoSelf().Backend(second);
 
         Assert.Equal("a", a.Invoke(1));
         Assert.Equal("b", b.Invoke(1));
@@ -465,7 +465,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Dispose_CallsThrowObjectDisposed_EntriesStayInRedis()
     {
         var backend = NewBackend();
-        var f = Cachify.Wrap((int x) => x).Named("disposed").Backend(backend);
+        var f = Cachify.Wrap((int x) => x).Named("disposed").NoSelf().Backend(backend);
         f.Invoke(1);
 
         backend.Dispose();
@@ -479,8 +479,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public async Task Dispose_EveryOperationAfterwards_ThrowsObjectDisposed()
     {
         var backend = NewBackend();
-        var f = Cachify.Wrap((int x) => x).Named("disposed.ops").Backend(backend);
-        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("disposed.ops.async").Backend(backend);
+        var f = Cachify.Wrap((int x) => x).Named("disposed.ops").NoSelf().Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x)).Named("disposed.ops.async").NoSelf().Backend(backend);
         f.Invoke(1);
         await g.Invoke(1);
 
@@ -534,7 +534,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     {
         var backend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromMilliseconds(300) });
         var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap((int x) => hang.Task).Named("disposed.owner").Backend(backend);
+        var f = Cachify.Wrap((int x) => hang.Task).Named("disposed.owner").NoSelf().Backend(backend);
         var call = f.Invoke(1);
         var lockKey = LockKey(ValueKey(f, 1));
         Wait.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");

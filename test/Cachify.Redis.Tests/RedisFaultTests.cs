@@ -16,8 +16,8 @@ public sealed class RedisFaultTests
         using var errors = new BackendErrorCounter("fault.silent");
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", LoggerFactory = logs });
         var calls = 0;
-        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.silent").Backend(backend);
-        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.silent").Backend(backend);
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.silent").NoSelf().Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.silent").NoSelf().Backend(backend);
         Assert.Equal(1, f.Invoke(1));
         Assert.Equal(1, await g.Invoke(1));
 
@@ -54,8 +54,8 @@ public sealed class RedisFaultTests
         using var connection = server.Connect();
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", OnError = RedisErrorMode.Throw });
         var calls = 0;
-        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.throw").Backend(backend);
-        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.throw").Backend(backend);
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.throw").NoSelf().Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.throw").NoSelf().Backend(backend);
         Assert.Equal(1, f.Invoke(1));
 
         server.Kill();
@@ -75,7 +75,7 @@ public sealed class RedisFaultTests
         using var server = new RedisServer();
         using var connection = server.Connect();
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", OnError = RedisErrorMode.Throw });
-        var f = Cachify.Wrap((int x) => x == 0 ? throw new ArgumentOutOfRangeException(nameof(x)) : x).Named("fault.own").Backend(backend);
+        var f = Cachify.Wrap((int x) => x == 0 ? throw new ArgumentOutOfRangeException(nameof(x)) : x).Named("fault.own").NoSelf().Backend(backend);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => f.Invoke(0));
         Assert.Equal(1, f.Invoke(1));
@@ -88,8 +88,8 @@ public sealed class RedisFaultTests
         using var connection = server.Connect();
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
         var calls = 0;
-        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.restart").Backend(backend);
-        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.restart.async").Backend(backend);
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.restart").NoSelf().Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.restart.async").NoSelf().Backend(backend);
         f.Invoke(1);
         await g.Invoke(1);
 
@@ -116,7 +116,7 @@ public sealed class RedisFaultTests
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults" });
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x * 10; }).Named("fault.during").Backend(backend);
+        var f = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x * 10; }).Named("fault.during").NoSelf().Backend(backend);
 
         var call = f.Invoke(4);
         await entered.Task.Within("the function runs");
@@ -146,7 +146,7 @@ public sealed class RedisFaultTests
             entered.Set();
             Assert.True(release.Wait(Bounded.Deadline), "the test released the function");
             return x > 0 ? throw new InvalidOperationException("boom") : x;
-        }).Named("fault.throws").Backend(backend);
+        }).Named("fault.throws").NoSelf().Backend(backend);
 
         var call = Task.Run(() => Assert.Throws<InvalidOperationException>(() => f.Invoke(4)));
         Bounded.Wait(entered, "the function started");
@@ -173,7 +173,7 @@ public sealed class RedisFaultTests
             entered.SetResult();
             await release.Task;
             return x > 0 ? throw new InvalidOperationException("boom") : x;
-        }).Named("fault.throws.async").Backend(backend);
+        }).Named("fault.throws.async").NoSelf().Backend(backend);
 
         var call = f.Invoke(4);
         await entered.Task.Within("the function started");

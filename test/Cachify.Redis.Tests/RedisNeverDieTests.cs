@@ -98,7 +98,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
                 attempts.Add(clock.Elapsed);
                 return attempts.Count == 1 ? 1 : throw new InvalidOperationException("source down");
             }
-        }).Named("nd.fail").Ttl(ttl).NeverDie().Backend(Backend);
+        }).Named("nd.fail").NoSelf().Ttl(ttl).NeverDie().Backend(Backend);
 
         Assert.Equal(1, f.Invoke(1));
 
@@ -123,7 +123,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
     [RedisFact]
     public void NeverDie_KeyGoneFromRedis_RegistrationIsDropped()
     {
-        var f = Cachify.Wrap((int x) => x).Named("nd.gone").Ttl(TimeSpan.FromMilliseconds(200)).NeverDie().Backend(Backend);
+        var f = Cachify.Wrap((int x) => x).Named("nd.gone").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).NeverDie().Backend(Backend);
         f.Invoke(1);
         var keyspace = Keyspace(f.CurrentBinding);
         Assert.Equal(1, keyspace.NeverDieCount);
@@ -136,7 +136,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
     [RedisFact]
     public async Task NeverDie_InvalidateAndClear_DropRegistrations()
     {
-        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Named("nd.clear").Ttl(TimeSpan.FromMinutes(1)).NeverDie().Backend(Backend);
+        var f = Cachify.Wrap((int x) => Task.FromResult(x)).Named("nd.clear").NoSelf().Ttl(TimeSpan.FromMinutes(1)).NeverDie().Backend(Backend);
         var written = Stopwatch.StartNew();
         for (var i = 0; i < 10; i++)
         {
@@ -158,7 +158,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
     public void NeverDie_Idle_StopsRefreshingButLeavesTheEntryForOthers()
     {
         var executions = 0;
-        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions)).Named("nd.idle").Ttl(TimeSpan.FromMilliseconds(200)).NeverDie(TimeSpan.FromMilliseconds(500)).Backend(Backend);
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions)).Named("nd.idle").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).NeverDie(TimeSpan.FromMilliseconds(500)).Backend(Backend);
         f.Invoke(1);
         var keyspace = Keyspace(f.CurrentBinding);
 
@@ -173,8 +173,8 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
     {
         var ttl = TimeSpan.FromMilliseconds(300);
         var writerBackend = NewBackend(connection: NewConnection());
-        var writer = Cachify.Wrap((int x) => Task.FromResult("written")).Named("nd.handover").Ttl(ttl).NeverDie().Backend(writerBackend);
-        var reader = Cachify.Wrap((int x) => Task.FromResult("refreshed")).Named("nd.handover").Ttl(ttl).NeverDie().Backend(Backend);
+        var writer = Cachify.Wrap((int x) => Task.FromResult("written")).Named("nd.handover").NoSelf().Ttl(ttl).NeverDie().Backend(writerBackend);
+        var reader = Cachify.Wrap((int x) => Task.FromResult("refreshed")).Named("nd.handover").NoSelf().Ttl(ttl).NeverDie().Backend(Backend);
 
         Assert.Equal("written", await writer.Invoke(1));
         writerBackend.Dispose(); // the writer's process stops

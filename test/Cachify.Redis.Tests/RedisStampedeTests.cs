@@ -18,7 +18,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             Interlocked.Increment(ref executions);
             await release.Task;
             return x * 2;
-        }).Named("stampede").Backend(Backend);
+        }).Named("stampede").NoSelf().Backend(Backend);
 
         var tasks = Enumerable.Range(0, 1000).Select(_ => f.Invoke(21)).ToArray();
         Wait.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
@@ -39,7 +39,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             Interlocked.Increment(ref executions);
             Wait.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(f!.Self, x)) >= Callers, "every caller waits");
             return x * 2;
-        }).Named("stampede-sync").Backend(Backend);
+        }).Named("stampede-sync").NoSelf().Backend(Backend);
 
         var results = new int[Callers];
         var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() => results[i] = f.Invoke(21)) { IsBackground = true }).ToList();
@@ -68,8 +68,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             return who;
         }
 
-        var fa = Cachify.Wrap((int x) => Body(x, "a")).Named("two").Backend(a);
-        var fb = Cachify.Wrap((int x) => Body(x, "b")).Named("two").Backend(b);
+        var fa = Cachify.Wrap((int x) => Body(x, "a")).Named("two").NoSelf().Backend(a);
+        var fb = Cachify.Wrap((int x) => Body(x, "b")).Named("two").NoSelf().Backend(b);
 
         var tasks = Enumerable.Range(0, 50).SelectMany(_ => new[] { fa.Invoke(1), fb.Invoke(1) }).ToArray();
         Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
@@ -94,8 +94,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var a = NewBackend();
         var b = NewBackend(new RedisCacheOptions { LoggerFactory = logs }, connection: NewConnection());
-        var fa = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x > 0 ? throw new InvalidOperationException("owner failed") : x; }).Named("takeover").Backend(a);
-        var fb = Cachify.Wrap((int x) => Task.FromResult(-x)).Named("takeover").Backend(b);
+        var fa = Cachify.Wrap(async (int x) => { entered.SetResult(); await release.Task; return x > 0 ? throw new InvalidOperationException("owner failed") : x; }).Named("takeover").NoSelf().Backend(a);
+        var fb = Cachify.Wrap((int x) => Task.FromResult(-x)).Named("takeover").NoSelf().Backend(b);
 
         var owner = fa.Invoke(1);
         await entered.Task.Within("the owner runs the function");
@@ -166,8 +166,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var b = NewBackend(options, NewConnection());
         var executions = 0;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fa = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "a"; }).Named("slow").Backend(a);
-        var fb = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "b"; }).Named("slow").Backend(b);
+        var fa = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "a"; }).Named("slow").NoSelf().Backend(a);
+        var fb = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "b"; }).Named("slow").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
         Wait.Until(() => Volatile.Read(ref executions) == 1, "a runs");
@@ -191,8 +191,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var a = NewBackend();
         var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMilliseconds(200) }, NewConnection());
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("wait-limit").Backend(a);
-        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("wait-limit").Backend(b);
+        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("wait-limit").NoSelf().Backend(a);
+        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("wait-limit").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
         Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
@@ -212,8 +212,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var a = NewBackend();
         var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMilliseconds(200), OnError = RedisErrorMode.Throw }, NewConnection());
         using var release = new ManualResetEventSlim();
-        var fa = Cachify.Wrap((int x) => { release.Wait(); return "a"; }).Named("wait-throw").Backend(a);
-        var fb = Cachify.Wrap((int x) => "b").Named("wait-throw").Backend(b);
+        var fa = Cachify.Wrap((int x) => { release.Wait(); return "a"; }).Named("wait-throw").NoSelf().Backend(a);
+        var fb = Cachify.Wrap((int x) => "b").Named("wait-throw").NoSelf().Backend(b);
 
         var first = Task.Run(() => fa.Invoke(1));
         try
@@ -247,8 +247,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             }
 
             return n;
-        }).Named("inv-remote").Backend(Backend);
-        var fb = Cachify.Wrap((int x) => Task.FromResult(-1)).Named("inv-remote").Backend(NewBackend(connection: NewConnection()));
+        }).Named("inv-remote").NoSelf().Backend(Backend);
+        var fb = Cachify.Wrap((int x) => Task.FromResult(-1)).Named("inv-remote").NoSelf().Backend(NewBackend(connection: NewConnection()));
 
         var first = fa.Invoke(1);
         Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
@@ -275,7 +275,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             }
 
             return calls;
-        }).Named("inv-local").Backend(Backend);
+        }).Named("inv-local").NoSelf().Backend(Backend);
 
         var first = Task.Run(() => f.Invoke(1));
         try
@@ -307,8 +307,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             holding.TrySetResult();
             await release.Task;
             return 1;
-        }).Named("clear.race").Backend(NewBackend(connection: NewConnection()));
-        var f = Cachify.Wrap((int x) => Task.FromResult(2)).Named("clear.race").Backend(Backend);
+        }).Named("clear.race").NoSelf().Backend(NewBackend(connection: NewConnection()));
+        var f = Cachify.Wrap((int x) => Task.FromResult(2)).Named("clear.race").NoSelf().Backend(Backend);
         Assert.Equal(2, await f.Invoke(2)); // another entry, which the Clear removes too
 
         // The other process holds the lock of key 1 when the Clear begins...
@@ -359,7 +359,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             }
 
             return n;
-        }).Named("clear-running").Backend(Backend);
+        }).Named("clear-running").NoSelf().Backend(Backend);
 
         var first = f.Invoke(1);
         await entered.Task.Within("the function runs");
@@ -412,7 +412,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     public async Task Lock_TakenOverByAnotherOwner_IsNeitherReleasedNorOverwrittenByUs()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) => { await release.Task; return x; }).Named("owner-only").Backend(Backend);
+        var f = Cachify.Wrap(async (int x) => { await release.Task; return x; }).Named("owner-only").NoSelf().Backend(Backend);
 
         var first = f.Invoke(1);
         var lockKey = LockKey(ValueKey(f, 1));
@@ -432,8 +432,8 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var b = NewBackend(new RedisCacheOptions { LockWaitTimeout = TimeSpan.FromMinutes(5) }, NewConnection());
-        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("dispose-wait").Backend(Backend);
-        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("dispose-wait").Backend(b);
+        var fa = Cachify.Wrap(async (int x) => { await release.Task; return "a"; }).Named("dispose-wait").NoSelf().Backend(Backend);
+        var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("dispose-wait").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
         Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");

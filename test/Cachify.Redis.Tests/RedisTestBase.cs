@@ -47,6 +47,9 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
         return backend;
     }
 
+    /// <summary>Disposes <paramref name="owned"/> with the test.</summary>
+    protected void Owned(IDisposable owned) => _owned.Add(owned);
+
     /// <summary>A separate multiplexer: with its own backend, it behaves like another process.</summary>
     protected ConnectionMultiplexer NewConnection()
     {

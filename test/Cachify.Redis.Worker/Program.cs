@@ -54,7 +54,7 @@ if (mode == "hold")
         Console.WriteLine("running");
         new ManualResetEventSlim().Wait();
         return x;
-    }).Named(name).Backend(holder);
+    }).Named(name).NoSelf().Backend(holder);
     hold.Invoke(1);
     return 1;
 }
@@ -98,8 +98,8 @@ async Task<string> ComputeAsync(int x)
     return $"value-{x}-from-{pid}";
 }
 
-var syncFunc = Cachify.Wrap<int, string>(Compute).Named(name).Backend(backend);
-var asyncFunc = Cachify.Wrap<int, string>(ComputeAsync).Named(name).Backend(backend);
+var syncFunc = Cachify.Wrap<int, string>(Compute).Named(name).NoSelf().Backend(backend);
+var asyncFunc = Cachify.Wrap<int, string>(ComputeAsync).Named(name).NoSelf().Backend(backend);
 
 Console.WriteLine("ready");
 await go.Task;

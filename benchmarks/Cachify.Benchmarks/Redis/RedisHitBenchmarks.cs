@@ -14,7 +14,7 @@ namespace CachifyNet.Benchmarks.Redis;
 /// <item><b>Raw</b> (the floor): StackExchange.Redis <c>StringGet</c>/<c>StringGetAsync</c> of the very key Cachify
 /// wrote (found with SCAN in setup) and <c>JsonSerializer.Deserialize&lt;Profile&gt;</c> of the same payload (the
 /// bytes after Cachify's 22-byte envelope header): one round trip plus deserialization, nothing else.</item>
-/// <item><b>Cachify</b>: a wrapper on the Redis backend, <c>.Named(...)</c>; sync wrappers use the sync client API.</item>
+/// <item><b>Cachify</b>: a wrapper on the Redis backend, <c>.Named(...).NoSelf()</c>; sync wrappers use the sync client API.</item>
 /// <item><b>FusionCache</b>: <c>GetOrSet</c>/<c>GetOrSetAsync</c> with Redis (Microsoft.Extensions.Caching.StackExchangeRedis)
 /// as its distributed cache and its memory level skipped, so its hit is a Redis read too (its own key, a hash, and its
 /// own payload: FusionCache's entry metadata around the same Profile JSON).</item>
@@ -51,10 +51,10 @@ public class RedisHitBenchmarks
         _database = _redis.Database;
 
         // Sync and async wrappers of one name share entries, so both read the same key.
-        _cachifySyncInt = Cachify.Wrap((int id) => Source.LoadProfile(new UserQuery(id, "eu-west"))).Named(IntName).Backend(_redis.Backend);
-        _cachifyAsyncInt = Cachify.Wrap((int id) => Task.FromResult(Source.LoadProfile(new UserQuery(id, "eu-west")))).Named(IntName).Backend(_redis.Backend);
-        _cachifySyncRecord = Cachify.Wrap((UserQuery query) => Source.LoadProfile(query)).Named(RecordName).Backend(_redis.Backend);
-        _cachifyAsyncRecord = Cachify.Wrap((UserQuery query) => Task.FromResult(Source.LoadProfile(query))).Named(RecordName).Backend(_redis.Backend);
+        _cachifySyncInt = Cachify.Wrap((int id) => Source.LoadProfile(new UserQuery(id, "eu-west"))).Named(IntName).NoSelf().Backend(_redis.Backend);
+        _cachifyAsyncInt = Cachify.Wrap((int id) => Task.FromResult(Source.LoadProfile(new UserQuery(id, "eu-west")))).Named(IntName).NoSelf().Backend(_redis.Backend);
+        _cachifySyncRecord = Cachify.Wrap((UserQuery query) => Source.LoadProfile(query)).Named(RecordName).NoSelf().Backend(_redis.Backend);
+        _cachifyAsyncRecord = Cachify.Wrap((UserQuery query) => Task.FromResult(Source.LoadProfile(query))).Named(RecordName).NoSelf().Backend(_redis.Backend);
 
         var profile = _cachifyAsyncInt.Invoke(_id).GetAwaiter().GetResult();
         Source.Expect(_cachifyAsyncRecord.Invoke(_query).GetAwaiter().GetResult(), profile, "record warm-up");

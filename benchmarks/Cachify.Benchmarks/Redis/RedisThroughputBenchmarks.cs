@@ -38,7 +38,7 @@ public class RedisThroughputBenchmarks
     {
         _redis = new RedisFixture("throughput");
         _database = _redis.Database;
-        _cachify = CachifyNet.Cachify.Wrap((int id) => Task.FromResult(Source.LoadProfile(new UserQuery(id, "eu-west")))).Named(Name).Backend(_redis.Backend);
+        _cachify = CachifyNet.Cachify.Wrap((int id) => Task.FromResult(Source.LoadProfile(new UserQuery(id, "eu-west")))).Named(Name).NoSelf().Backend(_redis.Backend);
         _expected = _cachify.Invoke(_id).GetAwaiter().GetResult();
         _key = _redis.KeyOf(Name);
         _redis.Fusion.Set(FusionKey(_id), _expected);

@@ -217,6 +217,12 @@ internal sealed class ClosurePlan
         }
     }
 
+    /// <summary>A content snapshot as kept in a key: long ones by their SHA-256, so a captured buffer is not copied into every key.</summary>
+    private static string Snapshot(string text)
+        => text.Length <= KeyTextWriter.MaxReadableLength
+            ? text
+            : "#" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
     /// <summary>A class the compiler made to hold captured variables.</summary>
     public static bool IsClosureClass(Type type)
         => type.IsClass && type.IsDefined(typeof(CompilerGeneratedAttribute), false) && type.Name.Contains("DisplayClass", StringComparison.Ordinal);
@@ -253,7 +259,7 @@ internal sealed class ClosurePlan
             }
             else
             {
-                values[i] = value is not null && captured[i].Kind == KeyKind.Content ? KeyJson.Text(value, captured[i].Type) : value;
+                values[i] = value is not null && captured[i].Kind == KeyKind.Content ? Snapshot(KeyJson.Text(value, captured[i].Type)) : value;
             }
         }
 

@@ -14,7 +14,7 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
     [RedisFact]
     public async Task Invoke_KeysOverOneMegabyte_AreHashedToShortKeysAndNeverConfused()
     {
-        var f = Cachify.Wrap((string text) => text.Length + ":" + text[^1]).Named("huge").Backend(Backend);
+        var f = Cachify.Wrap((string text) => text.Length + ":" + text[^1]).Named("huge").NoSelf().Backend(Backend);
         var g = Cachify.Wrap((int id) => Task.FromResult(id)).KeyBy(id => new string('k', 1_500_000) + id).Named("huge.keyby").Backend(Backend);
         var a = new string('x', 2_000_000) + "a";
         var b = new string('x', 2_000_000) + "b";
@@ -25,7 +25,7 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
         Assert.Equal(2, await g.Invoke(2));
 
         // Another process finds the same entries.
-        var other = Cachify.Wrap((string text) => "recomputed").Named("huge").Backend(NewBackend(connection: NewConnection()));
+        var other = Cachify.Wrap((string text) => "recomputed").Named("huge").NoSelf().Backend(NewBackend(connection: NewConnection()));
         Assert.Equal("2000001:a", other.Invoke(a));
 
         var keys = Keys();
@@ -42,8 +42,8 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
         using var delegateErrors = new BackendErrorCounter("unserializable.silent.delegate");
         var backend = NewBackend(new RedisCacheOptions { LoggerFactory = logs });
         var calls = 0;
-        var cyclic = Cachify.Wrap((int x) => { calls++; return Node.Cycle(x); }).Named("unserializable.silent").Backend(backend);
-        var withDelegate = Cachify.Wrap((int x) => { calls++; return Task.FromResult(new Holder(x, () => x)); }).Named("unserializable.silent.delegate").Backend(backend);
+        var cyclic = Cachify.Wrap((int x) => { calls++; return Node.Cycle(x); }).Named("unserializable.silent").NoSelf().Backend(backend);
+        var withDelegate = Cachify.Wrap((int x) => { calls++; return Task.FromResult(new Holder(x, () => x)); }).Named("unserializable.silent.delegate").NoSelf().Backend(backend);
 
         var node = cyclic.Invoke(1);
         Assert.Same(node, node.Next); // the caller gets the result itself
@@ -65,8 +65,8 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
     {
         var backend = NewBackend(new RedisCacheOptions { OnError = RedisErrorMode.Throw });
         var calls = 0;
-        var cyclic = Cachify.Wrap((int x) => { calls++; return Node.Cycle(x); }).Named("unserializable.throw").Backend(backend);
-        var withDelegate = Cachify.Wrap((int x) => { calls++; return Task.FromResult(new Holder(x, () => x)); }).Named("unserializable.throw.delegate").Backend(backend);
+        var cyclic = Cachify.Wrap((int x) => { calls++; return Node.Cycle(x); }).Named("unserializable.throw").NoSelf().Backend(backend);
+        var withDelegate = Cachify.Wrap((int x) => { calls++; return Task.FromResult(new Holder(x, () => x)); }).Named("unserializable.throw.delegate").NoSelf().Backend(backend);
 
         var error = Assert.Throws<CachifyException>(() => cyclic.Invoke(1));
         Assert.IsType<System.Text.Json.JsonException>(error.InnerException);
@@ -86,8 +86,8 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
         {
             var backend = NewBackend(new RedisCacheOptions { OnError = mode }, prefix: Prefix + mode);
             var calls = 0;
-            var f = Cachify.Wrap((int x) => ++calls).Named("foreign").Backend(backend);
-            var g = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("foreign").Backend(backend);
+            var f = Cachify.Wrap((int x) => ++calls).Named("foreign").NoSelf().Backend(backend);
+            var g = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("foreign").NoSelf().Backend(backend);
             f.Invoke(1);
             f.Invoke(2);
             var key1 = ValueKey(f, 1);
@@ -111,14 +111,14 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
     public async Task Invoke_EqualsSaysEqualForDifferentValues_StoredApartButConcurrentCallsShareOneExecution()
     {
         // On Redis the key is the argument's JSON, so sequential calls get their own values (unlike memory)...
-        var f = Cachify.Wrap((AlwaysEqual x) => x.Id).Named("liar").Backend(Backend);
+        var f = Cachify.Wrap((AlwaysEqual x) => x.Id).Named("liar").NoSelf().Backend(Backend);
         Assert.Equal(1, f.Invoke(new AlwaysEqual(1)));
         Assert.Equal(2, f.Invoke(new AlwaysEqual(2)));
 
         // ...but callers of one process join a running execution by Equals: the second caller gets the first's value.
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var g = Cachify.Wrap(async (AlwaysEqual x) => { entered.TrySetResult(); await release.Task; return x.Id; }).Named("liar.async").Backend(Backend);
+        var g = Cachify.Wrap(async (AlwaysEqual x) => { entered.TrySetResult(); await release.Task; return x.Id; }).Named("liar.async").NoSelf().Backend(Backend);
         using var joined = new JoinListener("liar.async");
         var first = g.Invoke(new AlwaysEqual(10));
         await entered.Task.Within("the function runs");
@@ -134,7 +134,7 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
     public void Invoke_ArgumentWhoseGetHashCodeThrows_ExceptionPropagatesAndNothingIsStored()
     {
         var calls = 0;
-        var f = Cachify.Wrap((BadHash x) => ++calls).Named("badhash").Backend(Backend);
+        var f = Cachify.Wrap((BadHash x) => ++calls).Named("badhash").NoSelf().Backend(Backend);
 
         Assert.Equal("hash", Assert.Throws<InvalidOperationException>(() => f.Invoke(new BadHash { Id = 1 })).Message);
         Assert.Equal(0, calls);

@@ -31,8 +31,8 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         }
 
         var timeout = TimeSpan.FromMilliseconds(300);
-        var f = Cachify.Wrap<int, int>(Body).Named("hung").Timeout(timeout).Backend(NewBackend(new RedisCacheOptions { TimeProvider = time }));
-        var other = Cachify.Wrap<int, int>(Body).Named("hung").Timeout(TimeSpan.FromSeconds(5)).Backend(NewBackend(connection: NewConnection()));
+        var f = Cachify.Wrap<int, int>(Body).Named("hung").NoSelf().Timeout(timeout).Backend(NewBackend(new RedisCacheOptions { TimeProvider = time }));
+        var other = Cachify.Wrap<int, int>(Body).Named("hung").NoSelf().Timeout(TimeSpan.FromSeconds(5)).Backend(NewBackend(connection: NewConnection()));
 
         var call = f.Invoke(1);
         await started.Task.Within("the function runs");
@@ -73,7 +73,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
             }
 
             return x * 10;
-        }).Named("hung.sync").Timeout(TimeSpan.FromMilliseconds(300)).Backend(NewBackend(new RedisCacheOptions { TimeProvider = time }));
+        }).Named("hung.sync").NoSelf().Timeout(TimeSpan.FromMilliseconds(300)).Backend(NewBackend(new RedisCacheOptions { TimeProvider = time }));
 
         // The caller on a thread of its own; the hung execution holds a pool thread until it returns. The next
         // call's timeout, on the fake clock, never fires however long it waits for a pool thread.
@@ -104,13 +104,13 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         var hang = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var executions = 0;
         var owner = Cachify.Wrap((int x) => { Interlocked.Increment(ref executions); holding.TrySetResult(); return hang.Task; })
-            .Named("abandoned.wait").Backend(NewBackend(connection: NewConnection()));
+            .Named("abandoned.wait").NoSelf().Backend(NewBackend(connection: NewConnection()));
 
         // The hard timeout on the fake clock; the wait for the lock on the real one (LockWaitTimeout, polls up to
         // LockTimeout / 4 = 500 ms apart): the abandoned wait must end at its next poll, not run the function at 800 ms.
         var waiterBackend = NewBackend(new RedisCacheOptions { LockTimeout = TimeSpan.FromSeconds(2), LockWaitTimeout = TimeSpan.FromMilliseconds(800), TimeProvider = time });
         var waiter = Cachify.Wrap((int x) => { Interlocked.Increment(ref executions); return Task.FromResult(x); })
-            .Named("abandoned.wait").Timeout(TimeSpan.FromMilliseconds(200)).Backend(waiterBackend);
+            .Named("abandoned.wait").NoSelf().Timeout(TimeSpan.FromMilliseconds(200)).Backend(waiterBackend);
 
         var held = owner.Invoke(1);
         await holding.Task.Within("the other process holds the lock");
@@ -150,7 +150,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         }
 
         using var refreshes = new RefreshCounter("nd.refresh.hangs");
-        var f = Cachify.Wrap<int, CancellationToken, int>(Body).Named("nd.refresh.hangs")
+        var f = Cachify.Wrap<int, CancellationToken, int>(Body).Named("nd.refresh.hangs").NoSelf()
             .Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
         Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
         var valueKey = Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<int, CancellationToken>(f.Self, 1, CancellationToken.None));
@@ -196,7 +196,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
             }
 
             return n;
-        }).Named("nd.refresh.hangs.sync").Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
+        }).Named("nd.refresh.hangs.sync").NoSelf().Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
         try
         {
             Assert.Equal(1, f.Invoke(1));
@@ -232,7 +232,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         var slow = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var executions = 0;
         var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions) == 1 ? Task.FromResult("v1") : slow.Task)
-            .Named("soft").Ttl(TimeSpan.FromMilliseconds(200)).SoftTimeout(TimeSpan.FromSeconds(1), maxStale: TimeSpan.FromMinutes(1)).Backend(backend);
+            .Named("soft").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).SoftTimeout(TimeSpan.FromSeconds(1), maxStale: TimeSpan.FromMinutes(1)).Backend(backend);
         Assert.Equal("v1", await f.Invoke(1));
         Wait.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
 
@@ -263,7 +263,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
             }
 
             return x;
-        }).Named("cancel.throw").Backend(Backend);
+        }).Named("cancel.throw").NoSelf().Backend(Backend);
         using var cts = new CancellationTokenSource();
 
         var call = f.Invoke(5, cts.Token);

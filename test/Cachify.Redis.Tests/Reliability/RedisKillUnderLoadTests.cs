@@ -246,12 +246,12 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
 
         public Functions(RedisCacheBackend backend, TimeSpan[] ttls)
         {
-            Sync = ttls.Select((ttl, i) => Cachify.Wrap((int key) => Compute(key)).Named($"kill.{i}").Ttl(ttl).Backend(backend)).ToArray();
+            Sync = ttls.Select((ttl, i) => Cachify.Wrap((int key) => Compute(key)).Named($"kill.{i}").NoSelf().Ttl(ttl).Backend(backend)).ToArray();
             Async = ttls.Select((ttl, i) => Cachify.Wrap(async (int key) =>
             {
                 await Task.Yield();
                 return Compute(key);
-            }).Named($"kill.{i}").Ttl(ttl).Backend(backend)).ToArray();
+            }).Named($"kill.{i}").NoSelf().Ttl(ttl).Backend(backend)).ToArray();
         }
 
         public CachedFunc<int, Value>[] Sync { get; }

@@ -63,10 +63,10 @@ public sealed class RedisNeverDieOutageTests(RedisServerFixture fixture, ITestOu
 
         var first = NewBackend();
         var second = NewBackend(connection: NewConnection());
-        var syncA = Cachify.Wrap((int key) => Body(key, 0)).Named("outage").Ttl(Ttl).NeverDie().Backend(first);
-        var asyncA = Cachify.Wrap((int key) => Task.Run(() => Body(key, 0))).Named("outage").Ttl(Ttl).NeverDie().Backend(first);
-        var syncB = Cachify.Wrap((int key) => Body(key, 1)).Named("outage").Ttl(Ttl).NeverDie().Backend(second);
-        var asyncB = Cachify.Wrap((int key) => Task.Run(() => Body(key, 1))).Named("outage").Ttl(Ttl).NeverDie().Backend(second);
+        var syncA = Cachify.Wrap((int key) => Body(key, 0)).Named("outage").NoSelf().Ttl(Ttl).NeverDie().Backend(first);
+        var asyncA = Cachify.Wrap((int key) => Task.Run(() => Body(key, 0))).Named("outage").NoSelf().Ttl(Ttl).NeverDie().Backend(first);
+        var syncB = Cachify.Wrap((int key) => Body(key, 1)).Named("outage").NoSelf().Ttl(Ttl).NeverDie().Backend(second);
+        var asyncB = Cachify.Wrap((int key) => Task.Run(() => Body(key, 1))).Named("outage").NoSelf().Ttl(Ttl).NeverDie().Backend(second);
         Assert.Equal("v1", syncA.Invoke(1));
         Volatile.Write(ref failing, true);
         clock.Start();

@@ -64,9 +64,9 @@ public sealed class SlowRedisTests(ITestOutputHelper output)
         using var silent = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "slow", LockTimeout = TimeSpan.FromSeconds(1) });
         using var throwing = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "slow-throw", OnError = RedisErrorMode.Throw });
         var executions = 0;
-        var f = Cachify.Wrap((int key) => { Interlocked.Increment(ref executions); return key * 2; }).Named("slow.f").Backend(silent);
-        var g = Cachify.Wrap(async (int key) => { await Task.Yield(); return key * 2; }).Named("slow.g").Backend(silent);
-        var t = Cachify.Wrap((int key) => key * 2).Named("slow.t").Backend(throwing);
+        var f = Cachify.Wrap((int key) => { Interlocked.Increment(ref executions); return key * 2; }).Named("slow.f").NoSelf().Backend(silent);
+        var g = Cachify.Wrap(async (int key) => { await Task.Yield(); return key * 2; }).Named("slow.g").NoSelf().Backend(silent);
+        var t = Cachify.Wrap((int key) => key * 2).Named("slow.t").NoSelf().Backend(throwing);
         var warm = new Thread(() =>
         {
             // On a thread of its own: a blocked pool thread could delay the multiplexer's reads past the short timeout.
