@@ -24,7 +24,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
         using var provider = DependencyInjectionExample.Build(Fixture.Server.EndPoint, Prefix);
         var cachify = provider.GetRequiredService<ICachify>();
 
-        var getUser = cachify.Wrap((int id) => Task.FromResult(new User(id, "Ann"))).Named("users.get").NoSelf();
+        var getUser = cachify.Wrap((int id) => Task.FromResult(new User(id, "Ann"))).Named("users.get");
         Assert.Equal("Ann", (await getUser.Invoke(7)).Name);
         Assert.Contains($"{Prefix}:{{users.get:7}}", Keys());
     }
@@ -47,7 +47,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
 
         // From "Setup": a wrapper in a static field, created before CachifyRedis.Configure runs.
         private static readonly AsyncCachedFunc<int, User> GetUser =
-            Cachify.Wrap((int id) => Db.GetUserAsync(id)).Named("users.get").NoSelf().Ttl(TimeSpan.FromMinutes(5)).UseRedis();
+            Cachify.Wrap((int id) => Db.GetUserAsync(id)).Named("users.get").Ttl(TimeSpan.FromMinutes(5)).UseRedis();
 
         public static async Task<User> RunAsync(string endpoint, string prefix)
         {
@@ -72,7 +72,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
                 var repo = new UserRepository(db);
                 var byId = Cachify.Wrap<int, User>(repo.GetUser).NoSelf().Backend(redis);                  // instances share
                 var byEmail = Cachify.Wrap((string email, Guid traceId) => repo.FindUser(email))
-                    .IgnoreArgs("traceId").Named("users.by-email").NoSelf().Backend(redis);                          // key: users.by-email~ignore(traceId):ann@example.com
+                    .IgnoreArgs("traceId").Named("users.by-email").NoSelf().Backend(redis);                 // key: users.by-email~ignore(traceId):ann@example.com
                 var search = Cachify.Wrap((SearchRequest request) => repo.Search(request))
                     .KeyBy(request => request.Query + "/" + request.Page).Named("users.search").Backend(redis);
 
