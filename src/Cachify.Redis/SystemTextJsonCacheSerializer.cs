@@ -1,40 +1,83 @@
 using System.Buffers;
+using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace CachifyNet.Redis;
 
 /// <summary>
 /// Serializes cached results as UTF-8 JSON with System.Text.Json. No type names are written: the payload of a
-/// <c>User</c> is the JSON of its properties, read back as the cached function's result type.
+/// <c>User</c> is the JSON of its members, read back as the cached function's result type.
 /// </summary>
 /// <remarks>
-/// Records and classes with public properties (or a constructor whose parameters match them) round-trip.
-/// Pass <see cref="JsonSerializerOptions"/> with a source-generated <c>JsonSerializerContext</c> for trimmed or
-/// native AOT applications, or to change naming and converters.
+/// <para>
+/// On top of the options given, the serializer writes and reads public fields (so value tuples and field structs
+/// round-trip), <c>NaN</c> and infinities, and sets properties through their non-public setters
+/// (<c>{ get; private set; }</c>). Records, init-only properties, constructor-bound types, immutable collections,
+/// dictionaries keyed by primitives, <see cref="DateTimeOffset"/> (with its offset) and <see cref="decimal"/> (with its
+/// scale) round-trip as well.
+/// </para>
+/// <para>
+/// When a wrapper is bound to a <see cref="RedisCacheBackend"/> that uses this serializer, its result type is checked
+/// against these options: a type that would come back with less state than it had is refused with the fix (see
+/// <see cref="ICacheSerializer"/>). Pass <see cref="JsonSerializerOptions"/> with a source-generated
+/// <c>JsonSerializerContext</c> for trimmed or native AOT applications, or to change naming and converters; they are
+/// copied, and the copy gets the settings above.
+/// </para>
 /// </remarks>
 public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
 {
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
-    private readonly JsonSerializerOptions _options;
-
     /// <summary>Creates a serializer.</summary>
-    /// <param name="options">The JSON options; null for <see cref="JsonSerializerDefaults.General"/> defaults.</param>
+    /// <param name="options">The JSON options (copied); null for <see cref="JsonSerializerDefaults.General"/> defaults.</param>
     public SystemTextJsonCacheSerializer(JsonSerializerOptions? options = null)
     {
-        _options = options ?? new JsonSerializerOptions(JsonSerializerDefaults.General);
+        Options = RoundTripOptions(options);
     }
 
     /// <summary>Gets the serializer with default options, used when <see cref="RedisCacheOptions.Serializer"/> is not set.</summary>
     public static SystemTextJsonCacheSerializer Default { get; } = new();
 
+    /// <summary>The options in use: the given ones plus the round-trip settings (read-only).</summary>
+    internal JsonSerializerOptions Options { get; }
+
     /// <inheritdoc />
     public void Serialize<T>(T value, IBufferWriter<byte> destination)
     {
         using var writer = new Utf8JsonWriter(destination, WriterOptions);
-        JsonSerializer.Serialize(writer, value, _options);
+        JsonSerializer.Serialize(writer, value, Options);
     }
 
     /// <inheritdoc />
-    public T Deserialize<T>(ReadOnlySpan<byte> source) => JsonSerializer.Deserialize<T>(source, _options)!;
+    public T Deserialize<T>(ReadOnlySpan<byte> source) => JsonSerializer.Deserialize<T>(source, Options)!;
+
+    private static JsonSerializerOptions RoundTripOptions(JsonSerializerOptions? given)
+    {
+        var options = given is null ? new JsonSerializerOptions(JsonSerializerDefaults.General) : new JsonSerializerOptions(given);
+        options.IncludeFields = true;
+        options.NumberHandling |= JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        options.TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(SetThroughNonPublicSetters);
+        options.MakeReadOnly();
+        return options;
+    }
+
+    /// <summary>A public property with a non-public setter (<c>{ get; private set; }</c>) is read back through that setter.</summary>
+    private static void SetThroughNonPublicSetters(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object)
+        {
+            return;
+        }
+
+        foreach (var property in info.Properties)
+        {
+            if (property.Set is null && property.Get is not null && property.AttributeProvider is PropertyInfo { SetMethod: { IsPublic: false } setter } clr
+                && clr.GetIndexParameters().Length == 0)
+            {
+                property.Set = (target, value) => setter.Invoke(target, [value]);
+            }
+        }
+    }
 }
