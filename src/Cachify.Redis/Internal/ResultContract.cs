@@ -220,13 +220,15 @@ internal sealed class ResultContract
         private const string MemberFix = "Give it a setter (a private one is enough), an init accessor or a constructor parameter of that name; mark it [JsonIgnore] if it is computed from other members.";
 
         private readonly Dictionary<Type, Node> _nodes = [];
+        private string _rootPath = string.Empty;
 
         public static ResultContract Run(Type type, JsonSerializerOptions options)
         {
             var analysis = new Analysis(options);
             try
             {
-                var root = analysis.NodeFor(type, TypeNames.Short(type));
+                analysis._rootPath = TypeNames.Short(type);
+                var root = analysis.NodeFor(type, analysis._rootPath);
                 analysis.ComputeWalk();
                 return new ResultContract(root, null);
             }
@@ -237,6 +239,9 @@ internal sealed class ResultContract
         }
 
         private static Refused Refuse(string what, string fix) => new(what + ". " + fix);
+
+        /// <summary>How a position is named in a refusal: the result type itself, or the member path from it.</summary>
+        private string Label(string path) => path == _rootPath ? "the result type" : $"'{path}'";
 
         private Node NodeFor(Type declared, string path)
         {
@@ -250,7 +255,7 @@ internal sealed class ResultContract
             _nodes[type] = node;
             if (type == typeof(object))
             {
-                throw Refuse($"{path} is declared as object, which System.Text.Json reads back as a JsonElement", PolymorphicFix);
+                throw Refuse($"{Label(path)} is declared as object, which System.Text.Json reads back as a JsonElement", PolymorphicFix);
             }
 
             JsonTypeInfo info;
@@ -260,7 +265,7 @@ internal sealed class ResultContract
             }
             catch (Exception error) when (error is NotSupportedException or InvalidOperationException or ArgumentException)
             {
-                throw Refuse($"{path} ({TypeNames.Short(type)}) cannot be serialized by System.Text.Json ({error.Message})", "Use a type it supports, or give the type a [JsonConverter].");
+                throw Refuse($"{Label(path)} ({TypeNames.Short(type)}) cannot be serialized by System.Text.Json ({error.Message})", "Use a type it supports, or give the type a [JsonConverter].");
             }
 
             node.Kind = info.Kind;
@@ -277,7 +282,7 @@ internal sealed class ResultContract
                 {
                     if (derived.TypeDiscriminator is null)
                     {
-                        throw Refuse($"{path} ({TypeNames.Short(type)}) admits {TypeNames.Short(derived.DerivedType)} without a type discriminator, so it would come back as a {TypeNames.Short(type)}", $"Give it one: [JsonDerivedType(typeof({TypeNames.Short(derived.DerivedType)}), \"name\")].");
+                        throw Refuse($"{Label(path)} ({TypeNames.Short(type)}) admits {TypeNames.Short(derived.DerivedType)} without a type discriminator, so it would come back as a {TypeNames.Short(type)}", $"Give it one: [JsonDerivedType(typeof({TypeNames.Short(derived.DerivedType)}), \"name\")].");
                     }
 
                     node.Admitted[derived.DerivedType] = NodeFor(derived.DerivedType, path + "<" + TypeNames.Short(derived.DerivedType) + ">");
@@ -289,12 +294,12 @@ internal sealed class ResultContract
                 case JsonTypeInfoKind.Object:
                     if (abstractType && node.Admitted is null)
                     {
-                        throw Refuse($"{path} is declared as {TypeNames.Short(type)}, an {(type.IsInterface ? "interface" : "abstract class")} that System.Text.Json cannot create", PolymorphicFix);
+                        throw Refuse($"{Label(path)} is declared as {TypeNames.Short(type)}, an {(type.IsInterface ? "interface" : "abstract class")} that System.Text.Json cannot create", PolymorphicFix);
                     }
 
                     if (!abstractType)
                     {
-                        CheckObject(type, info, path);
+                        CheckObject(type, info, path, Label(path));
                         node.Materialized = type;
                     }
 
@@ -313,11 +318,11 @@ internal sealed class ResultContract
                 case JsonTypeInfoKind.Enumerable:
                 case JsonTypeInfoKind.Dictionary:
                     var dictionary = info.Kind == JsonTypeInfoKind.Dictionary;
-                    node.Materialized = CheckCollection(type, info, dictionary, path);
+                    node.Materialized = CheckCollection(type, info, dictionary, Label(path));
                     var (key, element) = ItemTypes(type, dictionary);
                     if (dictionary && !IsWritableKey(key))
                     {
-                        throw Refuse($"{path} ({TypeNames.Short(type)}) has keys of type {TypeNames.Short(key)}, which System.Text.Json cannot write as JSON property names", "Key it by a string, a number, an enum, a Guid or a date, or return a list of pairs.");
+                        throw Refuse($"{Label(path)} ({TypeNames.Short(type)}) has keys of type {TypeNames.Short(key)}, which System.Text.Json cannot write as JSON property names", "Key it by a string, a number, an enum, a Guid or a date, or return a list of pairs.");
                     }
 
                     node.Element = NodeFor(element, path + "[]");
@@ -331,11 +336,11 @@ internal sealed class ResultContract
         }
 
         /// <summary>A concrete object type: System.Text.Json can create it, and every field of it is read back.</summary>
-        private static void CheckObject(Type type, JsonTypeInfo info, string path)
+        private static void CheckObject(Type type, JsonTypeInfo info, string path, string label)
         {
             if (!TryFindConstructor(type, out var constructor) && info.CreateObject is null)
             {
-                throw Refuse($"{path} ({TypeNames.Short(type)}) has no constructor System.Text.Json can use", "Add a public parameterless constructor, or mark the constructor to use [JsonConstructor].");
+                throw Refuse($"{label} ({TypeNames.Short(type)}) has no constructor System.Text.Json can use", "Add a public parameterless constructor, or mark the constructor to use [JsonConstructor].");
             }
 
             var parameters = new HashSet<string>(
@@ -364,7 +369,7 @@ internal sealed class ResultContract
                     if (!shown.TryGetValue(state, out var member))
                     {
                         throw Refuse(
-                            $"{path}: the field '{field.Name}' of {TypeNames.Short(current)} holds state that no public property or field shows, so it would be lost",
+                            $"{(field.Name.StartsWith('<') ? "the non-public property '" + state : "the field '" + field.Name)}' of {TypeNames.Short(current)} (in {label}) holds state that no public property or field shows, so it would be lost",
                             "Make it public, or mark it (or a property that shows it) [JsonInclude]; mark it [JsonIgnore] if losing it is intended.");
                     }
 
@@ -372,7 +377,7 @@ internal sealed class ResultContract
                     if (member.Set is null && !parameters.Contains(name))
                     {
                         throw Refuse(
-                            $"{path}.{name} ({TypeNames.Short(type)}) is written but cannot be read back: it has no setter, no init accessor and no constructor parameter of that name",
+                            $"the member '{path}.{name}' is written but cannot be read back: it has no setter, no init accessor and no constructor parameter of that name",
                             MemberFix);
                     }
                 }
@@ -436,19 +441,19 @@ internal sealed class ResultContract
         /// A collection: System.Text.Json can create it, it holds no state beyond its items, and it keeps their order.
         /// Returns the type an empty payload comes back as (what any value in this position comes back as).
         /// </summary>
-        private static Type CheckCollection(Type type, JsonTypeInfo info, bool dictionary, string path)
+        private static Type CheckCollection(Type type, JsonTypeInfo info, bool dictionary, string label)
         {
             for (var current = type; current is not null; current = current.BaseType)
             {
                 if (current.IsGenericType && current.GetGenericTypeDefinition() is var definition && (definition == typeof(Stack<>) || definition == typeof(ConcurrentStack<>)))
                 {
-                    throw Refuse($"{path} is a {TypeNames.Short(type)}, which System.Text.Json reads back in reverse order", "Return an array or a list.");
+                    throw Refuse($"{label} is a {TypeNames.Short(type)}, which System.Text.Json reads back in reverse order", "Return an array or a list.");
                 }
             }
 
             if (OwnState(type) is { } field)
             {
-                throw Refuse($"{path} is a {TypeNames.Short(type)}, a collection with state of its own (field '{field}') that the JSON of its items would not show", "Return the items and that state in a record, or write a [JsonConverter] for the type.");
+                throw Refuse($"{label} is a {TypeNames.Short(type)}, a collection with state of its own ('{StateName(field)}') that the JSON of its items would not show", "Return the items and that state in a record, or write a [JsonConverter] for the type.");
             }
 
             object? empty;
@@ -458,7 +463,7 @@ internal sealed class ResultContract
             }
             catch (Exception error) when (error is NotSupportedException or InvalidOperationException or JsonException)
             {
-                throw Refuse($"{path} ({TypeNames.Short(type)}) cannot be read back by System.Text.Json ({error.Message})", "Return an array, a list, a dictionary or an immutable collection.");
+                throw Refuse($"{label} ({TypeNames.Short(type)}) cannot be read back by System.Text.Json ({error.Message})", "Return an array, a list, a dictionary or an immutable collection.");
             }
 
             return empty?.GetType() ?? type;
