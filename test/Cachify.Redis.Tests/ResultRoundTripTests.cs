@@ -10,6 +10,7 @@ namespace CachifyNet.Redis.Tests;
 /// backend: another process), and the second answer must equal what the function returned, runtime types included.
 /// Types that would lose state are refused when the wrapper is bound, naming the member.
 /// </summary>
+[Trait("Category", "Reliability")]
 public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
     private static readonly DateTimeOffset At = new(2026, 3, 4, 5, 6, 7, 890, TimeSpan.FromHours(5.5));
@@ -25,6 +26,7 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         new Case<FieldStruct>("struct with public fields only", x => new FieldStruct { X = x, Name = "f" }),
         new Case<FieldClass>("class with public fields only", x => new FieldClass { X = x, Tags = ["t"] }),
         new Case<PrivateSet>("private setters", x => PrivateSet.Create(x, "owner")),
+        new Case<PrivateSetStruct>("struct with private setters", x => PrivateSetStruct.Create(x)),
         new Case<InitOnly>("init-only properties", x => new InitOnly { Id = x, Name = "i" }),
         new Case<Positional>("positional record", x => new Positional(x, "p", [1, 2])),
         new Case<CtorBound>("constructor-bound get-only properties", x => new CtorBound(x, "c")),
@@ -92,6 +94,37 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     [MemberData(nameof(RefusedTypes))]
     public void Backend_ResultTypeThatWouldLoseState_IsRefusedAtBindNamingTheMember(string name)
         => Refusals.Single(r => r.Name == name).Run(this);
+
+    [RedisFact]
+    public async Task InvokeAsync_ValueTupleFromASecondBackendInstance_EqualsWhatTheFunctionReturned()
+    {
+        var calls = 0;
+        Func<int, Task<(int Id, string Name)>> function = async x =>
+        {
+            await Task.Yield();
+            Interlocked.Increment(ref calls);
+            return (x, "s" + x);
+        };
+
+        var returned = await Cachify.Wrap(function).Named("async").Backend(Backend).Invoke(1);
+        var again = await Cachify.Wrap(function).Named("async").Backend(NewBackend(connection: NewConnection())).Invoke(1);
+
+        Assert.Equal((1, "s1"), returned);
+        Assert.Equal((1, "s1"), again);
+        Assert.Equal(1, calls);
+    }
+
+    [RedisFact]
+    public async Task InvokeAsync_ObjectResult_IsRefusedAtBind()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => Task.FromResult((object)new User(x, "u"))).Named("async-object").Backend(Backend));
+        Assert.Contains("declared as object", error.Message, StringComparison.Ordinal);
+
+        using var memory = new MemoryCacheBackend();
+        var user = new User(1, "u");
+        var onMemory = Cachify.Wrap((int x) => Task.FromResult((object)user)).Named("async-object").Backend(memory);
+        Assert.Same(user, await onMemory.Invoke(1));
+    }
 
     [RedisFact]
     public void Invoke_RuntimeTypeNotAdmitted_ReturnedUnstoredAndLoggedOnce()
@@ -268,6 +301,13 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         public string Owner { get; private set; } = "";
 
         public static PrivateSet Create(int id, string owner) => new() { Id = id, Owner = owner };
+    }
+
+    public struct PrivateSetStruct
+    {
+        public int Id { get; private set; }
+
+        public static PrivateSetStruct Create(int id) => new() { Id = id };
     }
 
     public sealed class InitOnly
