@@ -27,6 +27,7 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         new Case<FieldClass>("class with public fields only", x => new FieldClass { X = x, Tags = ["t"] }),
         new Case<PrivateSet>("private setters", x => PrivateSet.Create(x, "owner")),
         new Case<PrivateSetStruct>("struct with private setters", x => PrivateSetStruct.Create(x)),
+        new Case<WithEvent>("class with an event", x => new WithEvent { Id = x }),
         new Case<InitOnly>("init-only properties", x => new InitOnly { Id = x, Name = "i" }),
         new Case<Positional>("positional record", x => new Positional(x, "p", [1, 2])),
         new Case<CtorBound>("constructor-bound get-only properties", x => new CtorBound(x, "c")),
@@ -308,6 +309,15 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         public int Id { get; private set; }
 
         public static PrivateSetStruct Create(int id) => new() { Id = id };
+    }
+
+    public sealed class WithEvent
+    {
+        public event EventHandler? Changed;
+
+        public int Id { get; set; }
+
+        public void Raise() => Changed?.Invoke(this, EventArgs.Empty);
     }
 
     public sealed class InitOnly

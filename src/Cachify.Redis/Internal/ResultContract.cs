@@ -361,7 +361,8 @@ internal sealed class ResultContract
                 foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
                 {
                     var state = StateName(field.Name);
-                    if (ignored.Contains(state) || field.IsDefined(typeof(JsonIgnoreAttribute), inherit: false))
+                    // Event handlers (delegate fields) are subscriptions, not data: no copy of a value carries them.
+                    if (ignored.Contains(state) || field.IsDefined(typeof(JsonIgnoreAttribute), inherit: false) || typeof(Delegate).IsAssignableFrom(field.FieldType))
                     {
                         continue;
                     }
