@@ -43,6 +43,7 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         new Case<string?>("null", _ => null),
         new Case<int?>("null int?", _ => null),
         new Case<int[][]>("jagged array", x => [[x], [1, 2]]),
+        new Case<List<KeyValuePair<string, int>>>("key-value pairs", x => [new("a", x)]),
         new Case<HashSet<string>>("set", x => ["a", "b" + x]),
         new Case<Animal>("declared base admitting the runtime type", x => new Dog(x, "rex")),
         new Case<IPet>("declared interface admitting the runtime type", x => new Cat("tom", x)),

@@ -143,8 +143,15 @@ internal sealed class ResultContract
 
                 return true;
             case JsonTypeInfoKind.Enumerable:
+                if (value is not IEnumerable items)
+                {
+                    // Memory<T> and the like: their items cannot be enumerated here, so they are not vouched for.
+                    problem = $"holds a {TypeNames.Short(value.GetType())} whose items cannot be checked (return an array)";
+                    return false;
+                }
+
                 var index = 0;
-                foreach (var item in (IEnumerable)value)
+                foreach (var item in items)
                 {
                     if (!Check(item, node.Element!, depth + 1, out where, out problem))
                     {
@@ -338,7 +345,7 @@ internal sealed class ResultContract
         /// <summary>A concrete object type: System.Text.Json can create it, and every field of it is read back.</summary>
         private static void CheckObject(Type type, JsonTypeInfo info, string path, string label)
         {
-            if (!TryFindConstructor(type, out var constructor) && info.CreateObject is null)
+            if (!TryFindConstructor(type, info, out var constructor) && info.CreateObject is null)
             {
                 throw Refuse($"{label} ({TypeNames.Short(type)}) has no constructor System.Text.Json can use", "Add a public parameterless constructor, or mark the constructor to use [JsonConstructor].");
             }
@@ -389,9 +396,27 @@ internal sealed class ResultContract
         /// The constructor System.Text.Json calls (null: the parameterless one, or a struct's default): the one marked
         /// [JsonConstructor], else a class's public parameterless one, else its only public one. False when there is none.
         /// </summary>
-        private static bool TryFindConstructor(Type type, out ConstructorInfo? constructor)
+        private static bool TryFindConstructor(Type type, JsonTypeInfo info, out ConstructorInfo? constructor)
         {
             constructor = null;
+#if NET9_0_OR_GREATER
+            // The constructor System.Text.Json itself chose.
+            if (info.ConstructorAttributeProvider is ConstructorInfo chosen)
+            {
+                constructor = chosen.GetParameters().Length > 0 ? chosen : null;
+                return true;
+            }
+#else
+            _ = info;
+#endif
+
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(KeyValuePair<,>))
+            {
+                // Read back through its (key, value) constructor by a built-in converter.
+                constructor = type.GetConstructors()[0];
+                return true;
+            }
+
             var all = type.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
             var marked = all.Where(static c => c.IsDefined(typeof(JsonConstructorAttribute), inherit: false)).ToArray();
             if (marked.Length == 1)
@@ -476,6 +501,11 @@ internal sealed class ResultContract
             if (!dictionary && type.IsArray)
             {
                 return (typeof(object), type.GetElementType()!);
+            }
+
+            if (!dictionary && type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Memory<>) || type.GetGenericTypeDefinition() == typeof(ReadOnlyMemory<>)))
+            {
+                return (typeof(object), type.GetGenericArguments()[0]);
             }
 
             foreach (var candidate in type.GetInterfaces().Prepend(type))
