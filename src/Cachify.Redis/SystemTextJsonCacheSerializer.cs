@@ -59,6 +59,11 @@ public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
         options.IncludeFields = true;
         options.NumberHandling |= JsonNumberHandling.AllowNamedFloatingPointLiterals;
         options.TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(SetThroughNonPublicSetters);
+        if (!options.Converters.Any(static c => c.CanConvert(typeof(string))))
+        {
+            options.Converters.Add(WholeStringConverter.Instance);
+        }
+
         options.MakeReadOnly();
         return options;
     }
@@ -78,6 +83,40 @@ public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
             {
                 property.Set = (target, value) => setter.Invoke(target, [value]);
             }
+        }
+    }
+
+    /// <summary>
+    /// Strings as System.Text.Json writes them, except that one with a lone surrogate (invalid UTF-16) is refused
+    /// instead of being written with U+FFFD in its place: it could not come back as it was, so it is not stored.
+    /// </summary>
+    private sealed class WholeStringConverter : JsonConverter<string>
+    {
+        public static readonly WholeStringConverter Instance = new();
+
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString();
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(Whole(value));
+
+        public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetString()!;
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WritePropertyName(Whole(value));
+
+        private static string Whole(string value)
+        {
+            var text = value.AsSpan();
+            for (var i = text.IndexOfAnyInRange('\uD800', '\uDFFF'); i >= 0 && i < text.Length;)
+            {
+                if (!char.IsHighSurrogate(text[i]) || i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+                {
+                    throw new JsonException($"The string has a lone surrogate (U+{(int)text[i]:X4}) at index {i}, which JSON cannot carry: it would come back as U+FFFD.");
+                }
+
+                var next = text[(i + 2)..].IndexOfAnyInRange('\uD800', '\uDFFF');
+                i = next < 0 ? -1 : i + 2 + next;
+            }
+
+            return value;
         }
     }
 }

@@ -56,6 +56,10 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         new Case<Drawing>("nested Shape member holding a Circle", x => new Drawing("d", new Circle(x, 2)), Stored: false),
         new Case<IEnumerable<int>>("IEnumerable<int> holding an array", x => new[] { x, 2 }, Stored: false),
         new Case<IReadOnlyList<int>>("IReadOnlyList<int> holding a List<int>", x => new List<int> { x, 2 }),
+
+        // Invalid UTF-16 that JSON would carry as U+FFFD: refused by the serializer, so returned and not stored.
+        new Case<User>("string with a lone surrogate", x => new User(x, "a\uD800"), Stored: false),
+        new Case<string>("string with a valid surrogate pair", x => "a😀" + x),
     ];
 
     private static readonly Refusal[] Refusals =

@@ -38,6 +38,15 @@ public class SystemTextJsonCacheSerializerTests
     }
 
     [Fact]
+    public void Serialize_LoneSurrogate_ThrowsInsteadOfWritingReplacementCharacter()
+    {
+        Assert.Throws<JsonException>(() => SystemTextJsonCacheSerializer.Default.Serialize("a\uD800", new ArrayBufferWriter<byte>()));
+        Assert.Throws<JsonException>(() => SystemTextJsonCacheSerializer.Default.Serialize(new Dictionary<string, int> { ["\uDC00"] = 1 }, new ArrayBufferWriter<byte>()));
+        Assert.Throws<JsonException>(() => SystemTextJsonCacheSerializer.Default.Serialize("\uD83D\uD83D\uDE00", new ArrayBufferWriter<byte>()));
+        Assert.Equal("x😀y😀", RoundTrip("x😀y😀"));
+    }
+
+    [Fact]
     public void RoundTrip_PrivateSetterDeclaredOnABaseClass_IsSet()
     {
         var back = RoundTrip(Derived.Create(5, "d"));
