@@ -81,9 +81,37 @@ public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
             if (property.Set is null && property.Get is not null && property.AttributeProvider is PropertyInfo { SetMethod: { IsPublic: false } setter } clr
                 && clr.GetIndexParameters().Length == 0)
             {
-                property.Set = (target, value) => setter.Invoke(target, [value]);
+                property.Set = Setter(setter, clr);
             }
         }
+    }
+
+    /// <summary>A compiled call of a class's setter (no reflection per value read); a struct's through reflection, on the boxed value.</summary>
+    private static Action<object, object?> Setter(MethodInfo setter, PropertyInfo property)
+    {
+        if (setter.IsStatic || property.DeclaringType is not { IsValueType: false } declaring)
+        {
+            return (target, value) => setter.Invoke(target, [value]);
+        }
+
+        try
+        {
+            return (Action<object, object?>)typeof(SystemTextJsonCacheSerializer)
+                .GetMethod(nameof(TypedSetter), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(declaring, property.PropertyType)
+                .Invoke(null, [setter])!;
+        }
+        catch (Exception error) when (error is NotSupportedException or InvalidOperationException or ArgumentException or TargetInvocationException)
+        {
+            return (target, value) => setter.Invoke(target, [value]);
+        }
+    }
+
+    private static Action<object, object?> TypedSetter<TTarget, TValue>(MethodInfo setter)
+        where TTarget : class
+    {
+        var typed = setter.CreateDelegate<Action<TTarget, TValue>>();
+        return (target, value) => typed((TTarget)target, (TValue)value!);
     }
 
     /// <summary>
