@@ -54,6 +54,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         // Runtime types the declared type would not read back: returned to the caller, not stored, logged once.
         new Case<Shape>("declared Shape holding a Circle", x => new Circle(x, 2), Stored: false),
         new Case<Drawing>("nested Shape member holding a Circle", x => new Drawing("d", new Circle(x, 2)), Stored: false),
+        new Case<Dictionary<string, Shape>>("dictionary value holding a Circle", x => new() { ["s"] = new Shape(1), ["c"] = new Circle(x, 2) }, Stored: false),
+        new Case<Zoo>("list element of an admitting base holding a type it does not admit", x => new Zoo([new Dog(x, "a"), new Puppy(1, "p")]), Stored: false),
         new Case<IEnumerable<int>>("IEnumerable<int> holding an array", x => new[] { x, 2 }, Stored: false),
         new Case<IReadOnlyList<int>>("IReadOnlyList<int> holding a List<int>", x => new List<int> { x, 2 }),
 
@@ -359,7 +361,9 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     [JsonDerivedType(typeof(Cat), "cat")]
     public record Animal(int Legs);
 
-    public sealed record Dog(int Legs, string Name) : Animal(Legs);
+    public record Dog(int Legs, string Name) : Animal(Legs);
+
+    public sealed record Puppy(int Legs, string Name) : Dog(Legs, Name);
 
     [JsonDerivedType(typeof(Cat), "cat")]
     public interface IPet
