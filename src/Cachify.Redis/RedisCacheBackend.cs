@@ -75,6 +75,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
         RedisKeyRules.Validate(config, "backend");
+        var results = ResultContract.Validate<TValue>(_redis.Serializer, config.DisplayName, "backend");
         var identity = RedisKeyRules.Identity(config);
         var mask = RedisKeyRules.KeyMask(config);
 
@@ -83,7 +84,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         return _services.GetKeyspace<TKey, TValue>(
             new KeyspaceId(identity, mask),
             config.DisplayName,
-            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName));
+            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results));
     }
 
     /// <summary>Checks the options (also used by <c>AddCachifyRedis</c> at registration); the message names the option and the fix.</summary>

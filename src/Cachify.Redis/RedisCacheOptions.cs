@@ -49,7 +49,12 @@ public sealed class RedisCacheOptions
     /// <value>The default is <see cref="RedisErrorMode.Silent"/>: the function runs and its result is returned uncached.</value>
     public RedisErrorMode OnError { get; init; } = RedisErrorMode.Silent;
 
-    /// <summary>Gets how results are turned into bytes.</summary>
+    /// <summary>
+    /// Gets how results are turned into bytes. With a <see cref="SystemTextJsonCacheSerializer"/>, each wrapper's result
+    /// type is checked when the wrapper is bound, and one that would lose state is refused with an
+    /// <see cref="ArgumentException"/> naming the member and the fix; any other serializer is trusted to round-trip
+    /// (see <see cref="ICacheSerializer"/>).
+    /// </summary>
     /// <value>The default (also when set to null) is <see cref="SystemTextJsonCacheSerializer.Default"/>.</value>
     [AllowNull]
     public ICacheSerializer Serializer

@@ -37,6 +37,47 @@ public class SystemTextJsonCacheSerializerTests
         Assert.ThrowsAny<JsonException>(() => SystemTextJsonCacheSerializer.Default.Deserialize<Order>("\"text\""u8));
     }
 
+    [Fact]
+    public void Serialize_LoneSurrogate_ThrowsInsteadOfWritingReplacementCharacter()
+    {
+        Assert.Throws<JsonException>(() => SystemTextJsonCacheSerializer.Default.Serialize("a\uD800", new ArrayBufferWriter<byte>()));
+        Assert.Throws<JsonException>(() => SystemTextJsonCacheSerializer.Default.Serialize(new Dictionary<string, int> { ["\uDC00"] = 1 }, new ArrayBufferWriter<byte>()));
+        Assert.Throws<JsonException>(() => SystemTextJsonCacheSerializer.Default.Serialize("\uD83D\uD83D\uDE00", new ArrayBufferWriter<byte>()));
+        Assert.Equal("x😀y😀", RoundTrip("x😀y😀"));
+    }
+
+    [Fact]
+    public void RoundTrip_PrivateSetterDeclaredOnABaseClass_IsSet()
+    {
+        var back = RoundTrip(Derived.Create(5, "d"));
+
+        Assert.Equal(5, back.Id);
+        Assert.Equal("d", back.Name);
+    }
+
+    [Fact]
+    public void Options_SourceGeneratedContext_GetsTheRoundTripSettingsAndFeedsTheAnalysis()
+    {
+        var serializer = new SystemTextJsonCacheSerializer(new JsonSerializerOptions { TypeInfoResolver = TestJsonContext.Default });
+        var buffer = new ArrayBufferWriter<byte>();
+        serializer.Serialize(Derived.Create(3, "s"), buffer);
+        var back = serializer.Deserialize<Derived>(buffer.WrittenSpan);
+
+        Assert.Equal((3, "s"), (back.Id, back.Name));
+        Assert.Null(Internal.ResultContract.For(typeof(Derived), serializer.Options).Refusal);
+        Assert.Contains("cannot be serialized", Internal.ResultContract.For(typeof(Order), serializer.Options).Refusal, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_GivenOptionsAreNotChanged()
+    {
+        var given = new JsonSerializerOptions();
+        _ = new SystemTextJsonCacheSerializer(given);
+
+        Assert.False(given.IncludeFields);
+        Assert.False(given.IsReadOnly);
+    }
+
     private static T RoundTrip<T>(T value)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -45,6 +86,25 @@ public class SystemTextJsonCacheSerializerTests
     }
 
     public sealed record Order(int Id, string[] Items, decimal Total);
+
+    public class Base
+    {
+        public int Id { get; private set; }
+
+        protected void SetId(int id) => Id = id;
+    }
+
+    public sealed class Derived : Base
+    {
+        public string Name { get; private set; } = "";
+
+        public static Derived Create(int id, string name)
+        {
+            var value = new Derived { Name = name };
+            value.SetId(id);
+            return value;
+        }
+    }
 
     private sealed class OrderComparer : IEqualityComparer<Order>
     {
@@ -55,3 +115,6 @@ public class SystemTextJsonCacheSerializerTests
         public int GetHashCode(Order obj) => obj.Id;
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(SystemTextJsonCacheSerializerTests.Derived))]
+internal sealed partial class TestJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -11,7 +11,7 @@ namespace CachifyNet.Redis.Internal;
 /// <code>
 /// offset size
 ///  0     8   written at: Redis server time in ms since the Unix epoch, big-endian (set by the write script)
-///  8     1   format version (1)
+///  8     1   format version (2; 1 was written before results kept fields, private setters and NaN, and reads as a miss)
 ///  9     1   flags: 1 = the result is null (no payload), 2 = written by a never-die wrapper
 /// 10     8   the writer's TTL in ms, big-endian; 0 = the entry does not expire
 /// 18     4   result type tag: first 4 bytes of SHA-256 of the result type's full name (no name is stored)
@@ -24,7 +24,7 @@ internal static class Envelope
 {
     public const int TimeSize = 8;
     public const int HeaderSize = 22;
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     private const int TailHeaderSize = HeaderSize - TimeSize;
     private const byte NullFlag = 1;

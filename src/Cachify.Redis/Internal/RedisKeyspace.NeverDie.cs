@@ -257,6 +257,13 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return;
         }
 
+        if (!MayEncode(value, binding))
+        {
+            await run.ReleaseAsync(extendMs: 0).ConfigureAwait(false);
+            Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
+            return;
+        }
+
         ReadOnlyMemory<byte> tail;
         try
         {

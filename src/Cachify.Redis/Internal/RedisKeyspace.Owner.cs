@@ -352,9 +352,17 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         return binding.NeverDie ? ttlMs * 11 : ttlMs;
     }
 
-    /// <summary>The envelope of a result, or null when it cannot be serialized (logged and counted; thrown in Throw mode).</summary>
+    /// <summary>
+    /// The envelope of a result, or null when it would not come back as it is (logged once) or cannot be serialized
+    /// (logged and counted; thrown in Throw mode).
+    /// </summary>
     private ReadOnlyMemory<byte>? Encode(TValue value, Binding<TKey, TValue> binding)
     {
+        if (!MayEncode(value, binding))
+        {
+            return null;
+        }
+
         try
         {
             return Envelope.EncodeTail(value, Envelope.TtlMs(binding.Ttl), binding.NeverDie, TypeTag<TValue>.Value, _redis.Serializer);

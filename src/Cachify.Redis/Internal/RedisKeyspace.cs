@@ -26,11 +26,14 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private readonly Telemetry.Tags _tags;
     private readonly ConcurrentDictionary<TKey, RedisNeverDieItem<TKey, TValue>> _neverDie = new();
     private readonly object _registrationLock = new();
+    private readonly ResultContract? _results;
+    private int _unfaithfulLogged;
 
-    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName)
+    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName, ResultContract? results = null)
         : base(redis.Services, identity)
     {
         _redis = redis;
+        _results = results;
         _mask = mask;
         _displayName = displayName;
         _valuePrefix = redis.Prefix + ":{" + identity + ":";
@@ -221,6 +224,25 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             value = default!;
             return ReadResult.Miss;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="value"/> would come back from Redis as it is (see <see cref="ResultContract"/>). A value that
+    /// would not is returned to its caller without being stored; the first one is logged, once per keyspace.
+    /// </summary>
+    private bool MayEncode(TValue value, Binding<TKey, TValue> binding)
+    {
+        if (_results is null || _results.IsFaithful(value, out var problem))
+        {
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _unfaithfulLogged, 1) == 0)
+        {
+            RedisLog.ResultNotFaithful(Logger, binding.Name, problem);
+        }
+
+        return false;
     }
 
     private void Unreadable(Binding<TKey, TValue> reader, string reason, Exception? error)

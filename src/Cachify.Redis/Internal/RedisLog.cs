@@ -31,4 +31,7 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Took over the lock of {Function} after waiting for another process: it released or lost its lock without storing a value (its function failed, or its process died and the lock expired).")]
     public static partial void LockTakenOver(ILogger logger, string function);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "A result of {Function} was not stored in Redis because it would not come back as it is: {Problem}. It is returned uncached (logged once per function); return the declared type, or admit the runtime type on the declared type with [JsonDerivedType].")]
+    public static partial void ResultNotFaithful(ILogger logger, string function, string problem);
 }
