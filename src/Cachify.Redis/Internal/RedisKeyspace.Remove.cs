@@ -39,10 +39,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "invalidate", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
         }
     }
 
@@ -59,37 +56,25 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "invalidate", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
         }
     }
 
+    /// <remarks>
+    /// Blocks on the asynchronous implementation, once: Clear is rare, and its cost is round trips, which it makes
+    /// concurrently (every primary at once, every slot's batch of a page at once) instead of one after another.
+    /// </remarks>
     public override void Clear()
     {
         Services.ThrowIfDisposed();
         ForgetAll();
         try
         {
-            // Every primary's locks, then every primary's values and markers (see the remarks on this class).
-            var primaries = Primaries();
-            foreach (var server in primaries)
-            {
-                ScanAndUnlink(server, locks: true);
-            }
-
-            foreach (var server in primaries)
-            {
-                ScanAndUnlink(server, locks: false);
-            }
+            RemoveEverywhereAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "clear", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
         }
     }
 
@@ -99,45 +84,26 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         ForgetAll();
         try
         {
-            var primaries = Primaries();
-            foreach (var server in primaries)
-            {
-                await ScanAndUnlinkAsync(server, locks: true, cancellationToken).ConfigureAwait(false);
-            }
-
-            foreach (var server in primaries)
-            {
-                await ScanAndUnlinkAsync(server, locks: false, cancellationToken).ConfigureAwait(false);
-            }
+            await RemoveEverywhereAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "clear", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
         }
+    }
+
+    /// <summary>Every primary's locks, then every primary's values and markers (see the remarks on this class); the primaries in parallel.</summary>
+    private async Task RemoveEverywhereAsync(CancellationToken cancellationToken)
+    {
+        var primaries = await PrimariesAsync().ConfigureAwait(false);
+        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: true, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: false, cancellationToken))).ConfigureAwait(false);
     }
 
     /// <summary>One pass of Clear on one server: this function's locks, or its values and wait markers.</summary>
-    private void ScanAndUnlink(IServer server, bool locks)
-    {
-        RedisValue cursor = 0;
-        do
-        {
-            var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize)!;
-            cursor = (RedisValue)reply[0];
-            ClearPageScanned?.Invoke(locks);
-            foreach (var batch in Batches(server, PassKeys((RedisKey[])reply[1]!, locks)))
-            {
-                server.Execute("UNLINK", batch);
-            }
-        }
-        while (cursor != 0);
-    }
-
     private async Task ScanAndUnlinkAsync(IServer server, bool locks, CancellationToken cancellationToken)
     {
+        var cluster = server.ServerType == ServerType.Cluster;
         RedisValue cursor = 0;
         do
         {
@@ -145,10 +111,21 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
             cursor = (RedisValue)reply[0];
             ClearPageScanned?.Invoke(locks);
-            foreach (var batch in Batches(server, PassKeys((RedisKey[])reply[1]!, locks)))
+            var keys = PassKeys((RedisKey[])reply[1]!, locks);
+            if (keys.Length == 0)
             {
-                await server.ExecuteAsync("UNLINK", batch).ConfigureAwait(false);
+                continue;
             }
+
+            if (!cluster)
+            {
+                await server.ExecuteAsync("UNLINK", Array.ConvertAll(keys, static key => (object)key)).ConfigureAwait(false);
+                continue;
+            }
+
+            // A command may only touch one hash slot on a cluster: one UNLINK per slot, all of the page's at once.
+            await Task.WhenAll(keys.GroupBy(_redis.Connection.HashSlot)
+                .Select(slot => server.ExecuteAsync("UNLINK", slot.Select(static key => (object)key).ToArray()))).ConfigureAwait(false);
         }
         while (cursor != 0);
     }
@@ -205,46 +182,49 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Every primary (Cluster: every shard; otherwise the primary), connected or not (a disconnected one fails the Clear).</summary>
-    private List<IServer> Primaries()
+    /// <summary>
+    /// The servers to scan. Not a cluster: every primary the multiplexer knows. A cluster: the primaries that own hash
+    /// slots now, as a connected node reports them (CLUSTER NODES): a dead primary whose slots went to its promoted
+    /// replica owns none and is skipped. Fails when a slot has no owner or its owner is not connected, since the
+    /// Clear would then leave that slot's entries behind.
+    /// </summary>
+    private async Task<List<IServer>> PrimariesAsync()
     {
-        var primaries = new List<IServer>();
-        foreach (var server in _redis.Connection.GetServers())
+        var servers = _redis.Connection.GetServers();
+        var probe = Array.Find(servers, static server => server.IsConnected && server.ServerType == ServerType.Cluster);
+        if (probe is null)
         {
-            if (!server.IsReplica)
+            var standalone = new List<IServer>();
+            foreach (var server in servers)
             {
-                if (!server.IsConnected)
+                if (!server.IsReplica)
                 {
-                    throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis server {server.EndPoint} is not connected.", null, CommandStatus.Unknown);
+                    standalone.Add(Connected(server, "Redis server"));
                 }
-
-                primaries.Add(server);
             }
+
+            return standalone;
+        }
+
+        var (owners, covered) = await _redis.Slots.PrimariesAsync(probe).ConfigureAwait(false);
+        if (covered < ClusterSlots.SlotCount)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster: {ClusterSlots.SlotCount - covered} hash slots have no working primary (as node {probe.EndPoint} reports).", null, CommandStatus.Unknown);
+        }
+
+        var primaries = new List<IServer>();
+        foreach (var (endPoint, _) in owners)
+        {
+            var server = _redis.Slots.Server(endPoint)
+                ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster primary {endPoint} owns hash slots but the multiplexer does not know it yet.", null, CommandStatus.Unknown);
+            primaries.Add(Connected(server, "Redis Cluster primary"));
         }
 
         return primaries;
     }
 
-    /// <summary>
-    /// UNLINK arguments for the keys of one SCAN page: one batch on a single server; on a Cluster one batch per hash
-    /// slot, since a command may only touch one slot there.
-    /// </summary>
-    private IEnumerable<object[]> Batches(IServer server, RedisKey[] keys)
-    {
-        if (keys.Length == 0)
-        {
-            yield break;
-        }
-
-        if (server.ServerType != ServerType.Cluster)
-        {
-            yield return Array.ConvertAll(keys, static key => (object)key);
-            yield break;
-        }
-
-        foreach (var slot in keys.GroupBy(_redis.Connection.HashSlot))
-        {
-            yield return slot.Select(static key => (object)key).ToArray();
-        }
-    }
+    private static IServer Connected(IServer server, string what)
+        => server.IsConnected
+            ? server
+            : throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"{what} {server.EndPoint} is not connected.", null, CommandStatus.Unknown);
 }
