@@ -81,6 +81,20 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
             output.WriteLine($"{name} of 20,000 keys on the cluster: {watch.ElapsedMilliseconds} ms");
             Assert.Empty(Keys(connection, backend.Options.KeyPrefix));
         }
+
+        // For comparison, Clear's former way: one primary after another, one UNLINK (per hash slot) at a time.
+        await Task.WhenAll(keys.Select(key => connection.GetDatabase().StringSetAsync(key, "x", TimeSpan.FromMinutes(5))));
+        var serial = Stopwatch.StartNew();
+        foreach (var server in connection.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            foreach (var slot in server.Keys(pattern: backend.Options.KeyPrefix + ":*", pageSize: 1000).ToList().GroupBy(connection.HashSlot))
+            {
+                server.Execute("UNLINK", slot.Select(key => (object)key).ToArray());
+            }
+        }
+
+        output.WriteLine($"serial UNLINKs (Clear before this change) of 20,000 keys: {serial.ElapsedMilliseconds} ms");
+        Assert.Empty(Keys(connection, backend.Options.KeyPrefix));
     }
 
     [RedisClusterFact]

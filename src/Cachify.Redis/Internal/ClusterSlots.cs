@@ -29,7 +29,8 @@ internal sealed class ClusterSlots : IDisposable
 
     public const int SlotCount = 16384;
 
-    private const string NodesScript = "return redis.call('CLUSTER', 'NODES')";
+    /// <summary>CLUSTER NODES, in a script: StackExchange.Redis allows the command itself on admin connections only.</summary>
+    public const string NodesScript = "return redis.call('CLUSTER', 'NODES')";
     private const int Unknown = 0;
     private const int Standalone = 1;
     private const int Cluster = 2;
@@ -99,18 +100,6 @@ internal sealed class ClusterSlots : IDisposable
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// The primaries that own slots now, read from a connected node (<paramref name="probe"/>): each with whether the
-    /// multiplexer is connected to it, and how many slots they own together.
-    /// </summary>
-    public async Task<(List<(EndPoint EndPoint, bool Connected)> Primaries, int Covered)> PrimariesAsync(IServer probe)
-    {
-        var owners = Parse((string?)await probe.ExecuteAsync("EVAL", NodesScript, 0).ConfigureAwait(false));
-        var covered = owners.Count(static owner => owner is not null);
-        var primaries = owners.OfType<EndPoint>().Distinct().Select(endPoint => (endPoint, Connected(endPoint))).ToList();
-        return (primaries, covered);
     }
 
     /// <summary>The server the multiplexer holds for <paramref name="endPoint"/>, or null if it does not know it.</summary>

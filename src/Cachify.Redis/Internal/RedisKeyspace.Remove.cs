@@ -62,17 +62,15 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <remarks>
-    /// Blocks on the asynchronous implementation, once: Clear is rare, and its cost is round trips, which it makes
-    /// concurrently (every primary at once, every slot's batch of a page at once) instead of one after another.
-    /// </remarks>
     public override void Clear()
     {
         Services.ThrowIfDisposed();
         ForgetAll();
         try
         {
-            RemoveEverywhereAsync(CancellationToken.None).GetAwaiter().GetResult();
+            var primaries = Primaries(probe => (string?)probe.Execute("EVAL", ClusterSlots.NodesScript, 0));
+            ScanAndUnlinkAll(primaries, locks: true);
+            ScanAndUnlinkAll(primaries, locks: false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -97,7 +95,10 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>Every primary's locks, then every primary's values and markers (see the remarks on this class); the primaries in parallel.</summary>
     private async Task RemoveEverywhereAsync(CancellationToken cancellationToken)
     {
-        var primaries = await PrimariesAsync().ConfigureAwait(false);
+        var servers = _redis.Connection.GetServers();
+        var probe = ClusterProbe(servers);
+        var nodes = probe is null ? null : (string?)await probe.ExecuteAsync("EVAL", ClusterSlots.NodesScript, 0).ConfigureAwait(false);
+        var primaries = Primaries(servers, probe, nodes);
         await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: true, cancellationToken))).ConfigureAwait(false);
         await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: false, cancellationToken))).ConfigureAwait(false);
     }
@@ -105,7 +106,6 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>One pass of Clear on one server: this function's locks, or its values and wait markers.</summary>
     private async Task ScanAndUnlinkAsync(IServer server, bool locks, CancellationToken cancellationToken)
     {
-        var cluster = server.ServerType == ServerType.Cluster;
         RedisValue cursor = 0;
         do
         {
@@ -113,23 +113,68 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
             cursor = (RedisValue)reply[0];
             ClearPageScanned?.Invoke(locks);
-            var keys = PassKeys((RedisKey[])reply[1]!, locks);
-            if (keys.Length == 0)
-            {
-                continue;
-            }
-
-            if (!cluster)
-            {
-                await server.ExecuteAsync("UNLINK", Array.ConvertAll(keys, static key => (object)key)).ConfigureAwait(false);
-                continue;
-            }
-
-            // A command may only touch one hash slot on a cluster: one UNLINK per slot, all of the page's at once.
-            await Task.WhenAll(keys.GroupBy(_redis.Connection.HashSlot)
-                .Select(slot => server.ExecuteAsync("UNLINK", slot.Select(static key => (object)key).ToArray()))).ConfigureAwait(false);
+            await Task.WhenAll(Unlinks(server, PassKeys((RedisKey[])reply[1]!, locks))).ConfigureAwait(false);
         }
         while (cursor != 0);
+    }
+
+    /// <summary>
+    /// The synchronous pass of Clear over every primary at once, in lockstep: one SCAN page from each primary, then
+    /// every UNLINK of those pages (one per hash slot on a cluster), each round sent together and waited for together.
+    /// It blocks on StackExchange.Redis' own tasks only (completed by its I/O, never by continuations on the thread
+    /// pool), so it costs round trips, not threads, and cannot starve the pool.
+    /// </summary>
+    private void ScanAndUnlinkAll(List<IServer> primaries, bool locks)
+    {
+        var cursors = Enumerable.Repeat((RedisValue)0, primaries.Count).ToArray();
+        var pending = Enumerable.Range(0, primaries.Count).ToList();
+        var pattern = locks ? _lockScanPattern : _scanPattern;
+        while (pending.Count > 0)
+        {
+            var scans = pending.Select(i => primaries[i].ExecuteAsync("SCAN", cursors[i], "MATCH", pattern, "COUNT", ScanPageSize)).ToArray();
+            WaitAll(scans);
+            var unlinks = new List<Task>();
+            for (var n = 0; n < scans.Length; n++)
+            {
+                var i = pending[n];
+                var reply = (RedisResult[])scans[n].Result!;
+                cursors[i] = (RedisValue)reply[0];
+                ClearPageScanned?.Invoke(locks);
+                unlinks.AddRange(Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks)));
+            }
+
+            WaitAll([.. unlinks]);
+            pending.RemoveAll(i => cursors[i] == 0);
+        }
+    }
+
+    /// <summary>Waits for every task and throws the first failure itself (not wrapped in an AggregateException).</summary>
+    private static void WaitAll(Task[] tasks)
+    {
+        try
+        {
+            Task.WaitAll(tasks);
+        }
+        catch (AggregateException error) when (error.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.InnerExceptions[0]);
+        }
+    }
+
+    /// <summary>UNLINKs of one page's keys on one server, sent at once: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
+    private List<Task<RedisResult>> Unlinks(IServer server, RedisKey[] keys)
+    {
+        if (keys.Length == 0)
+        {
+            return [];
+        }
+
+        if (server.ServerType != ServerType.Cluster)
+        {
+            return [server.ExecuteAsync("UNLINK", Array.ConvertAll(keys, static key => (object)key))];
+        }
+
+        return [.. keys.GroupBy(_redis.Connection.HashSlot).Select(slot => server.ExecuteAsync("UNLINK", slot.Select(static key => (object)key).ToArray()))];
     }
 
     /// <summary>The keys of a page this pass removes: the second pass skips locks (taken after the first pass, by executions that began during the Clear).</summary>
@@ -184,38 +229,48 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>
-    /// The servers to scan. Not a cluster: every primary the multiplexer knows. A cluster: the primaries that own hash
-    /// slots now, as a connected node reports them (CLUSTER NODES): a dead primary whose slots went to its promoted
-    /// replica owns none and is skipped. Fails when a slot has no owner or its owner is not connected, since the
-    /// Clear would then leave that slot's entries behind.
-    /// </summary>
-    private async Task<List<IServer>> PrimariesAsync()
+    /// <summary>A connected node of a cluster, to ask which primaries own slots; null when not on a cluster.</summary>
+    private static IServer? ClusterProbe(IServer[] servers)
+        => Array.Find(servers, static server => server.IsConnected && server.ServerType == ServerType.Cluster);
+
+    private List<IServer> Primaries(Func<IServer, string?> readNodes)
     {
         var servers = _redis.Connection.GetServers();
-        var probe = Array.Find(servers, static server => server.IsConnected && server.ServerType == ServerType.Cluster);
+        var probe = ClusterProbe(servers);
+        return Primaries(servers, probe, probe is null ? null : readNodes(probe));
+    }
+
+    /// <summary>
+    /// The servers to scan. Not a cluster (<paramref name="probe"/> null): every primary the multiplexer knows. A
+    /// cluster: the primaries that own hash slots now, as the connected node <paramref name="probe"/> reports them
+    /// (<paramref name="nodes"/>, its CLUSTER NODES): a dead primary whose slots went to its promoted replica owns none
+    /// and is skipped. Fails when a slot has no working owner or its owner is not connected, since the Clear would then
+    /// leave that slot's entries behind.
+    /// </summary>
+    private List<IServer> Primaries(IServer[] servers, IServer? probe, string? nodes)
+    {
+        var primaries = new List<IServer>();
         if (probe is null)
         {
-            var standalone = new List<IServer>();
             foreach (var server in servers)
             {
                 if (!server.IsReplica)
                 {
-                    standalone.Add(Connected(server, "Redis server"));
+                    primaries.Add(Connected(server, "Redis server"));
                 }
             }
 
-            return standalone;
+            return primaries;
         }
 
-        var (owners, covered) = await _redis.Slots.PrimariesAsync(probe).ConfigureAwait(false);
+        var owners = ClusterSlots.Parse(nodes);
+        var covered = owners.Count(static owner => owner is not null);
         if (covered < ClusterSlots.SlotCount)
         {
             throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster: {ClusterSlots.SlotCount - covered} hash slots have no working primary (as node {probe.EndPoint} reports).", null, CommandStatus.Unknown);
         }
 
-        var primaries = new List<IServer>();
-        foreach (var (endPoint, _) in owners)
+        foreach (var endPoint in owners.OfType<System.Net.EndPoint>().Distinct())
         {
             var server = _redis.Slots.Server(endPoint)
                 ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster primary {endPoint} owns hash slots but the multiplexer does not know it yet.", null, CommandStatus.Unknown);
