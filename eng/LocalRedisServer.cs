@@ -16,12 +16,16 @@ public sealed class LocalRedisServer : IDisposable
 {
     private static readonly Lazy<string?> Binary = new(Find);
     private readonly string _directory;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
     /// <summary>Starts a server and waits (at most 15 s) until it answers PING.</summary>
+    /// <param name="directoryPrefix">The name prefix of the server's temporary directory (its working directory).</param>
+    /// <param name="extraArguments">More redis-server arguments (e.g. <c>--cluster-enabled yes</c>), after the defaults.</param>
     /// <exception cref="InvalidOperationException">redis-server is not installed, or did not start.</exception>
-    public LocalRedisServer(string directoryPrefix = "cachify-redis-")
+    public LocalRedisServer(string directoryPrefix = "cachify-redis-", IEnumerable<string>? extraArguments = null)
     {
+        _extraArguments = extraArguments?.ToArray() ?? [];
         BinaryPath = Binary.Value ?? throw new InvalidOperationException(
             "redis-server was not found (PATH, /usr/bin, /usr/sbin, /usr/local/bin or $REDIS_SERVER). Install it with 'apt-get install -y redis-server'.");
         _directory = Directory.CreateTempSubdirectory(directoryPrefix).FullName;
@@ -33,6 +37,9 @@ public sealed class LocalRedisServer : IDisposable
     public static bool Available => Binary.Value is not null;
 
     public string BinaryPath { get; }
+
+    /// <summary>redis-cli, next to redis-server (null if it is not there).</summary>
+    public static string? CliPath => Binary.Value is { } server && Path.Combine(Path.GetDirectoryName(server)!, "redis-cli") is var cli && File.Exists(cli) ? cli : null;
 
     public int Port { get; }
 
@@ -54,7 +61,7 @@ public sealed class LocalRedisServer : IDisposable
         {
             "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no",
             "--dir", _directory, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
-        })
+        }.Concat(_extraArguments))
         {
             info.ArgumentList.Add(arg);
         }
@@ -99,17 +106,24 @@ public sealed class LocalRedisServer : IDisposable
     /// <summary>A multiplexer with short timeouts and fast reconnects, that does not give up when the server is down.</summary>
     public ConnectionMultiplexer Connect() => Connect(EndPoint);
 
-    /// <summary>A multiplexer to <paramref name="endPoint"/> with the options of <see cref="Connect()"/>.</summary>
-    public static ConnectionMultiplexer Connect(string endPoint)
-        => ConnectionMultiplexer.Connect(new ConfigurationOptions
+    /// <summary>A multiplexer to <paramref name="endPoints"/> (comma-separated) with the options of <see cref="Connect()"/>.</summary>
+    public static ConnectionMultiplexer Connect(string endPoints)
+    {
+        var options = new ConfigurationOptions
         {
-            EndPoints = { endPoint },
             AbortOnConnectFail = false,
             ConnectTimeout = 2000,
             SyncTimeout = 2000,
             AsyncTimeout = 2000,
             ReconnectRetryPolicy = new LinearRetry(100),
-        });
+        };
+        foreach (var endPoint in endPoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            options.EndPoints.Add(endPoint);
+        }
+
+        return ConnectionMultiplexer.Connect(options);
+    }
 
     public void Dispose()
     {

@@ -46,7 +46,7 @@ public sealed class RedisCacheOptions
     }
 
     /// <summary>Gets what happens when Redis fails.</summary>
-    /// <value>The default is <see cref="RedisErrorMode.Silent"/>: the function runs and its result is returned uncached.</value>
+    /// <value>The default is <see cref="RedisErrorMode.Silent"/>: the function runs and its result is returned uncached (a failed Invalidate or Clear throws in either mode).</value>
     public RedisErrorMode OnError { get; init; } = RedisErrorMode.Silent;
 
     /// <summary>

@@ -9,7 +9,7 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
     public async Task AddCachifyRedis_ConnectionString_RegistersTheRedisBackendAndAConnection()
     {
         using var provider = new ServiceCollection()
-            .AddCachifyRedis(Fixture.Server.EndPoint, new RedisCacheOptions { KeyPrefix = Prefix })
+            .AddCachifyRedis(Fixture.EndPoint, new RedisCacheOptions { KeyPrefix = Prefix })
             .BuildServiceProvider();
         var cachify = provider.GetRequiredService<ICachify>();
 

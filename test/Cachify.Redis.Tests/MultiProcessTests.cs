@@ -10,7 +10,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
     public void Invoke_FourProcessesFiftyCallersEach_RunsOnceInTotal()
     {
         var modes = new[] { "sync", "async", "sync", "async" };
-        var workers = modes.Select(mode => new WorkerProcess("stampede", Fixture.Server.EndPoint, Prefix, "mp.stampede", "50", mode)).ToList();
+        var workers = modes.Select(mode => new WorkerProcess("stampede", Fixture.EndPoint, Prefix, "mp.stampede", "50", mode)).ToList();
         try
         {
             workers.ForEach(w => w.WaitForLine("ready"));
@@ -75,7 +75,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
         Assert.Equal(42, f.Invoke(0));
         backend.Context.EnsureSubscribed();
 
-        using (var worker = new WorkerProcess("hold", Fixture.Server.EndPoint, Prefix, "mp.hold", LockMs.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+        using (var worker = new WorkerProcess("hold", Fixture.EndPoint, Prefix, "mp.hold", LockMs.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
             worker.WaitForLine("running");
             Assert.True(Db.KeyExists(lockKey));

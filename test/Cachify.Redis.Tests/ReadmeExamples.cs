@@ -11,7 +11,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
     [RedisFact]
     public async Task Examples_CompileAndRun()
     {
-        var users = await Example.RunAsync(Fixture.Server.EndPoint, Prefix);
+        var users = await Example.RunAsync(Fixture.EndPoint, Prefix);
 
         Assert.Equal("Ann", users.Name);
         Assert.Contains($"{Prefix}:{{users.by-email~ignore(traceId):ann@example.com}}", Keys());
@@ -21,7 +21,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
     [RedisFact]
     public async Task DependencyInjection_AddCachifyRedis_IsUsedByICachify()
     {
-        using var provider = DependencyInjectionExample.Build(Fixture.Server.EndPoint, Prefix);
+        using var provider = DependencyInjectionExample.Build(Fixture.EndPoint, Prefix);
         var cachify = provider.GetRequiredService<ICachify>();
 
         var getUser = cachify.Wrap((int id) => Task.FromResult(new User(id, "Ann"))).Named("users.get");

@@ -32,10 +32,11 @@ public sealed class RedisFaultTests
             Assert.Equal(calls + 1, f.Invoke(1, skipCache: true));
         }
 
-        f.Invalidate(1);
-        await g.InvalidateAsync(1);
-        f.Clear();
-        await g.ClearAsync();
+        // Invalidate and Clear are orders, not optimisations: they fail loudly in Silent mode too.
+        Assert.IsType<RedisConnectionException>(Assert.Throws<CachifyException>(() => f.Invalidate(1)).InnerException);
+        await Assert.ThrowsAsync<CachifyException>(() => g.InvalidateAsync(1).AsTask());
+        Assert.Throws<CachifyException>(() => f.Clear());
+        await Assert.ThrowsAsync<CachifyException>(() => g.ClearAsync().AsTask());
 
         // Without waiting for the client's 2 s timeouts: a disconnected Redis fails fast.
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"15 calls took {watch.Elapsed}");

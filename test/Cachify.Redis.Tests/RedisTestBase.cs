@@ -53,14 +53,14 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
     /// <summary>A separate multiplexer: with its own backend, it behaves like another process.</summary>
     protected ConnectionMultiplexer NewConnection()
     {
-        var connection = Fixture.Server.Connect();
+        var connection = Fixture.Connect();
         _owned.Add(connection);
         return connection;
     }
 
     /// <summary>Every key of this test's prefix, found the way the README says: SCAN MATCH prefix:*.</summary>
     protected List<string> Keys(string? prefix = null)
-        => Fixture.Server.Connect() is var c ? Scan(c, (prefix ?? Prefix) + ":*") : [];
+        => Fixture.Connect() is var c ? Scan(c, (prefix ?? Prefix) + ":*") : [];
 
     /// <summary>
     /// Asserts that <paramref name="key"/> expires <paramref name="ttl"/> after a write made once <paramref name="sinceBeforeWrite"/>
@@ -101,16 +101,19 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
     {
         using (connection)
         {
-            var server = connection.GetServers().Single();
+            // Every primary: one server, or the shards of a cluster.
             var keys = new List<string>();
-            RedisValue cursor = 0;
-            do
+            foreach (var server in connection.GetServers().Where(s => !s.IsReplica))
             {
-                var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)!;
-                cursor = (RedisValue)reply[0];
-                keys.AddRange(((RedisKey[])reply[1]!).Select(k => k.ToString()));
+                RedisValue cursor = 0;
+                do
+                {
+                    var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)!;
+                    cursor = (RedisValue)reply[0];
+                    keys.AddRange(((RedisKey[])reply[1]!).Select(k => k.ToString()));
+                }
+                while (cursor != 0);
             }
-            while (cursor != 0);
 
             keys.Sort(StringComparer.Ordinal);
             return keys;

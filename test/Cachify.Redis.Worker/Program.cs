@@ -40,7 +40,14 @@ var stdin = new Thread(() =>
 { IsBackground = true };
 stdin.Start();
 
-using var connection = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endpoint }, AbortOnConnectFail = false });
+// One endpoint, or several comma-separated (the nodes of a cluster).
+var options = new ConfigurationOptions { AbortOnConnectFail = false };
+foreach (var node in endpoint.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+{
+    options.EndPoints.Add(node);
+}
+
+using var connection = await ConnectionMultiplexer.ConnectAsync(options);
 var db = connection.GetDatabase();
 var counter = (RedisKey)(prefix + ":test:executions");
 var pid = Environment.ProcessId;

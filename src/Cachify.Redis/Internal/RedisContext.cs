@@ -42,6 +42,7 @@ internal sealed class RedisContext : IDisposable
         _onNotification = (_, message) => Waiters.Signal(message.ToString());
         _onRestored = (_, _) => Waiters.SignalAll();
         connection.ConnectionRestored += _onRestored;
+        Slots = new ClusterSlots(connection);
     }
 
     public IConnectionMultiplexer Connection { get; }
@@ -84,7 +85,8 @@ internal sealed class RedisContext : IDisposable
 
     /// <summary>
     /// Fails at once when the multiplexer has no connection to the key's server, instead of letting the command wait
-    /// in its backlog until it times out: a cache must not add seconds to a call while Redis is away.
+    /// in its backlog until it times out: a cache must not add seconds to a call while Redis is away. On a Redis Cluster
+    /// the server checked is the primary that owns the key's hash slot (<see cref="ClusterSlots"/>).
     /// </summary>
     public void Ready(RedisKey key)
     {
@@ -92,7 +94,15 @@ internal sealed class RedisContext : IDisposable
         {
             throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected (the multiplexer reports no connection to the key's server).", null, CommandStatus.Unknown);
         }
+
+        if (Slots.Unreachable(key) is { } reason)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster: {reason}.", null, CommandStatus.Unknown);
+        }
     }
+
+    /// <summary>The hash slot owners, on a Redis Cluster.</summary>
+    public ClusterSlots Slots { get; }
 
     /// <summary>Whether an exception caught around a Redis call is a backend failure (cancellation is the caller's).</summary>
     public static bool IsBackendError(Exception error) => error is not OperationCanceledException;
@@ -100,9 +110,8 @@ internal sealed class RedisContext : IDisposable
     /// <summary>
     /// A Redis call made for a caller failed: counts it, then returns the exception to throw (<see cref="RedisErrorMode.Throw"/>)
     /// or logs it and returns null, and the caller goes on without the cache (<see cref="RedisErrorMode.Silent"/>).
-    /// A failed Invalidate or Clear (<paramref name="removal"/>) is logged as an error: stale entries may stay.
     /// </summary>
-    public CachifyException? Failed(Telemetry.Tags tags, string function, string operation, Exception error, bool removal = false)
+    public CachifyException? Failed(Telemetry.Tags tags, string function, string operation, Exception error)
     {
         Telemetry.BackendError(tags, operation);
         if (OnError == RedisErrorMode.Throw)
@@ -110,16 +119,20 @@ internal sealed class RedisContext : IDisposable
             return new CachifyException($"Redis {operation} for {function} failed: {error.Message}", error);
         }
 
-        if (removal)
-        {
-            RedisLog.RemoveFailed(Logger, operation, function, error);
-        }
-        else
-        {
-            RedisLog.OperationFailed(Logger, operation, function, error);
-        }
-
+        RedisLog.OperationFailed(Logger, operation, function, error);
         return null;
+    }
+
+    /// <summary>
+    /// An Invalidate or Clear failed in Redis: counted, logged as an error, and returned to be thrown in either error
+    /// mode. They are the caller's explicit order to stop serving values; returning normally would let the caller
+    /// believe entries were removed that may be served until they expire.
+    /// </summary>
+    public CachifyException RemovalFailed(Telemetry.Tags tags, string function, string operation, Exception error)
+    {
+        Telemetry.BackendError(tags, operation);
+        RedisLog.RemoveFailed(Logger, operation, function, error);
+        return new CachifyException($"Redis {operation} for {function} failed, so entries may still be served until they expire: {error.Message}", error);
     }
 
     /// <summary>A Redis call made in the background (lock renewal, release) failed: counted and logged, never thrown.</summary>
@@ -234,6 +247,7 @@ internal sealed class RedisContext : IDisposable
         }
 
         Connection.ConnectionRestored -= _onRestored;
+        Slots.Dispose();
         if (previous == Subscribed)
         {
             Unsubscribe(Connection.GetSubscriber());

@@ -5,8 +5,10 @@ namespace CachifyNet.Redis.Internal;
 /// <summary>
 /// Invalidate and Clear. Invalidate removes the value and the lock in one script, so an execution running in any
 /// process finds its lock gone and stores nothing. Clear scans every primary for this function's keys
-/// (<c>SCAN MATCH</c>, never <c>KEYS</c>) and unlinks them in batches, in two passes: locks first, then values and
-/// wait markers.
+/// (<c>SCAN MATCH</c>, never <c>KEYS</c>; on a cluster, the primaries that own slots now) and unlinks them in
+/// batches, in two passes: locks first, then values and wait markers. The primaries are scanned concurrently, and a
+/// page's batches (one per hash slot on a cluster) are sent at once. A failed Invalidate or Clear throws in both
+/// error modes (<see cref="RedisContext.RemovalFailed"/>).
 /// </summary>
 /// <remarks>
 /// Why two passes: an owner stores only while its lock still holds its token (<see cref="RedisScripts.Commit"/>), and
@@ -39,10 +41,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "invalidate", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
         }
     }
 
@@ -59,10 +58,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "invalidate", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
         }
     }
 
@@ -72,24 +68,13 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         ForgetAll();
         try
         {
-            // Every primary's locks, then every primary's values and markers (see the remarks on this class).
-            var primaries = Primaries();
-            foreach (var server in primaries)
-            {
-                ScanAndUnlink(server, locks: true);
-            }
-
-            foreach (var server in primaries)
-            {
-                ScanAndUnlink(server, locks: false);
-            }
+            var primaries = Primaries(probe => (string?)probe.Execute("EVAL", ClusterSlots.NodesScript, 0));
+            ScanAndUnlinkAll(primaries, locks: true);
+            ScanAndUnlinkAll(primaries, locks: false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "clear", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
         }
     }
 
@@ -99,43 +84,26 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         ForgetAll();
         try
         {
-            var primaries = Primaries();
-            foreach (var server in primaries)
-            {
-                await ScanAndUnlinkAsync(server, locks: true, cancellationToken).ConfigureAwait(false);
-            }
-
-            foreach (var server in primaries)
-            {
-                await ScanAndUnlinkAsync(server, locks: false, cancellationToken).ConfigureAwait(false);
-            }
+            await RemoveEverywhereAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            if (_redis.Failed(_tags, _displayName, "clear", error, removal: true) is { } fatal)
-            {
-                throw fatal;
-            }
+            throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
         }
+    }
+
+    /// <summary>Every primary's locks, then every primary's values and markers (see the remarks on this class); the primaries in parallel.</summary>
+    private async Task RemoveEverywhereAsync(CancellationToken cancellationToken)
+    {
+        var servers = _redis.Connection.GetServers();
+        var probe = ClusterProbe(servers);
+        var nodes = probe is null ? null : (string?)await probe.ExecuteAsync("EVAL", ClusterSlots.NodesScript, 0).ConfigureAwait(false);
+        var primaries = Primaries(servers, probe, nodes);
+        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: true, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: false, cancellationToken))).ConfigureAwait(false);
     }
 
     /// <summary>One pass of Clear on one server: this function's locks, or its values and wait markers.</summary>
-    private void ScanAndUnlink(IServer server, bool locks)
-    {
-        RedisValue cursor = 0;
-        do
-        {
-            var reply = (RedisResult[])server.Execute("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize)!;
-            cursor = (RedisValue)reply[0];
-            ClearPageScanned?.Invoke(locks);
-            foreach (var batch in Batches(server, PassKeys((RedisKey[])reply[1]!, locks)))
-            {
-                server.Execute("UNLINK", batch);
-            }
-        }
-        while (cursor != 0);
-    }
-
     private async Task ScanAndUnlinkAsync(IServer server, bool locks, CancellationToken cancellationToken)
     {
         RedisValue cursor = 0;
@@ -145,12 +113,68 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
             cursor = (RedisValue)reply[0];
             ClearPageScanned?.Invoke(locks);
-            foreach (var batch in Batches(server, PassKeys((RedisKey[])reply[1]!, locks)))
-            {
-                await server.ExecuteAsync("UNLINK", batch).ConfigureAwait(false);
-            }
+            await Task.WhenAll(Unlinks(server, PassKeys((RedisKey[])reply[1]!, locks))).ConfigureAwait(false);
         }
         while (cursor != 0);
+    }
+
+    /// <summary>
+    /// The synchronous pass of Clear over every primary at once, in lockstep: one SCAN page from each primary, then
+    /// every UNLINK of those pages (one per hash slot on a cluster), each round sent together and waited for together.
+    /// It blocks on StackExchange.Redis' own tasks only (completed by its I/O, never by continuations on the thread
+    /// pool), so it costs round trips, not threads, and cannot starve the pool.
+    /// </summary>
+    private void ScanAndUnlinkAll(List<IServer> primaries, bool locks)
+    {
+        var cursors = Enumerable.Repeat((RedisValue)0, primaries.Count).ToArray();
+        var pending = Enumerable.Range(0, primaries.Count).ToList();
+        var pattern = locks ? _lockScanPattern : _scanPattern;
+        while (pending.Count > 0)
+        {
+            var scans = pending.Select(i => primaries[i].ExecuteAsync("SCAN", cursors[i], "MATCH", pattern, "COUNT", ScanPageSize)).ToArray();
+            WaitAll(scans);
+            var unlinks = new List<Task>();
+            for (var n = 0; n < scans.Length; n++)
+            {
+                var i = pending[n];
+                var reply = (RedisResult[])scans[n].Result!;
+                cursors[i] = (RedisValue)reply[0];
+                ClearPageScanned?.Invoke(locks);
+                unlinks.AddRange(Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks)));
+            }
+
+            WaitAll([.. unlinks]);
+            pending.RemoveAll(i => cursors[i] == 0);
+        }
+    }
+
+    /// <summary>Waits for every task and throws the first failure itself (not wrapped in an AggregateException).</summary>
+    private static void WaitAll(Task[] tasks)
+    {
+        try
+        {
+            Task.WaitAll(tasks);
+        }
+        catch (AggregateException error) when (error.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.InnerExceptions[0]);
+        }
+    }
+
+    /// <summary>UNLINKs of one page's keys on one server, sent at once: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
+    private List<Task<RedisResult>> Unlinks(IServer server, RedisKey[] keys)
+    {
+        if (keys.Length == 0)
+        {
+            return [];
+        }
+
+        if (server.ServerType != ServerType.Cluster)
+        {
+            return [server.ExecuteAsync("UNLINK", Array.ConvertAll(keys, static key => (object)key))];
+        }
+
+        return [.. keys.GroupBy(_redis.Connection.HashSlot).Select(slot => server.ExecuteAsync("UNLINK", slot.Select(static key => (object)key).ToArray()))];
     }
 
     /// <summary>The keys of a page this pass removes: the second pass skips locks (taken after the first pass, by executions that began during the Clear).</summary>
@@ -205,46 +229,59 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Every primary (Cluster: every shard; otherwise the primary), connected or not (a disconnected one fails the Clear).</summary>
-    private List<IServer> Primaries()
+    /// <summary>A connected node of a cluster, to ask which primaries own slots; null when not on a cluster.</summary>
+    private static IServer? ClusterProbe(IServer[] servers)
+        => Array.Find(servers, static server => server.IsConnected && server.ServerType == ServerType.Cluster);
+
+    private List<IServer> Primaries(Func<IServer, string?> readNodes)
+    {
+        var servers = _redis.Connection.GetServers();
+        var probe = ClusterProbe(servers);
+        return Primaries(servers, probe, probe is null ? null : readNodes(probe));
+    }
+
+    /// <summary>
+    /// The servers to scan. Not a cluster (<paramref name="probe"/> null): every primary the multiplexer knows. A
+    /// cluster: the primaries that own hash slots now, as the connected node <paramref name="probe"/> reports them
+    /// (<paramref name="nodes"/>, its CLUSTER NODES): a dead primary whose slots went to its promoted replica owns none
+    /// and is skipped. Fails when a slot has no working owner or its owner is not connected, since the Clear would then
+    /// leave that slot's entries behind.
+    /// </summary>
+    private List<IServer> Primaries(IServer[] servers, IServer? probe, string? nodes)
     {
         var primaries = new List<IServer>();
-        foreach (var server in _redis.Connection.GetServers())
+        if (probe is null)
         {
-            if (!server.IsReplica)
+            foreach (var server in servers)
             {
-                if (!server.IsConnected)
+                if (!server.IsReplica)
                 {
-                    throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis server {server.EndPoint} is not connected.", null, CommandStatus.Unknown);
+                    primaries.Add(Connected(server, "Redis server"));
                 }
-
-                primaries.Add(server);
             }
+
+            return primaries;
+        }
+
+        var owners = ClusterSlots.Parse(nodes);
+        var covered = owners.Count(static owner => owner is not null);
+        if (covered < ClusterSlots.SlotCount)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster: {ClusterSlots.SlotCount - covered} hash slots have no working primary (as node {probe.EndPoint} reports).", null, CommandStatus.Unknown);
+        }
+
+        foreach (var endPoint in owners.OfType<System.Net.EndPoint>().Distinct())
+        {
+            var server = _redis.Slots.Server(endPoint)
+                ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis Cluster primary {endPoint} owns hash slots but the multiplexer does not know it yet.", null, CommandStatus.Unknown);
+            primaries.Add(Connected(server, "Redis Cluster primary"));
         }
 
         return primaries;
     }
 
-    /// <summary>
-    /// UNLINK arguments for the keys of one SCAN page: one batch on a single server; on a Cluster one batch per hash
-    /// slot, since a command may only touch one slot there.
-    /// </summary>
-    private IEnumerable<object[]> Batches(IServer server, RedisKey[] keys)
-    {
-        if (keys.Length == 0)
-        {
-            yield break;
-        }
-
-        if (server.ServerType != ServerType.Cluster)
-        {
-            yield return Array.ConvertAll(keys, static key => (object)key);
-            yield break;
-        }
-
-        foreach (var slot in keys.GroupBy(_redis.Connection.HashSlot))
-        {
-            yield return slot.Select(static key => (object)key).ToArray();
-        }
-    }
+    private static IServer Connected(IServer server, string what)
+        => server.IsConnected
+            ? server
+            : throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"{what} {server.EndPoint} is not connected.", null, CommandStatus.Unknown);
 }

@@ -17,6 +17,17 @@ internal static class RedisScripts
     private const string Now = "local function now() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end\n";
 
     /// <summary>
+    /// A time in ms as 8 big-endian bytes and back, by arithmetic (exact below 2^53 ms). Not <c>struct.pack('&gt;i8')</c>:
+    /// Garnet's <c>struct</c> writes and reads 8-byte integers wrongly, which made every entry look written in the
+    /// future there (never-die refreshes never came due). The bytes are the same as Redis' <c>struct.pack</c> wrote.
+    /// </summary>
+    private const string Time8 = """
+        local function pack8(n) local b = {} for i = 8, 1, -1 do b[i] = string.char(n % 256) n = math.floor(n / 256) end return table.concat(b) end
+        local function unpack8(v) local n = 0 for i = 1, 8 do n = n * 256 + string.byte(v, i) end return n end
+
+        """;
+
+    /// <summary>
     /// GET that never fails the script: a key holding another Redis type (WRONGTYPE, written by someone else) reads as
     /// a short string that is no envelope, so the caller treats it as an unreadable value (a miss) and overwrites it.
     /// </summary>
@@ -44,9 +55,9 @@ internal static class RedisScripts
     /// The owner's write, only while it still owns the lock (Invalidate removes the lock, so a result computed before
     /// it is not stored). ARGV: token, envelope without its time, PX ms (0 = none), channel, message. Returns 1 if stored.
     /// </summary>
-    public const string Commit = Now + """
+    public const string Commit = Now + Time8 + """
         if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-        local data = struct.pack('>i8', now()) .. ARGV[2]
+        local data = pack8(now()) .. ARGV[2]
         if ARGV[3] == '0' then redis.call('SET', KEYS[1], data) else redis.call('SET', KEYS[1], data, 'PX', ARGV[3]) end
         redis.call('DEL', KEYS[2])
         if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
@@ -83,10 +94,10 @@ internal static class RedisScripts
     /// A never-die refresh's check, atomic: is the entry gone, still fresh (refreshed by another process), or due, and
     /// then is the lock free? ARGV: token, lock ms, TTL ms. Returns {status, age}: 0 gone, 1 fresh, 2 lock taken, 3 busy.
     /// </summary>
-    public const string Refresh = Now + Read + """
+    public const string Refresh = Now + Read + Time8 + """
         local v = read(KEYS[1])
         if not v then return {0, 0} end
-        local age = now() - (string.len(v) >= 8 and struct.unpack('>i8', v) or 0)
+        local age = now() - (string.len(v) >= 8 and unpack8(v) or 0)
         if age < tonumber(ARGV[3]) then return {1, age} end
         if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, age} end
         return {3, age}

@@ -94,7 +94,9 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
             var key2 = ValueKey(f, 2);
 
             // Another application wrote a list and a hash where Cachify keeps its values (GET fails with WRONGTYPE).
-            Db.KeyDelete([key1, key2]);
+            // One key per command: the two keys may live in different hash slots (CROSSSLOT on a cluster).
+            Db.KeyDelete(key1);
+            Db.KeyDelete(key2);
             Db.ListRightPush(key1, "not ours");
             Db.HashSet(key2, "field", "not ours");
 

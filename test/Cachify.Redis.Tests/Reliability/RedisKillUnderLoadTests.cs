@@ -124,6 +124,13 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
                 Assert.True(explained, $"a Throw call failed at {failure.At} ({failure.Message}), outside the outages {string.Join(", ", killedAt.Zip(restartedAt))}");
             }
 
+            // A failed Invalidate throws in Silent mode too, and only while Redis is away.
+            foreach (var at in stats.SelectMany(s => s.RemovalFailures))
+            {
+                var explained = Outages.Select((o, i) => (From: killedAt[i], To: restartedAt[i] + Recovery)).Any(w => at >= w.From - TimeSpan.FromMilliseconds(100) && at <= w.To);
+                Assert.True(explained, $"an Invalidate failed at {at}, outside the outages {string.Join(", ", killedAt.Zip(restartedAt))}");
+            }
+
             Assert.All(throwing, s => Assert.NotEmpty(s.Failures)); // the outages were seen
             Assert.All(stats, s => Assert.True(s.SucceededAfter(restartedAt[^1] + Recovery) > 100, "calls succeeded after the last restart"));
 
@@ -173,8 +180,17 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
             {
                 if (roll < 3)
                 {
-                    f.Sync[group].Invalidate(key);
-                    stats.Ok(started, clock.Elapsed);
+                    try
+                    {
+                        f.Sync[group].Invalidate(key);
+                        stats.Ok(started, clock.Elapsed);
+                    }
+                    catch (CachifyException error)
+                    {
+                        // In both modes a failed Invalidate reaches the caller: it is an order, never dropped silently.
+                        stats.RemovalFailed(started, error);
+                    }
+
                     continue;
                 }
 
@@ -203,8 +219,17 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
             {
                 if (roll < 3)
                 {
-                    await f.Async[group].InvalidateAsync(key);
-                    stats.Ok(started, clock.Elapsed);
+                    try
+                    {
+                        await f.Async[group].InvalidateAsync(key);
+                        stats.Ok(started, clock.Elapsed);
+                    }
+                    catch (CachifyException error)
+                    {
+                        // In both modes a failed Invalidate reaches the caller: it is an order, never dropped silently.
+                        stats.RemovalFailed(started, error);
+                    }
+
                     continue;
                 }
 
@@ -302,6 +327,15 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
             }
         }
 
+        /// <summary>Invalidates that failed with a <see cref="CachifyException"/> (Redis away), in either mode.</summary>
+        public ConcurrentQueue<TimeSpan> RemovalFailures { get; } = new();
+
+        public void RemovalFailed(TimeSpan at, CachifyException error)
+        {
+            Interlocked.Increment(ref _calls);
+            RemovalFailures.Enqueue(at);
+        }
+
         public void Failed(TimeSpan at, Exception error)
         {
             Interlocked.Increment(ref _calls);
@@ -312,7 +346,7 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
         public int SucceededAfter(TimeSpan after) => _successes.Count(s => s > after) * 64;
 
         public override string ToString()
-            => $"{Interlocked.Read(ref _calls):N0} calls, {Failures.Count:N0} failed ({string.Join(", ", Failures.GroupBy(f => f.Type).Select(g => $"{g.Count()} {g.Key}"))}), " +
+            => $"{Interlocked.Read(ref _calls):N0} calls, {RemovalFailures.Count:N0} failed Invalidates, {Failures.Count:N0} failed ({string.Join(", ", Failures.GroupBy(f => f.Type).Select(g => $"{g.Count()} {g.Key}"))}), " +
                $"{Wrong.Count} wrong, max latency {TimeSpan.FromTicks(Interlocked.Read(ref _maxLatencyTicks)).TotalMilliseconds:F0} ms" +
                (Failures.IsEmpty ? string.Empty : $", failures from {Failures.Min(f => f.At).TotalSeconds:F1} s to {Failures.Max(f => f.At).TotalSeconds:F1} s");
     }
