@@ -34,8 +34,9 @@ public sealed class DiscardedOptionCodeFix : CodeFixProvider
 
         foreach (var diagnostic in context.Diagnostics)
         {
-            var statement = root.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<ExpressionStatementSyntax>();
-            if (statement is null || Target(statement.Expression, model, context.CancellationToken) is not { } target)
+            // The diagnostic sits on the name of the statement's outermost call (a statement, an expression body, a lambda body).
+            var call = root.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<InvocationExpressionSyntax>();
+            if (call is null || Target(call, model, context.CancellationToken) is not { } target)
             {
                 continue;
             }
@@ -43,23 +44,19 @@ public sealed class DiscardedOptionCodeFix : CodeFixProvider
             context.RegisterCodeFix(
                 CodeAction.Create(
                     $"Assign the new wrapper to '{target}'",
-                    _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(statement, AssignBack(statement, target)))),
+                    _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(call, AssignBack(call, target)))),
                     equivalenceKey: nameof(DiscardedOptionCodeFix)),
                 diagnostic);
         }
     }
 
-    private static ExpressionStatementSyntax AssignBack(ExpressionStatementSyntax statement, ExpressionSyntax target)
-    {
-        var expression = statement.Expression;
-        var assignment = SyntaxFactory.AssignmentExpression(
+    private static AssignmentExpressionSyntax AssignBack(ExpressionSyntax expression, ExpressionSyntax target)
+        => SyntaxFactory.AssignmentExpression(
                 SyntaxKind.SimpleAssignmentExpression,
                 target.WithoutTrivia().WithTrailingTrivia(SyntaxFactory.Space),
                 SyntaxFactory.Token(SyntaxKind.EqualsToken).WithTrailingTrivia(SyntaxFactory.Space),
-                expression.WithoutLeadingTrivia())
-            .WithLeadingTrivia(expression.GetLeadingTrivia());
-        return statement.WithExpression(assignment);
-    }
+                expression.WithoutTrivia())
+            .WithTriviaFrom(expression);
 
     /// <summary>The variable at the start of the chain, if the chain's result can be assigned back to it.</summary>
     private static ExpressionSyntax? Target(ExpressionSyntax expression, SemanticModel model, CancellationToken cancellationToken)

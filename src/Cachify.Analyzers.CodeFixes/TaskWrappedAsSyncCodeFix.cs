@@ -165,7 +165,8 @@ public sealed class TaskWrappedAsSyncCodeFix : CodeFixProvider
     };
 
     private static ExpressionSyntax Receiver(ExpressionSyntax expression)
-        => expression is IdentifierNameSyntax or InvocationExpressionSyntax or MemberAccessExpressionSyntax or ElementAccessExpressionSyntax or ParenthesizedExpressionSyntax
+        => expression is IdentifierNameSyntax or GenericNameSyntax or InvocationExpressionSyntax or MemberAccessExpressionSyntax or ElementAccessExpressionSyntax
+                or ParenthesizedExpressionSyntax or ObjectCreationExpressionSyntax
             ? expression
             : SyntaxFactory.ParenthesizedExpression(expression);
 }

@@ -250,8 +250,9 @@ public sealed class CachifyAnalyzer : DiagnosticAnalyzer
         => invocation.Syntax is InvocationExpressionSyntax { Expression: var expression }
             ? expression switch
             {
-                MemberAccessExpressionSyntax member => member.Name.GetLocation(),
-                MemberBindingExpressionSyntax binding => binding.Name.GetLocation(),
+                MemberAccessExpressionSyntax member => member.Name.Identifier.GetLocation(),
+                MemberBindingExpressionSyntax binding => binding.Name.Identifier.GetLocation(),
+                SimpleNameSyntax name => name.Identifier.GetLocation(),
                 _ => expression.GetLocation(),
             }
             : invocation.Syntax.GetLocation();
