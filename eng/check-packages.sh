@@ -34,7 +34,8 @@ $warnings" test -z "$warnings"
 
 origin="$(git remote get-url origin 2>/dev/null || true)"
 
-has() { unzip -Z1 "$1" | grep -qxF "$2"; }
+# Not grep -q: it would stop reading early and fail the pipeline (pipefail) with unzip's SIGPIPE.
+has() { unzip -Z1 "$1" | grep -xF "$2" >/dev/null; }
 
 for id in Cachify Cachify.Redis; do
   nupkg="$(ls "$packages/$id".[0-9]*.nupkg 2>/dev/null | head -n 1 || true)"
