@@ -32,7 +32,11 @@ warnings="$(grep -E ': warning( [A-Z]+[0-9]+)? ?:' "$work/pack.log" | sort -u ||
 check "dotnet pack printed warnings:
 $warnings" test -z "$warnings"
 
+# SourceLink can only link to a hosted repository; a clone of a local folder (as in CI) has nothing to link to.
 origin="$(git remote get-url origin 2>/dev/null || true)"
+if ! grep -qE '^(https://|git@)(github\.com|gitlab\.com|bitbucket\.org|dev\.azure\.com)[:/]' <<<"$origin"; then
+  origin=""
+fi
 
 # Not grep -q: it would stop reading early and fail the pipeline (pipefail) with unzip's SIGPIPE.
 has() { unzip -Z1 "$1" | grep -xF "$2" >/dev/null; }
@@ -100,7 +104,7 @@ others="$(ls "$packages" | grep -vE '^Cachify(\.Redis)?\.[0-9].*\.s?nupkg$' || t
 check "unexpected packages (mark the project IsPackable=false): $others" test -z "$others"
 
 if [ -z "$origin" ]; then
-  echo "check-packages: SourceLink not checked: this repository has no remote 'origin' to link sources to"
+  echo "check-packages: SourceLink not checked: the remote 'origin' is not a hosted repository that sources can link to"
 fi
 echo "check-packages: $checks passed, $failures failed"
 [ "$failures" -eq 0 ]

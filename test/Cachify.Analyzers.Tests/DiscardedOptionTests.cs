@@ -147,6 +147,24 @@ public class DiscardedOptionTests
         """);
 
     [Fact]
+    public Task Message_NamesTheOptionAndTheAssignment() => Verify.FixAsync(
+        """
+        class C
+        {
+            void M(CachedFunc<int, int> square) { square.{|#0:NeverDie|}(); }
+        }
+        """,
+        """
+        class C
+        {
+            void M(CachedFunc<int, int> square) { square = square.NeverDie(); }
+        }
+        """,
+        Verifier<DiscardedOptionCodeFix>.Diagnostic("CACHIFY001").WithLocation(0).WithArguments(
+            "NeverDie",
+            "Cachify options return a new wrapper and leave 'square' unchanged; assign the result: 'square = square.NeverDie(...)'"));
+
+    [Fact]
     public Task UsedResults_AndCalls_AreNotReported() => Verify.DiagnosticsAsync(
         """
         class C
