@@ -100,6 +100,54 @@ for id in Cachify Cachify.Redis; do
   fi
 done
 
+# The analyzers work where it counts: a new app that references the package (from a folder feed) gets every warning.
+# Its own package folder, so the 1.0.0 under test never lands in (or comes from) the machine's package cache, which
+# serves as a read-only feed for the rest.
+consumer="$work/consumer"
+mkdir -p "$consumer"
+cache="$(dotnet nuget locals global-packages --list | sed -E 's/^[^:]*: *//')"
+cat >"$consumer/NuGet.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="cachify-under-test" value="$packages" />
+    <add key="machine-cache" value="$cache" />
+  </packageSources>
+</configuration>
+XML
+cat >"$consumer/Consumer.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+    <RestorePackagesPath>$consumer/packages</RestorePackagesPath>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="Cachify.Redis" Version="$(ls "$packages"/Cachify.Redis.[0-9]*.nupkg | sed -E 's/.*Cachify\.Redis\.(.*)\.nupkg/\1/')" />
+  </ItemGroup>
+</Project>
+XML
+cat >"$consumer/Program.cs" <<'CS'
+using CachifyNet;
+
+var square = Cachify.Wrap((int x) => x * x);
+square.Ttl(TimeSpan.FromSeconds(1));
+var lookup = Cachify.Wrap((int id, string culture) => $"{id}:{culture}").IgnoreArgs("cultur");
+var keyed = Cachify.Wrap((int a, int b) => a + b).IgnoreArgs("b").KeyBy((a, b) => a.ToString());
+var value = Cachify.Wrap((int id) => new ValueTask<int>(id));
+Console.WriteLine(square.Invoke(3));
+CS
+if dotnet build "$consumer/Consumer.csproj" -c Release >"$work/consumer.log" 2>&1; then
+  for id in CACHIFY001 CACHIFY002 CACHIFY003 CACHIFY004; do
+    check "a consumer of the package (Cachify.Redis only) gets $id" grep -q "warning $id" "$work/consumer.log"
+  done
+else
+  cat "$work/consumer.log"
+  fail "the consumer app did not build"
+fi
+
 others="$(ls "$packages" | grep -vE '^Cachify(\.Redis)?\.[0-9].*\.s?nupkg$' || true)"
 check "unexpected packages (mark the project IsPackable=false): $others" test -z "$others"
 
