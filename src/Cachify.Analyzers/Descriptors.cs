@@ -19,11 +19,11 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor KeyByConflict = new(
         id: "CACHIFY002",
         title: "KeyBy cannot be combined with IgnoreArgs or NoSelf",
-        messageFormat: "'{0}' cannot follow '{1}' in one chain: KeyBy sees every argument and replaces the argument part of the key, so IgnoreArgs and NoSelf have no meaning beside it, and Cachify throws InvalidOperationException here; leave arguments out of the key function instead",
+        messageFormat: "'{0}' cannot follow '{1}' in one chain: KeyBy sees every argument and replaces the argument part of the key, so IgnoreArgs and NoSelf have no meaning beside it, and Cachify refuses this chain with InvalidOperationException; leave arguments out of the key function instead",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        description: "A chain that combines KeyBy with IgnoreArgs or NoSelf throws InvalidOperationException when it is configured.");
+        description: "Cachify refuses a chain that combines KeyBy with IgnoreArgs or NoSelf with InvalidOperationException.");
 
     public static readonly DiagnosticDescriptor UnknownIgnoredArgument = new(
         id: "CACHIFY003",
