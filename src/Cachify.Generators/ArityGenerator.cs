@@ -221,6 +221,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
             _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"A{i}"))}) ^ TargetKey.Hash(S)",
         };
         var writes = string.Concat(a.Indices.Select(i => $"        writer.Write({i - 1}, A{i});\n"));
+        var refArgs = string.Concat(a.Indices.Select(i => $"        if ((mask & {1 << (i - 1)}) != 0 && (object?)A{i} is {{ }} a{i})\n        {{\n            return a{i};\n        }}\n\n"));
         var plainCtor = a.N == 0 ? string.Empty : "\n    /// <summary>A key without a target.</summary>\n    public ArgsKey(" + string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"))
             + ")\n        : this(null" + string.Concat(a.Indices.Select(i => $", a{i}")) + ")\n    {\n    }\n";
         return Header + $$"""
@@ -238,6 +239,11 @@ public sealed class ArityGenerator : IIncrementalGenerator
             {{assigns}}    }
             {{plainCtor}}
                 public TargetKey? Target => S;
+
+                public object? ReferenceArgument(int mask)
+                {
+            {{refArgs}}        return null;
+                }
 
                 public bool Equals({{a.KeyType}} other) => TargetKey.AreEqual(S, other.S){{equals}};
 
@@ -539,7 +545,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="ttl">The lifetime of an entry, from when it is stored. <see cref="Timeout.InfiniteTimeSpan"/> for entries that never expire.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="ttl"/> is zero, negative or longer than 365 days, or infinite on a never-die wrapper.</exception>
-                public {{self}} Ttl(TimeSpan ttl) => new(_func, _config.WithTtl(ttl), _self);
+                public {{self}} Ttl(TimeSpan ttl) => Derive(_config.WithTtl(ttl));
 
                 /// <summary>
                 /// Returns a wrapper whose entries never expire: at each TTL the function runs again in the background and
@@ -548,14 +554,14 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// </summary>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="InvalidOperationException">The TTL is infinite.</exception>
-                public {{self}} NeverDie() => new(_func, _config.WithNeverDie(null), _self);
+                public {{self}} NeverDie() => Derive(_config.WithNeverDie(null));
 
                 /// <summary>Like <see cref="NeverDie()"/>, but an entry nobody read for <paramref name="idleTimeout"/> stops being refreshed and is removed.</summary>
                 /// <param name="idleTimeout">How long an entry may go unread before refreshing stops (checked at each refresh).</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="idleTimeout"/> is not positive or longer than 365 days.</exception>
                 /// <exception cref="InvalidOperationException">The TTL is infinite.</exception>
-                public {{self}} NeverDie(TimeSpan idleTimeout) => new(_func, _config.WithNeverDie(idleTimeout), _self);
+                public {{self}} NeverDie(TimeSpan idleTimeout) => Derive(_config.WithNeverDie(idleTimeout));
 
                 /// <summary>Returns a wrapper whose keys leave out the named parameters (added to any already ignored).</summary>
                 /// <param name="names">Parameter names of the wrapped function.</param>
@@ -563,7 +569,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="names"/> is null.</exception>
                 /// <exception cref="ArgumentException">A name is empty or not a parameter of the function (the message lists the valid names).</exception>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="KeyBy"/>.</exception>
-                public {{self}} IgnoreArgs(params string[] names) => new(_func, _config.WithIgnoredArgs(names), _self);
+                public {{self}} IgnoreArgs(params string[] names) => Derive(_config.WithIgnoredArgs(names));
 
                 /// <summary>
                 /// Returns a wrapper whose keys leave out the delegate's target (the instance of an instance method, or a
@@ -571,7 +577,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// </summary>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="KeyBy"/>.</exception>
-                public {{self}} NoSelf() => new(_func, _config.WithNoSelf(), _self);
+                public {{self}} NoSelf() => Derive(_config.WithNoSelf());
 
                 /// <summary>
                 /// Returns a wrapper whose key is the string <paramref name="key"/> computes from the arguments (the function
@@ -581,7 +587,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
                 /// <exception cref="InvalidOperationException">The wrapper uses <see cref="IgnoreArgs"/> or <see cref="NoSelf"/>.</exception>
-                public {{self}} KeyBy({{keyByType}} key) => new(_func, _config.WithKeyBy(key), _self);
+                public {{self}} KeyBy({{keyByType}} key) => Derive(_config.WithKeyBy(key));
 
                 /// <summary>
                 /// Returns a wrapper with an explicit, stable function identity, used instead of the method's. Needed to share
@@ -591,7 +597,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or contains a forbidden character.</exception>
-                public {{self}} Named(string name) => new(_func, _config.WithName(name), _self);
+                public {{self}} Named(string name) => Derive(_config.WithName(name));
 
                 /// <summary>
                 /// Returns a wrapper whose callers wait at most <paramref name="timeout"/> for an execution. Past it, every waiter
@@ -602,7 +608,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="timeout">The longest wait, at most 365 days.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is not positive, too long, or not longer than the soft timeout.</exception>
-                public {{self}} Timeout(TimeSpan timeout) => new(_func, _config.WithTimeout(timeout), _self);
+                public {{self}} Timeout(TimeSpan timeout) => Derive(_config.WithTimeout(timeout));
 
                 /// <summary>
                 /// Returns a wrapper whose callers, after waiting <paramref name="softTimeout"/> for an execution, get the key's last
@@ -613,7 +619,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="maxStale">The oldest value served this way, measured from when it was stored; usually longer than the TTL.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentOutOfRangeException">A duration is not positive or too long, or <paramref name="softTimeout"/> is not shorter than the timeout.</exception>
-                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => new(_func, _config.WithSoftTimeout(softTimeout, maxStale), _self);
+                public {{self}} SoftTimeout(TimeSpan softTimeout, TimeSpan maxStale) => Derive(_config.WithSoftTimeout(softTimeout, maxStale));
 
                 /// <summary>Returns a wrapper that keeps its entries in <paramref name="backend"/>.</summary>
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
@@ -622,7 +628,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentException">The backend cannot key this function as configured (the message says how to fix it). Set key options before the backend.</exception>
                 /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
                 /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
-                public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend), _self);
+                public {{self}} Backend(ICacheBackend backend) => Derive(_config.WithBackend(backend));
 
             {{invoke}}
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
@@ -667,7 +673,26 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 /// <summary>A new wrapper of <paramref name="func"/>, keyed by its target when it has one.</summary>
                 internal static {{self}} Create({{funcType}} func, WrapperConfig config)
-                    => new(func, config, config.KeyHasTarget ? TargetKeys.Of(func, config.Function) : null);
+                {
+                    if (config.Function.HasTarget)
+                    {
+                        return new(func, config, config.KeyHasTarget ? TargetKeys.Of(func, config.Function) : null);
+                    }
+
+                    // A function without a target (a static method, a lambda that captures nothing: its delegate is cached by
+                    // the compiler) gets the same wrapper for the same settings, so wrapping it inline allocates nothing.
+                    if (config.LastWrapper is {{self}} last && ReferenceEquals(last._func, func))
+                    {
+                        return last;
+                    }
+
+                    var made = new {{self}}(func, config, null);
+                    config.LastWrapper = made;
+                    return made;
+                }
+
+                /// <summary>This wrapper with other settings (an option): shared for functions without a target, as in <see cref="Create"/>.</summary>
+                private {{self}} Derive(WrapperConfig config) => _self is null && !config.Function.HasTarget ? Create(_func, config) : new(_func, config, _self);
 
                 /// <summary>The typed binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
                 internal {{bindingType}} EnsureBound() => Typed() ?? throw new InvalidOperationException("This wrapper has text keys.");
@@ -687,7 +712,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private StringKey TextKey({{textBindingType}} binding{{a.Trail(a.Params)}})
                     => _config.KeyBy is { } keyBy
                         ? new(null, (({{keyByType}})keyBy)({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name))
-                        : new(_self, KeyTextWriter.Encode(new {{a.KeyType}}(null{{rawArgs}}), binding.KeyMask, KeyJson.ObjectText));
+                        : new(_self, KeyTextWriter.Encode(new {{a.KeyType}}(null{{rawArgs}}), binding.KeyMask, binding.Keyspace.Services.WritesKeysAsText ? KeyJson.ObjectText : KeyRules.MemoryObjectText));
 
                 /// <summary>Binds the wrapper (see <see cref="BindingFactory"/>); true for typed keys, false for text keys.</summary>
                 private bool Bind()

@@ -294,29 +294,14 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
 
                 if (throws)
                 {
-                    Max(ref _slowestThrow, watch.Elapsed.Ticks);
+                    Peak.Record(ref _slowestThrow, watch.Elapsed.Ticks);
                 }
                 else
                 {
-                    Max(ref _slowestSilent, watch.Elapsed.Ticks);
+                    Peak.Record(ref _slowestSilent, watch.Elapsed.Ticks);
                 }
 
                 Interlocked.Increment(ref _calls);
-            }
-        }
-
-        private static void Max(ref long peak, long value)
-        {
-            var current = Interlocked.Read(ref peak);
-            while (value > current)
-            {
-                var seen = Interlocked.CompareExchange(ref peak, value, current);
-                if (seen == current)
-                {
-                    return;
-                }
-
-                current = seen;
             }
         }
     }

@@ -209,6 +209,50 @@ public sealed class SameCallTests(RedisServerFixture fixture) : RedisTestBase(fi
     }
 
     [Fact]
+    public void NewServiceArgumentPerCall_LogsOneWarning()
+    {
+        var logs = new ListLoggerFactory();
+        var backend = new MemoryCacheBackend(new MemoryCacheBackendOptions { LoggerFactory = logs });
+        Owned(backend);
+        var id = Counter("memory");
+        var f = Cachify.Wrap((string c, Service s) => Run(c, s.Size)).IgnoreArgs("c").Backend(backend);
+
+        for (var i = 0; i < 300; i++)
+        {
+            f.Invoke(id, new Service(1));
+        }
+
+        Assert.Equal(300, Count(id));
+        Assert.Contains("Service", Assert.Single(logs.Entries, e => e.EventId == 1004).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TextKeys_WithAServiceBesideACollection_KeyTheServiceByReference()
+    {
+        var backend = Store("memory");
+        var id = Counter("memory");
+        var f = Cachify.Wrap((string c, List<int> l, Service s) => Run(c, l.Sum() + s.Size)).IgnoreArgs("c").Backend(backend);
+        var one = new Service(1);
+
+        Assert.Equal(4, f.Invoke(id, [1, 2], one));
+        Assert.Equal(4, f.Invoke(id, [1, 2], one));
+        Assert.Equal(4, f.Invoke(id, [1, 2], new Service(1)));
+        Assert.Equal(2, Count(id));
+    }
+
+    [Fact]
+    public void InlineWrap_OfALambdaThatCapturesNothing_ReusesOneWrapper()
+    {
+        var backend = Store("memory");
+        static CachedFunc<int, int> Inline(ICacheBackend backend) => Cachify.Wrap(static (int v) => v * 3).Ttl(TimeSpan.FromMinutes(1)).Backend(backend);
+        var first = Inline(backend);
+        var second = Inline(backend);
+
+        Assert.Same(first, second);
+        Assert.Equal(6, first.Invoke(2));
+    }
+
+    [Fact]
     public void NoSelfEntries_KeepNothingTheWrapperCaptured()
     {
         var backend = Store("memory");

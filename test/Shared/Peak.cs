@@ -18,4 +18,20 @@ internal static class Peak
             current = seen;
         }
     }
+
+    /// <summary>Raises <paramref name="peak"/> to <paramref name="value"/> if it is lower, atomically.</summary>
+    public static void Record(ref long peak, long value)
+    {
+        var current = Interlocked.Read(ref peak);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref peak, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
 }

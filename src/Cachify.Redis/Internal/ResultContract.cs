@@ -326,7 +326,7 @@ internal sealed class ResultContract
                 case JsonTypeInfoKind.Dictionary:
                     var dictionary = info.Kind == JsonTypeInfoKind.Dictionary;
                     node.Materialized = CheckCollection(type, info, dictionary, Label(path));
-                    var (key, element) = ItemTypes(type, dictionary);
+                    var (key, element) = TypeShape.ItemTypes(type, dictionary);
                     if (dictionary && !IsWritableKey(key))
                     {
                         throw Refuse($"{Label(path)} ({TypeNames.Short(type)}) has keys of type {TypeNames.Short(key)}, which System.Text.Json cannot write as JSON property names", "Key it by a string, a number, an enum, a Guid or a date, or return a list of pairs.");
@@ -367,7 +367,7 @@ internal sealed class ResultContract
             {
                 foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
                 {
-                    var state = StateName(field.Name);
+                    var state = TypeShape.StateName(field.Name);
                     // Event handlers (delegate fields) are subscriptions, not data: no copy of a value carries them.
                     if (ignored.Contains(state) || field.IsDefined(typeof(JsonIgnoreAttribute), inherit: false) || typeof(Delegate).IsAssignableFrom(field.FieldType))
                     {
@@ -477,9 +477,9 @@ internal sealed class ResultContract
                 }
             }
 
-            if (OwnState(type) is { } field)
+            if (TypeShape.OwnState(type) is { } field)
             {
-                throw Refuse($"{label} is a {TypeNames.Short(type)}, a collection with state of its own ('{StateName(field)}') that the JSON of its items would not show", "Return the items and that state in a record, or write a [JsonConverter] for the type.");
+                throw Refuse($"{label} is a {TypeNames.Short(type)}, a collection with state of its own ('{TypeShape.StateName(field)}') that the JSON of its items would not show", "Return the items and that state in a record, or write a [JsonConverter] for the type.");
             }
 
             object? empty;
@@ -495,42 +495,6 @@ internal sealed class ResultContract
             return empty?.GetType() ?? type;
         }
 
-        /// <summary>The item type of a collection (and the key type of a dictionary), from the generic interface it implements.</summary>
-        private static (Type Key, Type Value) ItemTypes(Type type, bool dictionary)
-        {
-            if (!dictionary && type.IsArray)
-            {
-                return (typeof(object), type.GetElementType()!);
-            }
-
-            if (!dictionary && type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Memory<>) || type.GetGenericTypeDefinition() == typeof(ReadOnlyMemory<>)))
-            {
-                return (typeof(object), type.GetGenericArguments()[0]);
-            }
-
-            foreach (var candidate in type.GetInterfaces().Prepend(type))
-            {
-                if (!candidate.IsGenericType)
-                {
-                    continue;
-                }
-
-                var definition = candidate.GetGenericTypeDefinition();
-                var arguments = candidate.GetGenericArguments();
-                if (dictionary && (definition == typeof(IDictionary<,>) || definition == typeof(IReadOnlyDictionary<,>)))
-                {
-                    return (arguments[0], arguments[1]);
-                }
-
-                if (!dictionary && definition == typeof(IEnumerable<>))
-                {
-                    return (typeof(object), arguments[0]);
-                }
-            }
-
-            return (typeof(object), typeof(object));
-        }
-
         private static bool IsWritableKey(Type key)
         {
             if (key.IsEnum || Type.GetTypeCode(key) is >= TypeCode.Boolean and <= TypeCode.DateTime or TypeCode.String)
@@ -543,47 +507,6 @@ internal sealed class ResultContract
         }
 
         private static string MemberName(JsonPropertyInfo property) => property.AttributeProvider is MemberInfo member ? member.Name : property.Name;
-
-        /// <summary>The member a field holds the state of: <c>&lt;Name&gt;k__BackingField</c>, <c>&lt;name&gt;P</c>, <c>_name</c>, <c>m_name</c> → Name.</summary>
-        private static string StateName(string field)
-        {
-            if (field.StartsWith('<') && field.IndexOf('>', StringComparison.Ordinal) is > 1 and var end)
-            {
-                return field[1..end];
-            }
-
-            if (field.StartsWith("m_", StringComparison.Ordinal))
-            {
-                return field[2..];
-            }
-
-            return field.TrimStart('_');
-        }
-
-        /// <summary>A field declared by a collection type outside the framework that does not hold its items (as in <see cref="KeyJson"/>).</summary>
-        private static string? OwnState(Type type)
-        {
-            var collections = new List<string>();
-            var current = type;
-            for (; current is not null && !IsFramework(current); current = current.BaseType)
-            {
-                foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-                {
-                    if (field.FieldType == typeof(string) || !typeof(IEnumerable).IsAssignableFrom(field.FieldType))
-                    {
-                        return field.Name;
-                    }
-
-                    collections.Add(field.Name);
-                }
-            }
-
-            var itemStores = current is not null && typeof(IEnumerable).IsAssignableFrom(current) ? 0 : 1;
-            return collections.Count > itemStores ? collections[itemStores] : null;
-        }
-
-        private static bool IsFramework(Type type)
-            => type.Assembly == typeof(object).Assembly || type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal) || ns.StartsWith("Microsoft.", StringComparison.Ordinal));
 
         /// <summary>Least fixed point of "some member or item below is open", over the whole graph (cycles included).</summary>
         private void ComputeWalk()

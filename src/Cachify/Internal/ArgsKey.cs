@@ -10,6 +10,9 @@ internal interface IArgsKey<TSelf> : IEquatable<TSelf>
     /// <summary>What the wrapper's target adds to the key (an instance, or a closure's captured values); null when nothing.</summary>
     TargetKey? Target { get; }
 
+    /// <summary>The first argument in <paramref name="mask"/> that is not null (arguments keyed by reference, for the never-hit warning).</summary>
+    object? ReferenceArgument(int mask);
+
     /// <summary>Writes the argument part of the key as stable text (for shared backends such as Redis).</summary>
     void WriteText(KeyTextWriter writer);
 }
@@ -24,6 +27,8 @@ internal readonly struct StringKey(TargetKey? target, string value) : IArgsKey<S
     public readonly string Value = value;
 
     public TargetKey? Target => S;
+
+    public object? ReferenceArgument(int mask) => null;
 
     public bool Equals(StringKey other) => TargetKey.AreEqual(S, other.S) && string.Equals(Value, other.Value, StringComparison.Ordinal);
 

@@ -18,9 +18,13 @@ internal abstract class Binding<TKey, TValue>
         Tags = new Telemetry.Tags(config.DisplayName, keyspace.Services.Kind);
         TracksReads = config.NeverDie && idleTicks != long.MaxValue;
         HardTimeout = config.HardTimeout;
+        ReferenceMask = KeyRules.ReferenceMask(config);
         SoftTimeout = config.SoftTimeout;
         MaxStaleTicks = config.MaxStale is { } maxStale ? keyspace.Services.ToTicks(maxStale) : 0;
     }
+
+    /// <summary>Bit i set when argument i is keyed by reference (see <see cref="KeyRules.ReferenceMask"/>).</summary>
+    public int ReferenceMask { get; }
 
     /// <summary>How long callers wait for an execution before it is abandoned; null for no limit.</summary>
     public TimeSpan? HardTimeout { get; }

@@ -359,86 +359,21 @@ internal static class KeyJson
                 case JsonTypeInfoKind.None when type.IsArray:
                     return Refused("System.Text.Json cannot write multidimensional arrays (pass a jagged array)");
                 case JsonTypeInfoKind.Enumerable:
-                    return OwnState(type) is { } state
+                    return TypeShape.OwnState(type) is { } state
                         ? Refused($"it is a collection with state of its own (field '{state}') that the JSON of its items would not show")
-                        : new Plan(JsonTypeInfoKind.Enumerable, [], ItemTypes(type, dictionary: false).Value, null, null, null);
+                        : new Plan(JsonTypeInfoKind.Enumerable, [], TypeShape.ItemTypes(type, dictionary: false).Value, null, null, null);
                 case JsonTypeInfoKind.Dictionary:
-                    if (OwnState(type) is { } own)
+                    if (TypeShape.OwnState(type) is { } own)
                     {
                         return Refused($"it is a dictionary with state of its own (field '{own}') that the JSON of its entries would not show");
                     }
 
-                    var (key, value) = ItemTypes(type, dictionary: true);
+                    var (key, value) = TypeShape.ItemTypes(type, dictionary: true);
                     return new Plan(JsonTypeInfoKind.Dictionary, [], value, key, PairReader(key, value), null);
                 default:
                     return new Plan(info.Kind, [], null, null, null, null);
             }
         }
-
-        /// <summary>
-        /// The element type (and for dictionaries the key type) of a collection, from the generic interface it
-        /// implements (object for the non-generic ones).
-        /// </summary>
-        private static (Type Key, Type Value) ItemTypes(Type type, bool dictionary)
-        {
-            if (!dictionary && type.IsArray)
-            {
-                return (typeof(object), type.GetElementType()!);
-            }
-
-            foreach (var candidate in type.GetInterfaces().Prepend(type))
-            {
-                if (!candidate.IsGenericType)
-                {
-                    continue;
-                }
-
-                var definition = candidate.GetGenericTypeDefinition();
-                var arguments = candidate.GetGenericArguments();
-                if (dictionary && (definition == typeof(IDictionary<,>) || definition == typeof(IReadOnlyDictionary<,>)))
-                {
-                    return (arguments[0], arguments[1]);
-                }
-
-                if (!dictionary && definition == typeof(IEnumerable<>))
-                {
-                    return (typeof(object), arguments[0]);
-                }
-            }
-
-            return (typeof(object), typeof(object));
-        }
-
-        /// <summary>
-        /// A field declared by a collection type outside the framework that does not hold its items: state its JSON,
-        /// which is its items, would not show. That is any field that is not a collection (a name, a flag), and any
-        /// collection beyond the one that may hold the items: every collection field of a type whose framework base
-        /// (a <c>List&lt;T&gt;</c>, a <c>Dictionary</c>) holds them, and the second one of a collection of its own.
-        /// </summary>
-        private static string? OwnState(Type type)
-        {
-            var collections = new List<string>();
-            var current = type;
-            for (; current is not null && !IsFramework(current); current = current.BaseType)
-            {
-                foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-                {
-                    if (field.FieldType == typeof(string) || !typeof(IEnumerable).IsAssignableFrom(field.FieldType))
-                    {
-                        return field.Name;
-                    }
-
-                    collections.Add(field.Name);
-                }
-            }
-
-            var itemsInBase = current is not null && typeof(IEnumerable).IsAssignableFrom(current);
-            var itemStores = itemsInBase ? 0 : 1;
-            return collections.Count > itemStores ? collections[itemStores] : null;
-        }
-
-        private static bool IsFramework(Type type)
-            => type.Assembly == typeof(object).Assembly || type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal) || ns.StartsWith("Microsoft.", StringComparison.Ordinal));
 
         private static Plan Refused(string reason) => new(JsonTypeInfoKind.None, [], null, null, null, reason);
 
@@ -462,7 +397,7 @@ internal static class KeyJson
             {
                 foreach (var field in current.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
                 {
-                    if (!shown.Contains(StateName(field.Name)))
+                    if (!shown.Contains(TypeShape.StateName(field.Name)))
                     {
                         return field.Name;
                     }
@@ -470,22 +405,6 @@ internal static class KeyJson
             }
 
             return null;
-        }
-
-        /// <summary>The member a field holds the state of: <c>&lt;Name&gt;k__BackingField</c>, <c>_name</c>, <c>m_name</c> → Name.</summary>
-        private static string StateName(string field)
-        {
-            if (field.StartsWith('<') && field.IndexOf('>', StringComparison.Ordinal) is > 1 and var end)
-            {
-                return field[1..end];
-            }
-
-            if (field.StartsWith("m_", StringComparison.Ordinal))
-            {
-                return field[2..];
-            }
-
-            return field.TrimStart('_');
         }
 
         private static Func<object, (object?, object?)> PairReader(Type keyType, Type valueType)

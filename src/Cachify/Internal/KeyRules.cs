@@ -61,6 +61,38 @@ internal static class KeyRules
         return false;
     }
 
+    /// <summary>
+    /// The text of an argument in a memory text key (a wrapper with an argument keyed by content): content as
+    /// <see cref="KeyJson"/> writes it, except for objects keyed by reference (and values whose runtime type has no
+    /// faithful content), which are written as their instance's process-unique number.
+    /// </summary>
+    public static readonly Func<object, Type, string> MemoryObjectText = static (value, declaredType) =>
+    {
+        var kind = KindOf(declaredType);
+        if (kind == KeyKind.Reference || (kind == KeyKind.Equality && !KeyJson.IsKeyable(value.GetType(), out _)))
+        {
+            return "#i" + InstanceKey.Of(value).Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return KeyJson.Text(value, declaredType);
+    };
+
+    /// <summary>Bit i set when parameter i is part of the key and keyed by reference (for the never-hit warning).</summary>
+    public static int ReferenceMask(WrapperConfig config)
+    {
+        var mask = 0;
+        var types = config.Function.ParameterTypes;
+        for (var i = 0; i < types.Length; i++)
+        {
+            if ((config.KeyMask & (1 << i)) != 0 && config.KeyBy is null && KindOf(types[i]) == KeyKind.Reference)
+            {
+                mask |= 1 << i;
+            }
+        }
+
+        return mask;
+    }
+
     private static KeyKind Compute(Type type)
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;

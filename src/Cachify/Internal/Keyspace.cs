@@ -147,7 +147,8 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     private int _warnedNeverHits;
 
     /// <summary>
-    /// Counts misses of keys that carry an instance, and how many brought an instance never seen before. When at least
+    /// Counts misses of keys that carry an instance (a target, or an argument keyed by reference), and how many brought an
+    /// instance never seen before. When at least
     /// half of 100 or more misses did, entries are being written per instance and never read again (a wrapper made in
     /// a per-request service): one warning says so, with the fix. Miss path only.
     /// </summary>
@@ -159,6 +160,10 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
             CapturedKey captured => captured.Self,
             _ => null,
         };
+        if (instance is null && binding.ReferenceMask != 0 && key.ReferenceArgument(binding.ReferenceMask) is { } argument)
+        {
+            instance = InstanceKey.Of(argument);
+        }
         if (instance is null || Volatile.Read(ref _warnedNeverHits) != 0)
         {
             return;

@@ -81,6 +81,9 @@ internal sealed class WrapperConfig
     /// <summary>The binding of wrappers with these settings and text keys (<c>KeyBy</c>, or arguments keyed by content).</summary>
     internal object? TextBinding;
 
+    /// <summary>The last wrapper made with these settings for a function without a target (reused when the same delegate is wrapped again).</summary>
+    internal object? LastWrapper;
+
     /// <summary>Whether keys are text (<c>KeyBy</c>, or an argument keyed by content), decided at the first call.</summary>
     internal bool UsesTextKey => _usesTextKey ??= KeyBy is not null || KeyRules.NeedsTextKey(this);
 
