@@ -114,8 +114,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
             return (x, "s" + x);
         };
 
-        var returned = await Cachify.Wrap(function).Named("async").Backend(Backend).Invoke(1);
-        var again = await Cachify.Wrap(function).Named("async").Backend(NewBackend(connection: NewConnection())).Invoke(1);
+        var returned = await Cachify.Wrap(function).Named("async").NoSelf().Backend(Backend).Invoke(1);
+        var again = await Cachify.Wrap(function).Named("async").NoSelf().Backend(NewBackend(connection: NewConnection())).Invoke(1);
 
         Assert.Equal((1, "s1"), returned);
         Assert.Equal((1, "s1"), again);
@@ -125,12 +125,12 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     [RedisFact]
     public async Task InvokeAsync_ObjectResult_IsRefusedAtBind()
     {
-        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => Task.FromResult((object)new User(x, "u"))).Named("async-object").Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => Task.FromResult((object)new User(x, "u"))).Named("async-object").NoSelf().Backend(Backend));
         Assert.Contains("declared as object", error.Message, StringComparison.Ordinal);
 
         using var memory = new MemoryCacheBackend();
         var user = new User(1, "u");
-        var onMemory = Cachify.Wrap((int x) => Task.FromResult((object)user)).Named("async-object").Backend(memory);
+        var onMemory = Cachify.Wrap((int x) => Task.FromResult((object)user)).Named("async-object").NoSelf().Backend(memory);
         Assert.Same(user, await onMemory.Invoke(1));
     }
 
@@ -140,7 +140,7 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         var logs = new ListLoggerFactory();
         var backend = NewBackend(new RedisCacheOptions { LoggerFactory = logs });
         var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return (Shape)new Circle(x, 7); }).Named("circle").Backend(backend);
+        var f = Cachify.Wrap((int x) => { calls++; return (Shape)new Circle(x, 7); }).Named("circle").NoSelf().Backend(backend);
 
         Assert.IsType<Circle>(f.Invoke(1));
         Assert.IsType<Circle>(f.Invoke(1));
@@ -156,22 +156,22 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     public void Invoke_CustomSerializer_IsNotAnalysed()
     {
         var backend = NewBackend(new RedisCacheOptions { Serializer = new ObjectAsString() });
-        var f = Cachify.Wrap((int x) => (object)("v" + x)).Named("custom").Backend(backend);
+        var f = Cachify.Wrap((int x) => (object)("v" + x)).Named("custom").NoSelf().Backend(backend);
 
         Assert.Equal("v1", f.Invoke(1));
-        Assert.Equal("v1", Cachify.Wrap((int x) => (object)"other").Named("custom").Backend(NewBackend(new RedisCacheOptions { Serializer = new ObjectAsString() }, NewConnection())).Invoke(1));
+        Assert.Equal("v1", Cachify.Wrap((int x) => (object)"other").Named("custom").NoSelf().Backend(NewBackend(new RedisCacheOptions { Serializer = new ObjectAsString() }, NewConnection())).Invoke(1));
     }
 
     [RedisFact]
     public void Invoke_UserJsonOptions_KeepNamingAndStillRoundTrip()
     {
         var options = new RedisCacheOptions { Serializer = new SystemTextJsonCacheSerializer(new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)) };
-        var f = Cachify.Wrap((int x) => PrivateSet.Create(x, "o")).Named("web").Backend(NewBackend(options));
+        var f = Cachify.Wrap((int x) => PrivateSet.Create(x, "o")).Named("web").NoSelf().Backend(NewBackend(options));
         var returned = f.Invoke(4);
 
         var raw = Keys().Single(k => k.Contains("web:", StringComparison.Ordinal) && !k.Contains(":lock:", StringComparison.Ordinal));
         Assert.Contains("\"id\":4", System.Text.Encoding.UTF8.GetString(((byte[])Db.StringGet(raw)!)[Internal.Envelope.HeaderSize..]), StringComparison.Ordinal);
-        var again = Cachify.Wrap((int x) => PrivateSet.Create(0, "")).Named("web").Backend(NewBackend(options, NewConnection())).Invoke(4);
+        var again = Cachify.Wrap((int x) => PrivateSet.Create(0, "")).Named("web").NoSelf().Backend(NewBackend(options, NewConnection())).Invoke(4);
         DeepEqual.Assert(returned, again);
     }
 
@@ -182,8 +182,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         var writerBackend = Backend;
         var readerBackend = NewBackend(connection: NewConnection());
         Sample current = null!;
-        var writer = Cachify.Wrap((int n) => current).Named("prop").Backend(writerBackend);
-        var reader = Cachify.Wrap((int n) => Missed()).Named("prop").Backend(readerBackend);
+        var writer = Cachify.Wrap((int n) => current).Named("prop").NoSelf().Backend(writerBackend);
+        var reader = Cachify.Wrap((int n) => Missed()).Named("prop").NoSelf().Backend(readerBackend);
         var n = 0;
 
         SampleGen.Sample(
@@ -246,8 +246,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
             ICacheBackend first = backend == "memory" ? memory : test.Backend;
             ICacheBackend second = backend == "memory" ? memory : test.NewBackend(connection: test.NewConnection());
 
-            var returned = Cachify.Wrap(function).Named("rt").Backend(first).Invoke(3);
-            var again = Cachify.Wrap(function).Named("rt").Backend(second).Invoke(3);
+            var returned = Cachify.Wrap(function).Named("rt").NoSelf().Backend(first).Invoke(3);
+            var again = Cachify.Wrap(function).Named("rt").NoSelf().Backend(second).Invoke(3);
 
             DeepEqual.Assert(Make(3), returned);
             DeepEqual.Assert(returned, again);
@@ -264,14 +264,14 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     {
         public override void Run(ResultRoundTripTests test)
         {
-            var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap(Make).Named("refused").Backend(test.Backend));
+            var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap(Make).Named("refused").NoSelf().Backend(test.Backend));
             Assert.Contains(typeof(T).Name.Split('`')[0], error.Message, StringComparison.Ordinal);
             Assert.Contains(Named, error.Message, StringComparison.Ordinal);
             Assert.Contains("memory backend", error.Message, StringComparison.Ordinal);
 
             // The memory backend keeps the instance itself: it accepts every type.
             using var memory = new MemoryCacheBackend();
-            var f = Cachify.Wrap(Make).Named("refused").Backend(memory);
+            var f = Cachify.Wrap(Make).Named("refused").NoSelf().Backend(memory);
             Assert.True(ReferenceEquals(f.Invoke(1), f.Invoke(1)) || typeof(T).IsValueType);
         }
     }
