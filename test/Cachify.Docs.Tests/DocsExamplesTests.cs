@@ -36,7 +36,7 @@ public sealed partial class DocsExamplesTests
 
     private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
-    public static TheoryData<string> Files() => [.. MarkdownDocs.Files];
+    public static TheoryData<string> Files() => [.. MarkdownDocs.Files, .. MarkdownDocs.PackageReadmes];
 
     [Theory]
     [MemberData(nameof(Files))]

@@ -21,6 +21,17 @@ internal static partial class MarkdownDocs
 
     public static IReadOnlyList<string> Files { get; } = FindFiles();
 
+    /// <summary>The package readmes (src/*/PACKAGE.md), packed as README.md with <c>{DocsUrl}</c> replaced by <see cref="DocsUrl"/>.</summary>
+    public static IReadOnlyList<string> PackageReadmes { get; } =
+        [.. Directory.GetFiles(Path.Combine(Root, "src"), "PACKAGE.md", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Root, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)];
+
+    /// <summary>The base of the absolute links of the package readmes: <c>CachifyDocsUrl</c> in src/Directory.Build.props.</summary>
+    public static string DocsUrl { get; } = DocsUrlProperty().Match(Read("src/Directory.Build.props")) is { Success: true } m
+        ? m.Groups["url"].Value
+        : throw new InvalidOperationException("src/Directory.Build.props sets no <CachifyDocsUrl>.");
+
     public static string Read(string file) => File.ReadAllText(Path.Combine(Root, file));
 
     public static IEnumerable<CodeBlock> Blocks(string file)
@@ -139,6 +150,9 @@ internal static partial class MarkdownDocs
             .Order(StringComparer.Ordinal));
         return files;
     }
+
+    [GeneratedRegex(@"<CachifyDocsUrl>(?<url>[^<]+)</CachifyDocsUrl>")]
+    private static partial Regex DocsUrlProperty();
 
     [GeneratedRegex(@"^\s*(?<fence>```+|~~~+)(?<info>.*)$")]
     private static partial Regex Fence();
