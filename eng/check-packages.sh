@@ -50,6 +50,9 @@ for id in Cachify Cachify.Redis; do
 
   check "$id: <readme> names README.md" grep -q '<readme>README.md</readme>' <<<"$nuspec"
   check "$id: README.md in the package" has "$nupkg" README.md
+  # A package page follows no relative link or image: the readme (the project's PACKAGE.md) links absolutely.
+  relative="$(unzip -p "$nupkg" README.md | grep -oE '\]\([^)]*\)' | grep -vE '^\]\(https://' || true)"
+  check "$id: README.md links that a package page cannot follow: $relative" test -z "$relative"
   check "$id: licence expression MIT" grep -q '<license type="expression">MIT</license>' <<<"$nuspec"
   check "$id: LICENSE in the package" has "$nupkg" LICENSE
   check "$id: symbol package $snupkg" test -f "$snupkg"

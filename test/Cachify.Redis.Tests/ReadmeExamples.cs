@@ -4,7 +4,10 @@ using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
 
-/// <summary>The Redis examples of README.md, compiled here so they keep matching the API, and run.</summary>
+/// <summary>
+/// The Redis examples of docs/redis.md and docs/dependency-injection.md, run against a real server (Cachify.Docs.Tests
+/// compiles every block of the docs; this runs these ones and checks the keys they write).
+/// </summary>
 [Collection(nameof(GlobalRedisSetup))]
 public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
