@@ -89,7 +89,7 @@ internal sealed class WrapperConfig
 
     private bool? _usesTextKey;
     private string? _keyShape;
-    private Dictionary<(int Kind, long A, long B, object? O), WrapperConfig>? _derived;
+    private ((int Kind, long A, long B, object? O) Option, WrapperConfig Config)[]? _derived;
 
     /// <summary>The function identity: the explicit name, else the method identity.</summary>
     public string Identity => Name ?? Function.Identity;
@@ -151,34 +151,42 @@ internal sealed class WrapperConfig
     /// </summary>
     private WrapperConfig Derive((int Kind, long A, long B, object? O) option, Func<WrapperConfig, (int Kind, long A, long B, object? O), WrapperConfig> make)
     {
+        // Read without a lock: the array is replaced, never changed, when a variant is added.
         var derived = Volatile.Read(ref _derived);
         if (derived is not null)
         {
-            lock (derived)
+            foreach (var (known, config) in derived)
             {
-                if (derived.TryGetValue(option, out var known))
+                if (known.Equals(option))
                 {
-                    return known;
+                    return config;
                 }
             }
         }
 
         var made = make(this, option);
-        derived ??= Interlocked.CompareExchange(ref _derived, new(), null) ?? _derived!;
-        lock (derived)
+        while (true)
         {
-            if (derived.TryGetValue(option, out var raced))
+            var current = Volatile.Read(ref _derived);
+            if (current is { Length: >= 32 })
             {
-                return raced;
+                return made;
             }
 
-            if (derived.Count < 32)
+            ((int Kind, long A, long B, object? O) Option, WrapperConfig Config)[] next = current is null ? [(option, made)] : [.. current, (option, made)];
+            if (Interlocked.CompareExchange(ref _derived, next, current) == current)
             {
-                derived.Add(option, made);
+                return made;
+            }
+
+            foreach (var (known, config) in Volatile.Read(ref _derived)!)
+            {
+                if (known.Equals(option))
+                {
+                    return config;
+                }
             }
         }
-
-        return made;
     }
 
     public WrapperConfig WithTtl(TimeSpan ttl)
