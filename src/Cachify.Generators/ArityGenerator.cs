@@ -530,9 +530,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     // The target's key is taken once, at wrap time, and passed on to wrappers derived from this one: a
                     // closure is keyed by the values it captured when it was wrapped (NoSelf and KeyBy drop it for good).
                     _self = config.KeyHasTarget ? self : null;
-
-                    // Nothing is checked against the backend here: options may come in any order (.Backend(redis).NoSelf() is
-                    // .NoSelf().Backend(redis)), so the final settings are checked when the wrapper binds, at its first call.
+                    if (config.Backend is not null)
+                    {
+                        // An explicit backend checks now that it can key the function, so what it cannot store fails at
+                        // configure time (key options go before .Backend(...)). The binding (and with it the default TTL) is
+                        // made at the first call, as for any wrapper. UseRedis() names no backend yet: its checks run at bind.
+                        BindingFactory.Check<{{a.KeyType}}, TResult>(config);
+                    }
                 }
 
                 /// <summary>Returns a wrapper whose entries live for <paramref name="ttl"/>.</summary>
@@ -619,12 +623,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
-                /// <remarks>
-                /// The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.
-                /// The backend checks the final settings when the wrapper binds, at its first call: an <see cref="ArgumentException"/>
-                /// when it cannot key the function as configured (the message says how to fix it), an <see cref="ObjectDisposedException"/>
-                /// when it was disposed. Options may come before or after this one.
-                /// </remarks>
+                /// <exception cref="ArgumentException">The backend cannot key this function as configured (the message says how to fix it). Set key options before the backend.</exception>
+                /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
+                /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
                 public {{self}} Backend(ICacheBackend backend) => new(_func, _config.WithBackend(backend), _self);
 
             {{invoke}}

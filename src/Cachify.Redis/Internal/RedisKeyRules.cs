@@ -40,7 +40,7 @@ internal static class RedisKeyRules
                 var name = function.ParameterNames[i];
                 throw new ArgumentException(
                     string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(type)}) of {config.DisplayName} cannot be part of a Redis key: {reason}. ") +
-                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself.",
+                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself (before .Backend(...); with .UseRedis() the order does not matter).",
                     paramName);
             }
         }
@@ -60,7 +60,7 @@ internal static class RedisKeyRules
             throw new ArgumentException(
                 $"{config.DisplayName} {what}. In memory its entries are kept per instance; in Redis, shared by processes, an instance has no key, " +
                 "so the wrapper is refused rather than mix the results of different instances. Call " +
-                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key.",
+                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key (before .Backend(...); with .UseRedis() the order does not matter).",
                 paramName);
         }
 
@@ -71,7 +71,7 @@ internal static class RedisKeyRules
                 throw new ArgumentException(
                     $"{config.DisplayName} captures '{captured.Name}' ({TypeNames.Short(captured.Type)}), which cannot be part of a Redis key: {reason}. " +
                     "A closure is keyed by what it captures. Call .NoSelf() if the captured values never change the result, " +
-                    ".KeyBy(...) to build the key yourself, or pass the value as an argument.",
+                    ".KeyBy(...) to build the key yourself, or pass the value as an argument (before .Backend(...); with .UseRedis() the order does not matter).",
                     paramName);
             }
         }
