@@ -114,8 +114,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
             return (x, "s" + x);
         };
 
-        var returned = await Cachify.Wrap(function).Named("async").Backend(Backend).Invoke(1);
-        var again = await Cachify.Wrap(function).Named("async").Backend(NewBackend(connection: NewConnection())).Invoke(1);
+        var returned = await Cachify.Wrap(function).Named("async").NoSelf().Backend(Backend).Invoke(1);
+        var again = await Cachify.Wrap(function).Named("async").NoSelf().Backend(NewBackend(connection: NewConnection())).Invoke(1);
 
         Assert.Equal((1, "s1"), returned);
         Assert.Equal((1, "s1"), again);
@@ -182,8 +182,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         var writerBackend = Backend;
         var readerBackend = NewBackend(connection: NewConnection());
         Sample current = null!;
-        var writer = Cachify.Wrap((int n) => current).Named("prop").Backend(writerBackend);
-        var reader = Cachify.Wrap((int n) => Missed()).Named("prop").Backend(readerBackend);
+        var writer = Cachify.Wrap((int n) => current).Named("prop").NoSelf().Backend(writerBackend);
+        var reader = Cachify.Wrap((int n) => Missed()).Named("prop").NoSelf().Backend(readerBackend);
         var n = 0;
 
         SampleGen.Sample(
@@ -246,8 +246,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
             ICacheBackend first = backend == "memory" ? memory : test.Backend;
             ICacheBackend second = backend == "memory" ? memory : test.NewBackend(connection: test.NewConnection());
 
-            var returned = Cachify.Wrap(function).Named("rt").Backend(first).Invoke(3);
-            var again = Cachify.Wrap(function).Named("rt").Backend(second).Invoke(3);
+            var returned = Cachify.Wrap(function).Named("rt").NoSelf().Backend(first).Invoke(3);
+            var again = Cachify.Wrap(function).Named("rt").NoSelf().Backend(second).Invoke(3);
 
             DeepEqual.Assert(Make(3), returned);
             DeepEqual.Assert(returned, again);
