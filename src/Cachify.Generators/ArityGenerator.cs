@@ -106,21 +106,24 @@ public sealed class ArityGenerator : IIncrementalGenerator
         return $$"""
                 /// <summary>
                 /// Returns a wrapper of this {{kind}} function that keeps its entries in the Redis backend set up by
-                /// <see cref="CachifyRedis.Configure"/>. The backend is looked up at the wrapper's first call, so the wrapper
-                /// may be created (for example in a static field) before setup runs.
+                /// <see cref="CachifyRedis.Configure"/>, or else registered by <c>AddCachifyRedis</c> in a started host
+                /// (<see cref="CachifyRedis.Backend"/>). The backend is looked up at the wrapper's first call, so the wrapper
+                /// may be created (for example in a static field) before setup runs, and again after that backend is disposed
+                /// (<see cref="CachifyRedis.Reset"/>, a stopped host), so the wrapper follows the current setup.
                 /// </summary>
             {{TypeParamDocs(a, isAsync ? "The type of the task's result." : "The type of the result.").Replace("/// ", "    /// ")}}    /// <param name="cached">The cached function.</param>
                 /// <returns>A new wrapper; <paramref name="cached"/> is unchanged. An explicit <c>Backend(...)</c> set before is replaced.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="cached"/> is null.</exception>
-                /// <exception cref="ArgumentException">
-                /// A parameter that is part of the key has no stable text form, or the function has a target (an instance or a
-                /// closure) and is neither <c>Named</c>, <c>NoSelf</c> nor <c>KeyBy</c>. Set key options before <c>UseRedis()</c>.
-                /// </exception>
-                /// <remarks>The first call throws <see cref="InvalidOperationException"/> if <see cref="CachifyRedis.Configure"/> has not run by then.</remarks>
+                /// <remarks>
+                /// Options may come before or after <c>UseRedis()</c>: the final settings are checked at the first call, which throws
+                /// <see cref="ArgumentException"/> when a parameter that is part of the key has no stable text form or the function's
+                /// target is an instance (call <c>NoSelf</c>, <c>IgnoreArgs</c> or <c>KeyBy</c>, as the message says), and
+                /// <see cref="InvalidOperationException"/> when no Redis backend is set up by then.
+                /// </remarks>
                 public static {{self}} UseRedis<{{a.TypesWithResult}}>(this {{self}} cached)
                 {
                     ArgumentNullException.ThrowIfNull(cached);
-                    return cached.WithConfig(CachifyNet.Redis.Internal.RedisKeyRules.UseRedis(cached.Config, nameof(cached)));
+                    return cached.WithConfig(CachifyNet.Redis.Internal.RedisKeyRules.UseRedis(cached.Config));
                 }
 
 
@@ -377,7 +380,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public Task<TResult> Invoke({{a.Lead(a.Params)}}bool skipCache = false, CancellationToken cancellationToken = default)
                 {
                     var binding = _binding;
-                    if (binding is null)
+                    if (binding is null || binding.IsStale)
                     {
                         return InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken);
                     }
@@ -404,7 +407,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     bool typed;
                     try
                     {
-                        typed = _textBinding is null && Bind();
+                        typed = !HasLiveTextBinding() && Bind();
                     }
                     catch (Exception error)
                     {
@@ -465,7 +468,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public TResult Invoke({{a.Lead(a.Params)}}bool skipCache = false)
                 {
                     var binding = _binding;
-                    if (binding is null)
+                    if (binding is null || binding.IsStale)
                     {
                         return InvokeUnbound({{a.Lead(args)}}skipCache);
                     }
@@ -489,7 +492,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private TResult InvokeUnbound({{a.Lead(a.Params)}}bool skipCache)
                 {
-                    if (_textBinding is null && Bind())
+                    if (!HasLiveTextBinding() && Bind())
                     {
                         return Invoke({{a.Lead(args)}}skipCache);
                     }
@@ -536,7 +539,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     if (config.Backend is not null)
                     {
                         // An explicit backend checks now that it can key the function, so what it cannot store fails at
-                        // configure time. The binding (and with it the default TTL) is made at the first call, as for any wrapper.
+                        // configure time (key options go before .Backend(...)). The binding (and with it the default TTL) is
+                        // made at the first call, as for any wrapper. UseRedis() names no backend yet: its checks run at bind.
                         BindingFactory.Check<{{a.KeyType}}, TResult>(config);
                     }
                 }
@@ -707,27 +711,61 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _self);
 
                 /// <summary>The typed binding, or null when the wrapper's keys are text (then <c>_textBinding</c> is set).</summary>
-                private {{bindingType}}? Typed() => _binding ?? (_textBinding is null && Bind() ? _binding : null);
+                private {{bindingType}}? Typed()
+                {
+                    var binding = _binding;
+                    if (binding is not null && !binding.IsStale)
+                    {
+                        return binding;
+                    }
+
+                    return !HasLiveTextBinding() && Bind() ? _binding : null;
+                }
+
+                /// <summary>Whether the wrapper is bound with text keys to a backend that is not disposed.</summary>
+                private bool HasLiveTextBinding() => _textBinding is { IsStale: false };
 
                 private StringKey TextKey({{textBindingType}} binding{{a.Trail(a.Params)}})
                     => _config.KeyBy is { } keyBy
                         ? new(null, (({{keyByType}})keyBy)({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name))
                         : new(_self, KeyTextWriter.Encode(new {{a.KeyType}}(null{{rawArgs}}), binding.KeyMask, binding.Keyspace.Services.WritesKeysAsText ? KeyJson.ObjectText : KeyRules.MemoryObjectText));
 
-                /// <summary>Binds the wrapper (see <see cref="BindingFactory"/>); true for typed keys, false for text keys.</summary>
+                /// <summary>
+                /// Binds the wrapper (see <see cref="BindingFactory"/>); true for typed keys, false for text keys. A binding whose
+                /// backend was disposed is replaced: a wrapper whose backend comes from its defaults (<c>UseRedis()</c>, an
+                /// <see cref="ICachify"/>) follows the backend configured now; one with a disposed explicit backend throws.
+                /// </summary>
                 private bool Bind()
                 {
                     var backend = BindingFactory.BackendOf(_config);
                     if (BindingFactory.UsesTextKeys(_config, backend))
                     {
                         var text = BindingFactory.Create<StringKey, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: true);
-                        Interlocked.CompareExchange(ref _textBinding, text, null);
+                        Replace(ref _textBinding, text);
+                        Volatile.Write(ref _binding, null);
                         return false;
                     }
 
                     var binding = BindingFactory.Create<{{a.KeyType}}, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: false);
-                    Interlocked.CompareExchange(ref _binding, binding, null);
+                    Replace(ref _binding, binding);
                     return true;
+                }
+
+                /// <summary>Sets <paramref name="field"/> unless a concurrent first call already set it to a live binding (the first one wins).</summary>
+                private static void Replace<TBinding>(ref TBinding? field, TBinding binding)
+                    where TBinding : class, IBinding
+                {
+                    var seen = Volatile.Read(ref field);
+                    while (seen is null || seen.IsStale)
+                    {
+                        var raced = Interlocked.CompareExchange(ref field, binding, seen);
+                        if (ReferenceEquals(raced, seen))
+                        {
+                            return;
+                        }
+
+                        seen = raced;
+                    }
                 }
             }
 

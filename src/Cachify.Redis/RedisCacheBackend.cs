@@ -59,6 +59,9 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 
     internal RedisContext Context => _redis;
 
+    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
+    internal bool IsDisposed => _services.IsDisposed;
+
     /// <summary>Stops never-die refreshes and the notification subscription, for good. Entries stay in Redis for other processes.</summary>
     /// <remarks>
     /// Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>, and so do callers that were
@@ -68,6 +71,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     /// </remarks>
     public void Dispose()
     {
+        CachifyRedis.Unregister(this);
         _services.Dispose();
         _redis.Dispose();
     }

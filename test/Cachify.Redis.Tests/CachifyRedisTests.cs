@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using CachifyNet.Redis.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
 
@@ -116,17 +120,151 @@ public sealed class CachifyRedisTests : RedisTestBase
         }
     }
 
-    [Fact]
-    public void UseRedis_ChecksTheKeyRulesAtOnce()
+    [RedisFact]
+    public void UseRedis_OptionOrderDoesNotMatter_SameIdentitySameKeysSameRefusals()
     {
         var factor = 2;
         var closure = Cachify.Wrap((int x) => x * factor);
-        var error = Assert.Throws<ArgumentException>(() => closure.UseRedis());
-        Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
-        Assert.Equal("cached", error.ParamName);
+        var repo = new Repo("r");
 
-        Assert.Throws<ArgumentException>(() => Cachify.Wrap((object o) => 1).Named("obj").UseRedis());
+        // Nothing is checked at the option call: options may follow UseRedis().
+        var refusedBefore = closure.UseRedis();
+        var refusedAfter = Cachify.Wrap((object o) => 1).UseRedis().Named("obj");
+        var instance = Cachify.Wrap<int, string>(repo.Get).UseRedis();
         Assert.Throws<ArgumentNullException>(() => ((CachedFunc<int, int>)null!).UseRedis());
+        try
+        {
+            CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
+
+            // The same final settings, in both orders: the same identity and the same entries.
+            var a = closure.UseRedis().Named("order").NoSelf();
+            var b = closure.Named("order").NoSelf().UseRedis();
+            var c = closure.NoSelf().UseRedis().Named("order");
+            Assert.Equal(RedisKeyRules.Identity(b.Config), RedisKeyRules.Identity(a.Config));
+            Assert.Equal(RedisKeyRules.Identity(b.Config), RedisKeyRules.Identity(c.Config));
+            Assert.Equal(4, a.Invoke(2));
+            Assert.Equal(4, b.Invoke(2));
+            Assert.Equal(4, c.Invoke(2));
+            Assert.Equal("r:1", Cachify.Wrap<int, string>(repo.Get).UseRedis().NoSelf().Invoke(1));
+            Assert.Equal([$"{Prefix}:{{order:2}}"], Keys().Where(k => k.Contains("order", StringComparison.Ordinal)));
+
+            // The same refusals, in both orders, at the first call, naming the fix.
+            var closureError = Assert.Throws<ArgumentException>(() => refusedBefore.Invoke(1));
+            Assert.Equal(
+                Assert.Throws<ArgumentException>(() => closure.Named("c").UseRedis().Invoke(1)).Message,
+                Assert.Throws<ArgumentException>(() => closure.UseRedis().Named("c").Invoke(1)).Message);
+            Assert.Contains(".NoSelf()", closureError.Message, StringComparison.Ordinal);
+            var objectBefore = Assert.Throws<ArgumentException>(() => Cachify.Wrap((object o) => 1).Named("obj").UseRedis().Invoke(1));
+            var objectAfter = Assert.Throws<ArgumentException>(() => refusedAfter.Invoke(1));
+            Assert.Equal(objectBefore.Message, objectAfter.Message);
+            Assert.Contains(".IgnoreArgs(\"o\")", objectAfter.Message, StringComparison.Ordinal);
+            var instanceError = Assert.Throws<ArgumentException>(() => instance.Invoke(1));
+            Assert.Contains(".NoSelf()", instanceError.Message, StringComparison.Ordinal);
+            Assert.Equal(instanceError.Message, Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, string>(repo.Get).UseRedis().Invoke(1)).Message);
+        }
+        finally
+        {
+            CachifyRedis.Reset();
+        }
+    }
+
+    [RedisFact]
+    public async Task StaticUseRedis_AfterAHostWithAddCachifyRedisStarts_UsesItsBackend_AndFollowsTheNextHost()
+    {
+        // Static wrappers, made before any host exists (as in a static field).
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) * 0 + x * 10).Named("di.static").NoSelf().UseRedis();
+        var g = Cachify.Wrap((int x) => Task.FromResult(-x)).Named("di.static.async").UseRedis();
+
+        // Before a host starts, the error says what to do in a DI app and without one.
+        var error = Assert.Throws<InvalidOperationException>(() => f.Invoke(1));
+        Assert.Contains("services.AddCachifyRedis(", error.Message, StringComparison.Ordinal);
+        Assert.Contains("start the host", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CachifyRedis.Configure(", error.Message, StringComparison.Ordinal);
+
+        for (var round = 0; round < 2; round++)
+        {
+            var prefix = Prefix + round;
+            using var host = new HostBuilder()
+                .ConfigureServices(services => services
+                    .AddSingleton<IConnectionMultiplexer>(Fixture.Connection)
+                    .AddCachifyRedis(new RedisCacheOptions { KeyPrefix = prefix }))
+                .Build();
+            await host.StartAsync();
+
+            // Nothing resolved ICachify: starting the host made the backend, and static wrappers use it.
+            Assert.Same(host.Services.GetRequiredService<ICacheBackend>(), CachifyRedis.Backend);
+            Assert.False(CachifyRedis.IsConfigured);
+            Assert.Equal(10, f.Invoke(1));
+            Assert.Equal(10, f.Invoke(1));
+            Assert.Equal(-1, await g.Invoke(1));
+            Assert.Equal([$"{prefix}:{{di.static.async:1}}", $"{prefix}:{{di.static:1}}"], Keys(prefix));
+            Assert.Equal(round + 1, calls);
+
+            await host.StopAsync();
+        }
+
+        // The last host is disposed: static wrappers have no backend again, and say so.
+        Assert.Contains("AddCachifyRedis", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message, StringComparison.Ordinal);
+    }
+
+    [RedisFact]
+    public void StaticUseRedis_ResolvingICachifyWithoutAHost_AlsoRegistersTheBackend()
+    {
+        var f = Cachify.Wrap((int x) => x + 1).Named("di.resolved").UseRedis();
+        using (var provider = new ServiceCollection()
+            .AddSingleton<IConnectionMultiplexer>(Fixture.Connection)
+            .AddCachifyRedis(new RedisCacheOptions { KeyPrefix = Prefix })
+            .BuildServiceProvider())
+        {
+            var cachify = provider.GetRequiredService<ICachify>();
+            Assert.Same(cachify.Backend, CachifyRedis.Backend);
+            Assert.Equal(2, f.Invoke(1));
+            Assert.Equal([$"{Prefix}:{{di.resolved:1}}"], Keys());
+        }
+
+        Assert.Throws<InvalidOperationException>(() => CachifyRedis.Backend);
+    }
+
+    [RedisFact]
+    public async Task StaticUseRedis_SurvivesResetAndConfigure_FollowingTheCurrentConfiguration()
+    {
+        // Integration tests that set Redis up per test (or per host) and wrappers kept in static fields.
+        var calls = 0;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls) * 0 + x).Named("reset.sync").NoSelf().UseRedis();
+        var g = Cachify.Wrap((int x) => Task.FromResult(x * 2)).Named("reset.async").UseRedis();
+        var keyed = Cachify.Wrap((int x) => x * 3).Named("reset.keyby").KeyBy(x => "k" + x).UseRedis();
+        try
+        {
+            for (var round = 0; round < 3; round++)
+            {
+                var prefix = Prefix + round;
+                var backend = CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = prefix });
+                Assert.Equal(7, f.Invoke(7));
+                Assert.Equal(7, f.Invoke(7));
+                Assert.Equal(14, await g.Invoke(7));
+                Assert.Equal(21, keyed.Invoke(7));
+                Assert.Same(backend.Context.Services, f.CurrentBinding!.Keyspace.Services);
+                var keys = Keys(prefix);
+                Assert.Equal(3, keys.Count);
+                Assert.Contains($"{prefix}:{{reset.sync:7}}", keys);
+                Assert.Contains($"{prefix}:{{reset.async:7}}", keys);
+                f.Invalidate(7);
+                await g.InvalidateAsync(7);
+                Assert.Single(Keys(prefix), k => k.Contains("reset.keyby", StringComparison.Ordinal));
+                Assert.Equal(round + 1, calls);
+
+                CachifyRedis.Reset();
+
+                // Between Reset and the next Configure: not configured, not disposed.
+                Assert.Contains("CachifyRedis.Configure", Assert.Throws<InvalidOperationException>(() => f.Invoke(7)).Message, StringComparison.Ordinal);
+                await Assert.ThrowsAsync<InvalidOperationException>(() => g.Invoke(7));
+            }
+        }
+        finally
+        {
+            CachifyRedis.Reset();
+        }
     }
 
     [RedisFact]
@@ -145,6 +283,11 @@ public sealed class CachifyRedisTests : RedisTestBase
             CachifyRedis.Reset();
         }
     }
+}
+
+internal sealed class Repo(string name)
+{
+    public string Get(int id) => $"{name}:{id}";
 }
 
 /// <summary>An <see cref="ICachify"/> as dependency injection would provide it.</summary>

@@ -3,6 +3,8 @@ using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
 
+/// <summary>AddCachifyRedis registers its backend for static UseRedis() wrappers (global state), so these run alone.</summary>
+[Collection(nameof(GlobalRedisSetup))]
 public sealed class DependencyInjectionTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
     [RedisFact]

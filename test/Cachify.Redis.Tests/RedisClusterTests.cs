@@ -33,8 +33,8 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         using var connection = Cluster.Connect();
         using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = Prefix(), OnError = RedisErrorMode.Throw });
         var runs = 0;
-        var f = Cachify.Wrap((int x) => { Interlocked.Increment(ref runs); return x * 7; }).Named("cl.basic").Backend(backend);
-        var g = Cachify.Wrap((int x, string s) => Task.FromResult(s + x)).Named("cl.basic2").Backend(backend);
+        var f = Cachify.Wrap((int x) => { Interlocked.Increment(ref runs); return x * 7; }).Named("cl.basic").NoSelf().Backend(backend);
+        var g = Cachify.Wrap((int x, string s) => Task.FromResult(s + x)).Named("cl.basic2").NoSelf().Backend(backend);
         for (var x = 0; x < KeyCount; x++)
         {
             Assert.Equal(x * 7, f.Invoke(x));
@@ -105,10 +105,10 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         using var silent = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = Prefix(), LoggerFactory = logs });
         using var throwing = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = Prefix(), OnError = RedisErrorMode.Throw });
         var runs = 0;
-        var f = Cachify.Wrap((int x) => { Interlocked.Increment(ref runs); return x * 7; }).Named("cl.kill").Backend(silent);
-        var fa = Cachify.Wrap((int x) => { Interlocked.Increment(ref runs); return Task.FromResult(x * 7); }).Named("cl.kill").Backend(silent);
-        var t = Cachify.Wrap((int x) => x * 7).Named("cl.kill").Backend(throwing);
-        var ta = Cachify.Wrap((int x) => Task.FromResult(x * 7)).Named("cl.kill").Backend(throwing);
+        var f = Cachify.Wrap((int x) => { Interlocked.Increment(ref runs); return x * 7; }).Named("cl.kill").NoSelf().Backend(silent);
+        var fa = Cachify.Wrap((int x) => { Interlocked.Increment(ref runs); return Task.FromResult(x * 7); }).Named("cl.kill").NoSelf().Backend(silent);
+        var t = Cachify.Wrap((int x) => x * 7).Named("cl.kill").NoSelf().Backend(throwing);
+        var ta = Cachify.Wrap((int x) => Task.FromResult(x * 7)).Named("cl.kill").NoSelf().Backend(throwing);
         for (var x = 0; x < KeyCount; x++)
         {
             f.Invoke(x);

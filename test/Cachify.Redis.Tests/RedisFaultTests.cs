@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
@@ -46,6 +49,84 @@ public sealed class RedisFaultTests
         Assert.Equal(2, errors.Count("clear"));
         Assert.Contains(logs.Entries, e => e.EventId == 2001 && e.Error is RedisConnectionException);
         Assert.Contains(logs.Entries, e => e.EventId == 2005);
+    }
+
+    [RedisFact]
+    public async Task Outage_LogsOneWarningWithItsException_OneSummaryPerInterval_AndOneRecovery()
+    {
+        using var server = new RestartableRedis();
+        using var connection = server.Connect();
+        var collector = new FakeLogCollector();
+        using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(collector)]);
+        var time = new FakeTimeProvider();
+        using var errors = new BackendErrorCounter("fault.outage");
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "outage", LoggerFactory = loggerFactory, TimeProvider = time });
+        var f = Cachify.Wrap((int x) => x + 1).Named("fault.outage").Backend(backend);
+        var g = Cachify.Wrap((int x) => Task.FromResult(x + 1)).Named("fault.outage").Backend(backend);
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(3, await g.Invoke(2));
+        Assert.Empty(Logged());
+
+        server.Kill();
+        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+
+        // Hundreds of failed calls (each a failed GET and a failed lock): one line, with the exception.
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(i + 1, f.Invoke(i));
+            Assert.Equal(i + 1, await g.Invoke(i));
+        }
+
+        var first = Assert.Single(Logged());
+        Assert.Equal(2001, first.Id.Id);
+        Assert.Equal(LogLevel.Warning, first.Level);
+        Assert.IsType<RedisConnectionException>(first.Exception);
+        Assert.True(errors.Total >= 800, $"{errors.Total} backend errors counted");
+
+        // The first failed Invalidate of the outage has its own line (entries may be served until they expire); the next does not.
+        Assert.Throws<CachifyException>(() => f.Invalidate(1));
+        Assert.Throws<CachifyException>(() => f.Invalidate(2));
+        var removal = Assert.Single(Logged(), r => r.Id.Id == 2005);
+        Assert.Equal(LogLevel.Error, removal.Level);
+        Assert.NotNull(removal.Exception);
+
+        // One summary per 30 s of the backend's clock, with the counts and the last error, without a stack trace.
+        time.Advance(TimeSpan.FromSeconds(29));
+        f.Invoke(1);
+        Assert.Equal(2, Logged().Count);
+        time.Advance(TimeSpan.FromSeconds(1));
+        var countedBefore = errors.Total;
+        f.Invoke(1);
+        var summary = Assert.Single(Logged(), r => r.Id.Id == 2011);
+        Assert.Equal(LogLevel.Warning, summary.Level);
+        Assert.Null(summary.Exception);
+        Assert.Equal((countedBefore - 2 + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), summary.GetStructuredStateValue("Failures")); // all but the two detailed ones, plus the GET that emitted it
+        Assert.Equal("1", summary.GetStructuredStateValue("Removals"));
+        Assert.Contains("RedisConnectionException", summary.Message, StringComparison.Ordinal);
+        for (var i = 0; i < 100; i++)
+        {
+            await g.Invoke(i);
+        }
+
+        Assert.Single(Logged(), r => r.Id.Id == 2011);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await g.Invoke(1);
+        Assert.Equal(2, Logged().Count(r => r.Id.Id == 2011));
+        Assert.Equal(2, Logged().Count(r => r.Exception is not null));
+
+        // Redis is back: the next call that reaches it logs one Information line, and the calls after it nothing.
+        server.Start();
+        Wait.Until(() => connection.IsConnected, "the multiplexer reconnected");
+        var outageErrors = errors.Total;
+        Assert.Equal(8, f.Invoke(7));
+        Assert.Equal(8, f.Invoke(7));
+        Assert.Equal(9, await g.Invoke(8));
+        var recovered = Assert.Single(Logged(), r => r.Id.Id == 2012);
+        Assert.Equal(LogLevel.Information, recovered.Level);
+        Assert.Equal(outageErrors.ToString(System.Globalization.CultureInfo.InvariantCulture), recovered.GetStructuredStateValue("Failures"));
+        Assert.Equal(5, Logged().Count);
+
+        List<FakeLogRecord> Logged() => [.. collector.GetSnapshot().Where(r => r.Level >= LogLevel.Information)];
     }
 
     [RedisFact]

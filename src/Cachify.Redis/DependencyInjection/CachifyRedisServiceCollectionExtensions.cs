@@ -2,6 +2,7 @@ using CachifyNet;
 using CachifyNet.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -35,10 +36,22 @@ public static class CachifyRedisServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(options);
         RedisCacheBackend.Validate(options);
         services.AddCachify();
-        services.Replace(ServiceDescriptor.Singleton<ICacheBackend>(provider => new RedisCacheBackend(
-            provider.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
-                "AddCachifyRedis(options) uses the app's IConnectionMultiplexer, but none is registered. Register one, or call AddCachifyRedis(connectionString, options)."),
-            options.WithServices(provider.GetService<TimeProvider>(), provider.GetService<ILoggerFactory>()))));
+        services.Replace(ServiceDescriptor.Singleton<ICacheBackend>(provider =>
+        {
+            var backend = new RedisCacheBackend(
+                provider.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
+                    "AddCachifyRedis(options) uses the app's IConnectionMultiplexer, but none is registered. Register one, or call AddCachifyRedis(connectionString, options)."),
+                options.WithServices(provider.GetService<TimeProvider>(), provider.GetService<ILoggerFactory>()));
+
+            // Static UseRedis() wrappers use it too, unless CachifyRedis.Configure ran; the container disposes it with the host.
+            CachifyRedis.Register(backend);
+            return backend;
+        }));
+
+        // At host start (ValidateOnStart), create the backend, so static UseRedis() wrappers find it even when nothing
+        // resolves ICachify. A separate options type: no other service depends on it, so creating the backend here cannot cycle.
+        services.AddOptions<RedisStartup>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisStartup>, RedisStartupValidator>());
         return services;
     }
 
@@ -95,5 +108,22 @@ public static class CachifyRedisServiceCollectionExtensions
         }
 
         return false;
+    }
+}
+
+/// <summary>The options type whose start-up validation creates the Redis backend (it has no settings).</summary>
+internal sealed class RedisStartup;
+
+/// <summary>Creates the app's backend when the host starts, which registers it for static <c>UseRedis()</c> wrappers.</summary>
+internal sealed class RedisStartupValidator(IServiceProvider provider) : IValidateOptions<RedisStartup>
+{
+    public ValidateOptionsResult Validate(string? name, RedisStartup options)
+    {
+        if (provider.GetService<ICacheBackend>() is RedisCacheBackend backend)
+        {
+            CachifyRedis.Register(backend);
+        }
+
+        return ValidateOptionsResult.Skip;
     }
 }

@@ -43,7 +43,14 @@ internal sealed class RedisContext : IDisposable
         _onRestored = (_, _) => Waiters.SignalAll();
         connection.ConnectionRestored += _onRestored;
         Slots = new ClusterSlots(connection);
+        ErrorLog = new RedisErrorLog(services.Logger, services.Time);
     }
+
+    /// <summary>Rate-limits the logs of Redis failures (one detailed line per outage, then summaries, then a recovery line).</summary>
+    public RedisErrorLog ErrorLog { get; }
+
+    /// <summary>A Redis call succeeded: ends an outage (one volatile read while Redis works).</summary>
+    public void Succeeded() => ErrorLog.Succeeded();
 
     public IConnectionMultiplexer Connection { get; }
 
@@ -119,7 +126,11 @@ internal sealed class RedisContext : IDisposable
             return new CachifyException($"Redis {operation} for {function} failed: {error.Message}", error);
         }
 
-        RedisLog.OperationFailed(Logger, operation, function, error);
+        if (ErrorLog.Failed(operation, function, error, removal: false))
+        {
+            RedisLog.OperationFailed(Logger, operation, function, error);
+        }
+
         return null;
     }
 
@@ -131,7 +142,11 @@ internal sealed class RedisContext : IDisposable
     public CachifyException RemovalFailed(Telemetry.Tags tags, string function, string operation, Exception error)
     {
         Telemetry.BackendError(tags, operation);
-        RedisLog.RemoveFailed(Logger, operation, function, error);
+        if (ErrorLog.Failed(operation, function, error, removal: true))
+        {
+            RedisLog.RemoveFailed(Logger, operation, function, error);
+        }
+
         return new CachifyException($"Redis {operation} for {function} failed, so entries may still be served until they expire: {error.Message}", error);
     }
 
@@ -139,7 +154,10 @@ internal sealed class RedisContext : IDisposable
     public void BackgroundFailed(Telemetry.Tags tags, string function, string operation, Exception error)
     {
         Telemetry.BackendError(tags, operation);
-        RedisLog.OperationFailed(Logger, operation, function, error);
+        if (ErrorLog.Failed(operation, function, error, removal: false))
+        {
+            RedisLog.OperationFailed(Logger, operation, function, error);
+        }
     }
 
     /// <summary>Subscribes to the notification channel once; a failure is logged and waiters poll instead.</summary>

@@ -5,7 +5,7 @@ using CachifyNet.Internal;
 namespace CachifyNet.Redis.Internal;
 
 /// <summary>
-/// What may become a Redis key, checked when a wrapper is bound (or when <c>UseRedis()</c> is called), and the
+/// What may become a Redis key, checked when a wrapper is bound (its first call; at <c>.Backend(redis)</c> for an explicit backend), and the
 /// pieces keys are built from. A closure's captured values are part of its keys, as in memory; an instance (a method's
 /// <c>this</c>, or one a closure captured) has no text that means the same in another process and is refused.
 /// </summary>
@@ -20,12 +20,12 @@ internal static class RedisKeyRules
     /// <summary>Function identity plus key shape, as it appears inside the key's hash tag.</summary>
     public static string Identity(WrapperConfig config) => config.Identity + config.KeyShape;
 
-    /// <summary>Validates the wrapper's settings for Redis and points it at the backend set up by <see cref="CachifyRedis.Configure"/>.</summary>
-    public static WrapperConfig UseRedis(WrapperConfig config, string paramName)
-    {
-        Validate(config, paramName);
-        return config.WithDefaults(RedisDefaults.Over(config.Defaults));
-    }
+    /// <summary>
+    /// Points the wrapper at the backend <see cref="CachifyRedis.Backend"/> names at its first call. Nothing is checked
+    /// here: options may follow (<c>.UseRedis().NoSelf()</c> is <c>.NoSelf().UseRedis()</c>), so the final settings are
+    /// validated when the wrapper binds (<see cref="RedisCacheBackend"/>'s keyspace), at its first call.
+    /// </summary>
+    public static WrapperConfig UseRedis(WrapperConfig config) => config.WithDefaults(RedisDefaults.Over(config.Defaults));
 
     /// <summary>Throws when the wrapper cannot be keyed in a store shared by processes; the message names the fix.</summary>
     public static void Validate(WrapperConfig config, string paramName)
@@ -40,7 +40,7 @@ internal static class RedisKeyRules
                 var name = function.ParameterNames[i];
                 throw new ArgumentException(
                     string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(type)}) of {config.DisplayName} cannot be part of a Redis key: {reason}. ") +
-                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself, before .Backend(...) or .UseRedis().",
+                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself (before .Backend(...); with .UseRedis() the order does not matter).",
                     paramName);
             }
         }
@@ -59,8 +59,8 @@ internal static class RedisKeyRules
                 : "is a lambda that uses an object instance ('this', or a captured service whose state its public members do not show)";
             throw new ArgumentException(
                 $"{config.DisplayName} {what}. In memory its entries are kept per instance; in Redis, shared by processes, an instance has no key, " +
-                "so the wrapper is refused rather than mix the results of different instances. Before .Backend(...) or .UseRedis(), call " +
-                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key.",
+                "so the wrapper is refused rather than mix the results of different instances. Call " +
+                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key (before .Backend(...); with .UseRedis() the order does not matter).",
                 paramName);
         }
 
@@ -70,8 +70,8 @@ internal static class RedisKeyRules
             {
                 throw new ArgumentException(
                     $"{config.DisplayName} captures '{captured.Name}' ({TypeNames.Short(captured.Type)}), which cannot be part of a Redis key: {reason}. " +
-                    "A closure is keyed by what it captures. Before .Backend(...) or .UseRedis(), call .NoSelf() if the captured values never change the result, " +
-                    ".KeyBy(...) to build the key yourself, or pass the value as an argument.",
+                    "A closure is keyed by what it captures. Call .NoSelf() if the captured values never change the result, " +
+                    ".KeyBy(...) to build the key yourself, or pass the value as an argument (before .Backend(...); with .UseRedis() the order does not matter).",
                     paramName);
             }
         }

@@ -89,7 +89,11 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         var delay = state.RetryDelay();
         if (error is RedisException or RedisTimeoutException)
         {
-            RedisLog.RefreshCheckFailed(Logger, state.Binding.Name, state.Failures, Services.ToTimeSpan(delay), error);
+            // Rate-limited with the backend's other Redis failures: one detailed line per outage, then summaries.
+            if (_redis.ErrorLog.Failed("refresh", state.Binding.Name, error, removal: false))
+            {
+                RedisLog.RefreshCheckFailed(Logger, state.Binding.Name, state.Failures, Services.ToTimeSpan(delay), error);
+            }
         }
         else
         {

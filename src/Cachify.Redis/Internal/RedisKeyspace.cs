@@ -81,6 +81,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 var reply = (RedisResult[])_redis.Database.ScriptEvaluate(RedisScripts.ReadWithTime, [valueKey])!;
                 read = Decode((RedisValue)reply[0], reader, (long)reply[1], out value, out _);
             }
+
+            _redis.Succeeded();
         }
         catch (RedisServerException error) when (IsWrongType(error))
         {
@@ -127,6 +129,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 var reply = (RedisResult[])(await WithCancellation(_redis.Database.ScriptEvaluateAsync(RedisScripts.ReadWithTime, [valueKey]), waitToken).ConfigureAwait(false))!;
                 read = Decode((RedisValue)reply[0], binding, (long)reply[1], out value, out _);
             }
+
+            _redis.Succeeded();
         }
         catch (RedisServerException error) when (IsWrongType(error))
         {

@@ -34,4 +34,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "A result of {Function} was not stored in Redis because it would not come back as it is: {Problem}. It is returned uncached (logged once per function); return the declared type, or admit the runtime type on the declared type with [JsonDerivedType].")]
     public static partial void ResultNotFaithful(ILogger logger, string function, string problem);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Redis failures in the last {Window}: {Failures} operations failed and ran without the cache ({Removals} of them Invalidate or Clear: those entries may be served until they expire). Failing for {Since}; the last: {Operation} for {Function}: {Error}")]
+    public static partial void StillFailing(ILogger logger, long failures, TimeSpan window, long removals, TimeSpan since, string operation, string function, string error);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Redis works again after {Duration} of failures; {Failures} operations failed meanwhile.")]
+    public static partial void Recovered(ILogger logger, TimeSpan duration, long failures);
 }

@@ -15,6 +15,7 @@ internal sealed class BackendServices : IDisposable
     private TaskCompletionSource? _idle;
 
     private readonly string _ownerName;
+    private volatile bool _disposed;
 
     public BackendServices(string ownerName, string kind, TimeProvider? time, ILoggerFactory? loggerFactory)
     {
@@ -37,7 +38,11 @@ internal sealed class BackendServices : IDisposable
     /// <summary>Cancelled when the backend is disposed.</summary>
     public CancellationToken Stopping => _stopping.Token;
 
-    public bool IsDisposed => _stopping.IsCancellationRequested;
+    /// <summary>
+    /// Set as <see cref="Dispose"/> begins, before <see cref="Stopping"/> is cancelled. Wrappers read it at each call (their
+    /// binding is made again once it is set), so it is one field read rather than a look into the token source.
+    /// </summary>
+    public bool IsDisposed => _disposed;
 
     public long Now => Time.GetTimestamp();
 
@@ -136,6 +141,7 @@ internal sealed class BackendServices : IDisposable
             return;
         }
 
+        _disposed = true;
         try
         {
             _stopping.Cancel();

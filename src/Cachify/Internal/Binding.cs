@@ -1,15 +1,28 @@
 namespace CachifyNet.Internal;
 
+/// <summary>What a wrapper checks of its binding at each call.</summary>
+internal interface IBinding
+{
+    /// <summary>
+    /// Whether the binding's backend was disposed: the wrapper binds again at its next call, to the backend its settings
+    /// name now (after <c>CachifyRedis.Reset()</c> and <c>Configure()</c>, or a new host), or throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    bool IsStale { get; }
+}
+
 /// <summary>
 /// A wrapper bound to its keyspace: everything the call path needs, resolved once (the TTL in clock
 /// ticks, the key settings, the invoker). Entries point at the binding that wrote them.
 /// </summary>
-internal abstract class Binding<TKey, TValue>
+internal abstract class Binding<TKey, TValue> : IBinding
     where TKey : struct, IArgsKey<TKey>
 {
+    private readonly BackendServices _services;
+
     protected Binding(Keyspace<TKey, TValue> keyspace, WrapperConfig config, TimeSpan ttl, long ttlTicks, long idleTicks)
     {
         Keyspace = keyspace;
+        _services = keyspace.Services;
         Name = config.DisplayName;
         Ttl = ttl;
         TtlTicks = ttlTicks;
@@ -45,6 +58,9 @@ internal abstract class Binding<TKey, TValue>
     public Telemetry.Tags Tags { get; }
 
     public Keyspace<TKey, TValue> Keyspace { get; }
+
+    /// <inheritdoc/>
+    public bool IsStale => _services.IsDisposed;
 
     /// <summary>Name for logs and metrics.</summary>
     public string Name { get; }
