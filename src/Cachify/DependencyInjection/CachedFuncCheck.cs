@@ -36,9 +36,9 @@ internal sealed class CachedFuncCheckValidator(IServiceProvider provider, string
     /// fluent chain (<c>.Backend(...)</c>, <c>.UseRedis()</c>) becomes advice about the <c>configure</c> argument.
     /// </summary>
     internal static string ForRegistration(string registration, Exception e)
-        => $"{registration} cannot be cached by the app's backend: "
+        => $"{registration} is refused: "
             + (e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", string.Empty, StringComparison.Ordinal) : e.Message)
                 .Replace(" before .Backend(...) or .UseRedis()", " in AddCachedFunc's configure argument", StringComparison.Ordinal)
                 .Replace("Before .Backend(...) or .UseRedis(), call", "In AddCachedFunc's configure argument, call", StringComparison.Ordinal)
-            + " (Cachify keys a registered function without its service instance; each execution resolves the service from its own scope.)";
+            + " (A registered function's arguments are named arg1, arg2, cancellationToken; its key never holds the service, which each execution resolves from its own scope.)";
 }

@@ -155,7 +155,7 @@ public static class CachedFuncServiceCollectionExtensions
             var paren = body.IndexOf('(', StringComparison.Ordinal);
             var call = paren > 0 ? body[..paren] : string.Empty;
             var method = call[(call.LastIndexOf('.') + 1)..];
-            if (method.Length > 0 && method.All(c => char.IsLetterOrDigit(c) || c == '_'))
+            if (method.Length > 0 && call.All(c => char.IsLetterOrDigit(c) || c is '_' or '.'))
             {
                 return service + "." + method;
             }
