@@ -14,6 +14,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "A callback registered on the cancellation token of a cached function threw while the token was cancelled.")]
     public static partial void CancellationCallbackFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Function} ran {Misses} times, {Fresh} of them for an instance of {TargetType} it had not seen before: its entries are kept per instance (the method's 'this', or one its lambda uses), so a new instance per call or per request never hits. Call .NoSelf() if every instance computes the same results, keep the wrapper in a singleton, or wrap the service's method so each execution resolves it from its own scope.")]
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "{Function} ran {Misses} times, {Fresh} of them for an instance of {TargetType} it had not seen before: its entries are kept per instance (the method's 'this', or one its lambda uses), so a new instance per call or per request never hits. Call .NoSelf() if every instance computes the same results, or register the method with services.AddCachedFunc<TService, ...>(...) (a singleton whose every execution resolves the service from its own scope; docs/aspnetcore.md).")]
     public static partial void NeverHits(ILogger logger, string function, int misses, int fresh, string targetType);
 }
