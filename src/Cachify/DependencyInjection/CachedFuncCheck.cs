@@ -32,13 +32,13 @@ internal sealed class CachedFuncCheckValidator(IServiceProvider provider, string
     }
 
     /// <summary>
-    /// The message of a refusal, for someone who registered the function with <c>AddCachedFunc</c>: the advice of the
-    /// fluent chain (<c>.Backend(...)</c>, <c>.UseRedis()</c>) becomes advice about the <c>configure</c> argument.
+    /// The message of a refusal, for someone who registered the function with <c>AddCachedFunc</c>: the advice for
+    /// wrappers on a default backend ("where it is wrapped") becomes advice about the <c>configure</c> argument.
     /// </summary>
     internal static string ForRegistration(string registration, Exception e)
         => $"{registration} is refused: "
             + (e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", string.Empty, StringComparison.Ordinal) : e.Message)
-                .Replace(" before .Backend(...) or .UseRedis()", " in AddCachedFunc's configure argument", StringComparison.Ordinal)
-                .Replace("Before .Backend(...) or .UseRedis(), call", "In AddCachedFunc's configure argument, call", StringComparison.Ordinal)
+                .Replace(" where it is wrapped", " in AddCachedFunc's configure argument", StringComparison.Ordinal)
+                .Replace("Where it is wrapped, call", "In AddCachedFunc's configure argument, call", StringComparison.Ordinal)
             + " (A registered function's arguments are named arg1, arg2, cancellationToken; its key never holds the service, which each execution resolves from its own scope.)";
 }
