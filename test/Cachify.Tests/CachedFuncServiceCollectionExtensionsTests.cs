@@ -76,6 +76,29 @@ public class CachedFuncServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public async Task AddCachedFunc_Hit_AllocatesNothing()
+    {
+        var counters = new Counters();
+        await using var provider = Build(new FakeTimeProvider(), counters);
+        var catalog = provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, string>>();
+        await catalog.Invoke(1, CancellationToken.None);
+        await catalog.Invoke(1, CancellationToken.None); // the first hit makes the completed task every later hit returns
+
+        var completed = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            completed += catalog.Invoke(1, CancellationToken.None).IsCompletedSuccessfully ? 1 : 0; // a hit completes at once
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Console.WriteLine($"AddCachedFunc hit: {allocated} bytes for 1000 hits.");
+        Assert.Equal(1000, completed);
+        Assert.Equal(0, allocated);
+        Assert.Equal(1, counters.Executions);
+    }
+
+    [Fact]
     public async Task AddCachedFunc_NeverDieRefresh_UsesAFreshScope()
     {
         var time = new FakeTimeProvider();
