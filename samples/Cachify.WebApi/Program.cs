@@ -1,21 +1,49 @@
 using CachifyNet;
 using CachifyNet.WebApi;
+using Microsoft.EntityFrameworkCore;
 using OpenTelemetry.Metrics;
 
-// A web API that caches a slow endpoint with Cachify through dependency injection, and exposes
-// Cachify's metrics (meter "Cachify") in Prometheus format at /metrics.
+// A web API that caches with Cachify through dependency injection: a slow singleton service (the forecast), and the
+// reads of a scoped EF Core service (the catalog, SQLite) through AddCachedFunc, whose every execution runs in its own
+// DI scope. Cachify:Backend picks the store: "Memory" (the default) or "Redis" (Cachify:Redis is the connection
+// string). Cachify's metrics (meter "Cachify") are exposed in Prometheus format at /metrics.
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddCachify(options => options.DefaultTtl = TimeSpan.FromSeconds(30));
+if (string.Equals(builder.Configuration["Cachify:Backend"], "Redis", StringComparison.OrdinalIgnoreCase))
+{
+    builder.Services.AddCachifyRedis(
+        builder.Configuration["Cachify:Redis"] ?? throw new InvalidOperationException("Cachify:Backend is Redis but Cachify:Redis (the connection string) is not set."),
+        new CachifyNet.Redis.RedisCacheOptions { KeyPrefix = "webapi" });
+}
+else
+{
+    builder.Services.AddCachify(options => options.DefaultTtl = TimeSpan.FromSeconds(30));
+}
+
 builder.Services.Configure<WeatherOptions>(builder.Configuration.GetSection("Weather"));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<WeatherService>();
 builder.Services.AddSingleton<CachedWeather>();
+
+// The catalog: a scoped DbContext and a scoped service, as in most apps.
+builder.Services.AddSingleton<QueryCounter>();
+builder.Services.AddDbContext<CatalogDb>((services, options) => options
+    .UseSqlite(builder.Configuration.GetConnectionString("Catalog") ?? "Data Source=catalog.db")
+    .AddInterceptors(services.GetRequiredService<QueryCounter>()));
+builder.Services.AddScoped<CatalogService>();
+
+// The cached read: an injectable singleton AsyncCachedFunc<int, CancellationToken, CatalogPage>. Each execution (a miss,
+// a skip-cache call, a never-die refresh) resolves CatalogService, and with it a DbContext, from a scope of its own.
+builder.Services.AddCachedFunc<CatalogService, int, CatalogPage>(
+    (catalog, page, cancellationToken) => catalog.GetPageAsync(page, cancellationToken),
+    o => o.Named("catalog.page").Ttl(TimeSpan.FromMinutes(1)).NeverDie(TimeSpan.FromMinutes(30)));
+
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
     .AddMeter("Cachify")
     .AddPrometheusExporter());
 
 var app = builder.Build();
+CatalogService.Seed(app.Services);
 
 app.MapGet("/forecast/{city}", (string city, CachedWeather weather, CancellationToken cancellationToken)
     => weather.Forecast.Invoke(city, cancellationToken));
@@ -29,9 +57,29 @@ app.MapDelete("/forecast/{city}", async (string city, CachedWeather weather) =>
     return Results.NoContent();
 });
 
+app.MapGet("/catalog/{page:int:min(1)}", (int page, AsyncCachedFunc<int, CancellationToken, CatalogPage> pages, CancellationToken cancellationToken)
+    => pages.Invoke(page, cancellationToken));
+
+// A write goes to the database through the request's own scoped service, then drops every cached page (a new product
+// can shift them all).
+app.MapPost("/catalog/products", async (NewProduct product, CatalogService catalog, AsyncCachedFunc<int, CancellationToken, CatalogPage> pages, CancellationToken cancellationToken) =>
+{
+    var created = await catalog.AddAsync(product.Name, product.Price, cancellationToken);
+    await pages.ClearAsync(CancellationToken.None);
+    return Results.Created($"/catalog/products/{created.Id}", created);
+});
+
 app.MapPrometheusScrapingEndpoint("/metrics");
 
 app.Run();
 
 /// <summary>The entry point, visible to the integration tests (WebApplicationFactory).</summary>
 public partial class Program;
+
+namespace CachifyNet.WebApi
+{
+    /// <summary>The body of <c>POST /catalog/products</c>.</summary>
+    /// <param name="Name">The name.</param>
+    /// <param name="Price">The price.</param>
+    public sealed record NewProduct(string Name, decimal Price);
+}

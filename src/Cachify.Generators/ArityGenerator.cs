@@ -704,6 +704,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <summary>The text binding (KeyBy, or arguments keyed by content), made now if the wrapper was not called yet (tests).</summary>
                 internal {{textBindingType}}? EnsureTextBound() => Typed() is null ? _textBinding : null;
 
+                /// <summary>Binds the wrapper now (typed or text keys), throwing what its backend refuses; DI validates registrations at start with it.</summary>
+                internal void BindNow() => _ = Typed();
+
                 /// <summary>The wrapper's settings (backends that pick themselves, such as <c>UseRedis()</c>, read them).</summary>
                 internal WrapperConfig Config => _config;
 

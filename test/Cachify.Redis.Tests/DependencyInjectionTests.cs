@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
@@ -91,5 +92,58 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
         Assert.Equal("connectionString", Assert.Throws<ArgumentException>(() => services.AddCachifyRedis("localhost,notanoption=1")).ParamName);
         Assert.Throws<ArgumentNullException>(() => services.AddCachifyRedis((string)null!));
         Assert.Empty(services);
+    }
+
+    /// <summary>A scoped service of the kind that wraps in its constructor (the pattern that does not work).</summary>
+    public sealed class ScopedCatalog
+    {
+        public ScopedCatalog(ICachify cachify) => Page = cachify.Wrap((int page) => GetPageAsync(page));
+
+        public AsyncCachedFunc<int, string> Page { get; }
+
+        public Task<string> GetPageAsync(int page) => Task.FromResult($"page {page} of {GetHashCode()}");
+
+        /// <summary>A result that cannot round-trip: get-only, no constructor parameter.</summary>
+        public Task<Opaque> GetOpaqueAsync(int page, CancellationToken cancellationToken) => Task.FromResult(new Opaque());
+    }
+
+    public sealed class Opaque
+    {
+        public int Value { get; } = 42;
+    }
+
+    [Trait("Category", "Reliability")]
+    [RedisFact]
+    public async Task Wrap_InScopedServiceOnRedis_RefusalNamesTheLambdaAndPointsToAddCachedFunc()
+    {
+        await using var provider = new ServiceCollection()
+            .AddCachifyRedis(Fixture.EndPoint, new RedisCacheOptions { KeyPrefix = Prefix })
+            .AddScoped<ScopedCatalog>()
+            .BuildServiceProvider();
+        await using var scope = provider.CreateAsyncScope();
+        var catalog = scope.ServiceProvider.GetRequiredService<ScopedCatalog>();
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => catalog.Page.Invoke(1));
+        Assert.Contains("lambda in DependencyInjectionTests+ScopedCatalog's constructor", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Where it is wrapped, call .NoSelf()", error.Message, StringComparison.Ordinal);
+        Assert.Contains("services.AddCachedFunc<TService, ...>", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("DisplayClass", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(".Backend(", error.Message, StringComparison.Ordinal);
+    }
+
+    [Trait("Category", "Reliability")]
+    [RedisFact]
+    public async Task AddCachedFunc_ResultRedisRefuses_FailsAtStartNamingTheRegistration()
+    {
+        await using var provider = new ServiceCollection()
+            .AddCachifyRedis(Fixture.EndPoint, new RedisCacheOptions { KeyPrefix = Prefix })
+            .AddScoped<ScopedCatalog>()
+            .AddCachedFunc<ScopedCatalog, int, Opaque>((catalog, page, ct) => catalog.GetOpaqueAsync(page, ct))
+            .BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("AddCachedFunc<DependencyInjectionTests+ScopedCatalog, Int32, DependencyInjectionTests+Opaque>((catalog, page, ct) => catalog.GetOpaqueAsync(page, ct)) is refused", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ScopedCatalog.GetOpaqueAsync", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(".Backend(", error.Message, StringComparison.Ordinal);
     }
 }

@@ -121,4 +121,23 @@ public class CachifyTests
     }
 
     private static string Format(int n, string s) => $"{n}-{s}";
+
+    private sealed class Constructed
+    {
+        public Constructed(int offset) => Wrapper = Cachify.Wrap((int page) => page + offset);
+
+        public CachedFunc<int, int> Wrapper { get; }
+    }
+
+    [Fact]
+    public void Wrap_Lambda_ErrorsNameItAsItsAuthorKnowsIt()
+    {
+        var offset = 1;
+        var inMethod = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int page) => page + offset).IgnoreArgs("nope"));
+        Assert.Contains("'nope' is not a parameter of lambda in CachifyTests.Wrap_Lambda_ErrorsNameItAsItsAuthorKnowsIt.", inMethod.Message, StringComparison.Ordinal);
+
+        var inConstructor = Assert.Throws<ArgumentException>(() => new Constructed(offset).Wrapper.IgnoreArgs("nope"));
+        Assert.Contains("lambda in CachifyTests+Constructed's constructor", inConstructor.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("DisplayClass", inConstructor.Message, StringComparison.Ordinal);
+    }
 }

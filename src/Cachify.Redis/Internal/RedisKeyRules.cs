@@ -32,6 +32,12 @@ internal static class RedisKeyRules
     {
         var function = config.Function;
         var mask = KeyMask(config);
+
+        // Where the fix goes: a wrapper given this backend with .Backend(...)/.UseRedis() is fixed before that call; one on
+        // a default backend (the app's ICachify, Cachify.DefaultBackend) never made that call, so it is fixed where it is wrapped.
+        var explicitBackend = config.Backend is not null;
+        var before = explicitBackend ? " before .Backend(...) or .UseRedis()" : " where it is wrapped";
+        var call = explicitBackend ? "Before .Backend(...) or .UseRedis(), call" : "Where it is wrapped, call";
         for (var i = 0; i < function.ParameterTypes.Length; i++)
         {
             var type = function.ParameterTypes[i];
@@ -40,7 +46,7 @@ internal static class RedisKeyRules
                 var name = function.ParameterNames[i];
                 throw new ArgumentException(
                     string.Create(CultureInfo.InvariantCulture, $"Parameter '{name}' ({TypeNames.Short(type)}) of {config.DisplayName} cannot be part of a Redis key: {reason}. ") +
-                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself (before .Backend(...); with .UseRedis() the order does not matter).",
+                    $"Call .IgnoreArgs(\"{name}\") if it does not change the result, or .KeyBy(...) to build the key yourself,{before}.",
                     paramName);
             }
         }
@@ -59,8 +65,10 @@ internal static class RedisKeyRules
                 : "is a lambda that uses an object instance ('this', or a captured service whose state its public members do not show)";
             throw new ArgumentException(
                 $"{config.DisplayName} {what}. In memory its entries are kept per instance; in Redis, shared by processes, an instance has no key, " +
-                "so the wrapper is refused rather than mix the results of different instances. Call " +
-                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key (before .Backend(...); with .UseRedis() the order does not matter).",
+                $"so the wrapper is refused rather than mix the results of different instances. {call} " +
+                ".NoSelf() if every instance computes the same results (the usual case for a service), or .KeyBy(...) to put what matters into the key. " +
+                "For a method of a scoped service (one instance per request), register it with services.AddCachedFunc<TService, ...>(...) instead: " +
+                "each execution then resolves the service from its own scope (docs/aspnetcore.md).",
                 paramName);
         }
 
@@ -70,8 +78,8 @@ internal static class RedisKeyRules
             {
                 throw new ArgumentException(
                     $"{config.DisplayName} captures '{captured.Name}' ({TypeNames.Short(captured.Type)}), which cannot be part of a Redis key: {reason}. " +
-                    "A closure is keyed by what it captures. Call .NoSelf() if the captured values never change the result, " +
-                    ".KeyBy(...) to build the key yourself, or pass the value as an argument (before .Backend(...); with .UseRedis() the order does not matter).",
+                    $"A closure is keyed by what it captures. {call} .NoSelf() if the captured values never change the result, " +
+                    ".KeyBy(...) to build the key yourself, or pass the value as an argument.",
                     paramName);
             }
         }

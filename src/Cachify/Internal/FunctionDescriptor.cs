@@ -37,7 +37,46 @@ internal sealed class FunctionDescriptor
         }
 
         Identity = BuildIdentity(method, IsCompilerGenerated);
-        DisplayName = TypeNames.Short(method.DeclaringType) + "." + method.Name;
+        DisplayName = IsCompilerGenerated ? LambdaName(method) : TypeNames.Short(method.DeclaringType) + "." + method.Name;
+    }
+
+    /// <summary>
+    /// A lambda's or local function's name as its author knows it: <c>"lambda in CatalogService.GetPage"</c>,
+    /// <c>"lambda in CatalogService's constructor"</c>, <c>"CatalogService.GetPage.Local"</c>, rather than the compiler's
+    /// <c>CatalogService+&lt;&gt;c__DisplayClass3_0.&lt;GetPage&gt;b__0</c>.
+    /// </summary>
+    internal static string LambdaName(MethodInfo method)
+    {
+        var outer = method.DeclaringType;
+        while (outer is not null && outer.Name.StartsWith('<'))
+        {
+            outer = outer.DeclaringType;
+        }
+
+        var name = method.Name;
+        var close = name.IndexOf('>', StringComparison.Ordinal);
+        if (outer is null || !name.StartsWith('<') || close < 1)
+        {
+            return TypeNames.Short(method.DeclaringType) + "." + name;
+        }
+
+        var type = TypeNames.Short(outer);
+        var member = name[1..close];
+        var local = name.IndexOf(">g__", StringComparison.Ordinal);
+        if (local >= 0)
+        {
+            var bar = name.IndexOf('|', local);
+            var localName = bar > local ? name[(local + 4)..bar] : name[(local + 4)..];
+            return member is ".ctor" ? $"{type}..ctor.{localName}" : $"{type}.{member}.{localName}";
+        }
+
+        return member switch
+        {
+            ".ctor" => $"lambda in {type}'s constructor",
+            ".cctor" => $"lambda in {type}'s static constructor",
+            "" => $"lambda in {type}",
+            _ => $"lambda in {type}.{member}",
+        };
     }
 
     /// <summary>The method the delegate calls (after unwrapping delegates of delegates).</summary>

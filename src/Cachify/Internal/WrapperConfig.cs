@@ -237,7 +237,7 @@ internal sealed class WrapperConfig
             {
                 var valid = Function.ParameterNames.Length == 0 ? "(the function has no parameters)" : string.Join(", ", Function.ParameterNames);
                 throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a parameter of {Function.DisplayName}. Valid names: {valid}."),
+                    string.Create(CultureInfo.InvariantCulture, $"'{name}' is not a parameter of {DisplayName}. Valid names: {valid}."),
                     nameof(names));
             }
 
