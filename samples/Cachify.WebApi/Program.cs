@@ -21,11 +21,11 @@ app.MapGet("/forecast/{city}", (string city, CachedWeather weather, Cancellation
     => weather.Forecast.Invoke(city, cancellationToken));
 
 app.MapPost("/forecast/{city}/refresh", (string city, CachedWeather weather, CancellationToken cancellationToken)
-    => weather.Forecast.Invoke(city, cancellationToken, skipCache: true));
+    => weather.Forecast.Invoke(city, skipCache: true, cancellationToken));
 
 app.MapDelete("/forecast/{city}", async (string city, CachedWeather weather) =>
 {
-    await weather.Forecast.InvalidateAsync(city, CancellationToken.None); // the token argument is not part of the key
+    await weather.Forecast.InvalidateAsync(city); // the key arguments only: the token is not part of the key
     return Results.NoContent();
 });
 

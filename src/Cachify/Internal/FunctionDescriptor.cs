@@ -37,7 +37,7 @@ internal sealed class FunctionDescriptor
         }
 
         Identity = BuildIdentity(method, IsCompilerGenerated);
-        DisplayName = TypeNames.Short(method.DeclaringType) + "." + method.Name;
+        DisplayName = TypeNames.Display(method);
     }
 
     /// <summary>The method the delegate calls (after unwrapping delegates of delegates).</summary>
@@ -76,7 +76,10 @@ internal sealed class FunctionDescriptor
     /// </summary>
     public string Identity { get; }
 
-    /// <summary>Short human name for logs and metrics, e.g. <c>UserRepository.GetUser</c>.</summary>
+    /// <summary>
+    /// Short human name for logs, metrics and errors, e.g. <c>UserRepository.GetUser</c>; a lambda or local function is named
+    /// after the method that declares it (<c>WeatherService.GetForecast.lambda</c>, <c>WeatherService.GetForecast.Fetch</c>).
+    /// </summary>
     public string DisplayName { get; }
 
     /// <summary>Describes the function <paramref name="func"/> calls and returns its target; throws for delegates that cannot be cached safely.</summary>
