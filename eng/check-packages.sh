@@ -41,7 +41,7 @@ fi
 # Not grep -q: it would stop reading early and fail the pipeline (pipefail) with unzip's SIGPIPE.
 has() { unzip -Z1 "$1" | grep -xF "$2" >/dev/null; }
 
-for id in Cachify Cachify.Redis; do
+for id in Cachify Cachify.Redis Cachify.OpenTelemetry; do
   nupkg="$(ls "$packages/$id".[0-9]*.nupkg 2>/dev/null | head -n 1 || true)"
   snupkg="${nupkg%.nupkg}.snupkg"
   if [ -z "$nupkg" ]; then fail "$id: no .nupkg"; continue; fi

@@ -1,9 +1,11 @@
 using CachifyNet;
 using CachifyNet.WebApi;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 // A web API that caches a slow endpoint with Cachify through dependency injection, and exposes
 // Cachify's metrics (meter "Cachify") in Prometheus format at /metrics.
+// Packages: Cachify, Cachify.OpenTelemetry, OpenTelemetry.Extensions.Hosting, OpenTelemetry.Exporter.Prometheus.AspNetCore (prerelease).
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddCachify(options => options.DefaultTtl = TimeSpan.FromSeconds(30));
@@ -11,9 +13,12 @@ builder.Services.Configure<WeatherOptions>(builder.Configuration.GetSection("Wea
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<WeatherService>();
 builder.Services.AddSingleton<CachedWeather>();
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-    .AddMeter("Cachify")
-    .AddPrometheusExporter());
+builder.Services.AddOpenTelemetry()
+    .WithMetrics(metrics => metrics
+        .AddCachifyInstrumentation()   // the meter "Cachify"; without Cachify.OpenTelemetry: .AddMeter("Cachify")
+        .AddPrometheusExporter())
+    .WithTracing(tracing => tracing
+        .AddCachifyInstrumentation()); // a span per execution; add an exporter, e.g. .AddOtlpExporter()
 
 var app = builder.Build();
 

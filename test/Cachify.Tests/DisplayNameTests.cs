@@ -4,7 +4,8 @@ namespace CachifyNet.Tests;
 
 /// <summary>
 /// The name a function shows in metrics tags, logs and errors: lambdas and local functions are named after the method
-/// that declares them, never by the compiler's names (<c>&lt;&gt;c.&lt;Run&gt;b__0_2</c>).
+/// that declares them, never by the compiler's names (<c>&lt;&gt;c.&lt;Run&gt;b__0_2</c>). Nested types keep the
+/// reflection form <c>Outer+Inner</c>.
 /// </summary>
 public class DisplayNameTests
 {
@@ -12,17 +13,17 @@ public class DisplayNameTests
     public void Lambda_IsNamedAfterTheMethodThatWrapsIt()
     {
         var service = new WeatherService(3);
-        Assert.Equal("WeatherService.GetForecast.lambda", NameOf(service.GetForecast()));
-        Assert.Equal("WeatherService.GetForecastCapturing.lambda", NameOf(service.GetForecastCapturing(2)));
-        Assert.Equal("WeatherService.GetForecast.Fetch", NameOf(service.LocalFunction()));
-        Assert.Equal("WeatherService.ctor.lambda", NameOf(service.FromConstructor));
-        Assert.Equal("WeatherService.cctor.lambda", NameOf(WeatherService.FromStaticField));
-        Assert.Equal("WeatherService.Compute", NameOf(service.Method()));
+        Assert.Equal("DisplayNameTests+WeatherService.GetForecast.lambda", NameOf(service.GetForecast()));
+        Assert.Equal("DisplayNameTests+WeatherService.GetForecastCapturing.lambda", NameOf(service.GetForecastCapturing(2)));
+        Assert.Equal("DisplayNameTests+WeatherService.GetForecast.Fetch", NameOf(service.LocalFunction()));
+        Assert.Equal("DisplayNameTests+WeatherService.ctor.lambda", NameOf(service.FromConstructor));
+        Assert.Equal("DisplayNameTests+WeatherService.cctor.lambda", NameOf(WeatherService.FromStaticField));
+        Assert.Equal("DisplayNameTests+WeatherService.Compute", NameOf(service.Method()));
     }
 
     [Fact]
     public void Lambda_InAGenericType_IsNamedAfterTheType()
-        => Assert.Equal("Repository<T>.Load.lambda", NameOf(new Repository<string>().Load()));
+        => Assert.Equal("DisplayNameTests+Repository<T>.Load.lambda", NameOf(new Repository<string>().Load()));
 
     [Theory]
     [InlineData("GetUser", "GetUser")]
@@ -42,7 +43,7 @@ public class DisplayNameTests
         using var fx = new MemoryFixture();
         var f = new WeatherService(1).KeyByNull().Backend(fx.Backend);
         var error = Assert.Throws<InvalidOperationException>(() => f.Invoke(1));
-        Assert.Contains("WeatherService.KeyByNull.lambda", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DisplayNameTests+WeatherService.KeyByNull.lambda", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("<", error.Message, StringComparison.Ordinal);
     }
 

@@ -55,6 +55,11 @@ internal static class TypeNames
 
         outer = Plain(outer);
         var rest = name.AsSpan(close + 1);
+        if (rest.IsEmpty || rest is "$")
+        {
+            return outer;
+        }
+
         if (rest.StartsWith("g__", StringComparison.Ordinal))
         {
             var bar = rest.IndexOf('|');
