@@ -242,12 +242,14 @@ public sealed class ArityGenerator : IIncrementalGenerator
         var fields = string.Concat(a.Indices.Select(i => $"    public readonly T{i} A{i};\n"));
         var ctorParams = string.Concat(a.Indices.Select(i => $", T{i} a{i}"));
         var assigns = string.Concat(a.Indices.Select(i => $"        A{i} = a{i};\n"));
-        var equals = string.Concat(a.Indices.Select(i => $" && EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i})"));
+        // A CancellationToken is never part of a key (its slot always holds default): skipped by Equals and GetHashCode,
+        // which saves hashing the token's source on every hit. typeof(T) == typeof(CancellationToken) folds at JIT time.
+        var equals = string.Concat(a.Indices.Select(i => $" && (typeof(T{i}) == typeof(CancellationToken) || EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i}))"));
         var hash = a.N switch
         {
             0 => "TargetKey.Hash(S)",
-            1 => "(A1 is null ? 0 : EqualityComparer<T1>.Default.GetHashCode(A1)) ^ TargetKey.Hash(S)",
-            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"A{i}"))}) ^ TargetKey.Hash(S)",
+            1 => "KeyHash.Of(A1) ^ TargetKey.Hash(S)",
+            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"KeyHash.Of(A{i})"))}) ^ TargetKey.Hash(S)",
         };
         var writes = string.Concat(a.Indices.Select(i => $"        writer.Write({i - 1}, A{i});\n"));
         var plainCtor = a.N == 0 ? string.Empty : "\n    /// <summary>A key without a target.</summary>\n    public ArgsKey(" + string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"))
