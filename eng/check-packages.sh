@@ -147,7 +147,7 @@ else
   fail "the consumer app did not build"
 fi
 
-others="$(ls "$packages" | grep -vE '^Cachify(\.Redis)?\.[0-9].*\.s?nupkg$' || true)"
+others="$(ls "$packages" | grep -vE '^Cachify(\.Redis|\.OpenTelemetry)?\.[0-9].*\.s?nupkg$' || true)"
 check "unexpected packages (mark the project IsPackable=false): $others" test -z "$others"
 
 if [ -z "$origin" ]; then
