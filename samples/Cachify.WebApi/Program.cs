@@ -2,11 +2,14 @@ using CachifyNet;
 using CachifyNet.WebApi;
 using Microsoft.EntityFrameworkCore;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 // A web API that caches with Cachify through dependency injection: a slow singleton service (the forecast), and the
 // reads of a scoped EF Core service (the catalog, SQLite) through AddCachedFunc, whose every execution runs in its own
 // DI scope. Cachify:Backend picks the store: "Memory" (the default) or "Redis" (Cachify:Redis is the connection
 // string). Cachify's metrics (meter "Cachify") are exposed in Prometheus format at /metrics.
+// Packages: Cachify, Cachify.Redis, Cachify.OpenTelemetry, Microsoft.EntityFrameworkCore.Sqlite, OpenTelemetry.Extensions.Hosting,
+// OpenTelemetry.Exporter.Prometheus.AspNetCore (prerelease).
 var builder = WebApplication.CreateBuilder(args);
 
 if (string.Equals(builder.Configuration["Cachify:Backend"], "Redis", StringComparison.OrdinalIgnoreCase))
@@ -38,9 +41,12 @@ builder.Services.AddCachedFunc<CatalogService, int, CatalogPage>(
     (catalog, page, cancellationToken) => catalog.GetPageAsync(page, cancellationToken),
     o => o.Named("catalog.page").Ttl(TimeSpan.FromMinutes(1)).NeverDie(TimeSpan.FromMinutes(30)));
 
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-    .AddMeter("Cachify")
-    .AddPrometheusExporter());
+builder.Services.AddOpenTelemetry()
+    .WithMetrics(metrics => metrics
+        .AddCachifyInstrumentation()   // the meter "Cachify"; without Cachify.OpenTelemetry: .AddMeter("Cachify")
+        .AddPrometheusExporter())
+    .WithTracing(tracing => tracing
+        .AddCachifyInstrumentation()); // a span per execution; add an exporter, e.g. .AddOtlpExporter()
 
 var app = builder.Build();
 CatalogService.Seed(app.Services);
@@ -49,11 +55,11 @@ app.MapGet("/forecast/{city}", (string city, CachedWeather weather, Cancellation
     => weather.Forecast.Invoke(city, cancellationToken));
 
 app.MapPost("/forecast/{city}/refresh", (string city, CachedWeather weather, CancellationToken cancellationToken)
-    => weather.Forecast.Invoke(city, cancellationToken, skipCache: true));
+    => weather.Forecast.Invoke(city, skipCache: true, cancellationToken));
 
 app.MapDelete("/forecast/{city}", async (string city, CachedWeather weather) =>
 {
-    await weather.Forecast.InvalidateAsync(city, CancellationToken.None); // the token argument is not part of the key
+    await weather.Forecast.InvalidateAsync(city); // the key arguments only: the token is not part of the key
     return Results.NoContent();
 });
 

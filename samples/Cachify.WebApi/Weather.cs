@@ -40,6 +40,6 @@ public sealed class WeatherService(IOptions<WeatherOptions> options, TimeProvide
 public sealed class CachedWeather(ICachify cachify, WeatherService service)
 {
     /// <summary>Gets the cached function: concurrent requests for one city share one computation.</summary>
-    public AsyncCachedFunc<string, CancellationToken, Forecast> Forecast { get; } =
+    public CancellableAsyncCachedFunc<string, Forecast> Forecast { get; } =
         cachify.Wrap((string city, CancellationToken cancellationToken) => service.GetForecastAsync(city, cancellationToken)).Named("weather.forecast").NoSelf();
 }

@@ -7,8 +7,8 @@ using Microsoft.CodeAnalysis.Operations;
 namespace CachifyNet.Analyzers;
 
 /// <summary>
-/// Recognises Cachify's API by name (namespace <c>CachifyNet</c>): the wrappers <c>CachedFunc&lt;…&gt;</c> and
-/// <c>AsyncCachedFunc&lt;…&gt;</c>, the entry points <c>Cachify.Wrap</c> / <c>ICachify.Wrap</c>, and the fluent options
+/// Recognises Cachify's API by name (namespace <c>CachifyNet</c>): the wrappers <c>CachedFunc&lt;…&gt;</c>,
+/// <c>AsyncCachedFunc&lt;…&gt;</c> and their <c>Cancellable…</c> forms (functions with a trailing token), the entry points <c>Cachify.Wrap</c> / <c>ICachify.Wrap</c>, and the fluent options
 /// (any method, instance or extension, that takes a wrapper and returns a wrapper), and follows a chain back to its Wrap.
 /// </summary>
 internal static class CachifyApi
@@ -17,10 +17,10 @@ internal static class CachifyApi
 
     public static bool IsWrapperType(ITypeSymbol? type)
         => type is INamedTypeSymbol { IsGenericType: true } named
-           && (named.Name == "CachedFunc" || named.Name == "AsyncCachedFunc")
+           && (named.Name is "CachedFunc" or "AsyncCachedFunc" or "CancellableCachedFunc" or "CancellableAsyncCachedFunc")
            && IsCachifyNamespace(named.ContainingNamespace);
 
-    public static bool IsSyncWrapperType(ITypeSymbol? type) => IsWrapperType(type) && type!.Name == "CachedFunc";
+    public static bool IsSyncWrapperType(ITypeSymbol? type) => IsWrapperType(type) && type!.Name is "CachedFunc" or "CancellableCachedFunc";
 
     public static bool IsWrap(IMethodSymbol method)
         => method.Name == "Wrap" && IsWrapperType(method.ReturnType) && IsCachifyNamespace(method.ContainingType?.ContainingNamespace);

@@ -46,6 +46,12 @@ public sealed class ArityGenerator : IIncrementalGenerator
             ctx.AddSource($"Invokers{n}.g.cs", SourceText.From(Invokers(a), Encoding.UTF8));
             ctx.AddSource($"CachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: false), Encoding.UTF8));
             ctx.AddSource($"AsyncCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: true), Encoding.UTF8));
+            if (n < MaxArity)
+            {
+                ctx.AddSource($"CancellableCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: false, token: true), Encoding.UTF8));
+                ctx.AddSource($"CancellableAsyncCachedFunc{n}.g.cs", SourceText.From(Wrapper(a, isAsync: true, token: true), Encoding.UTF8));
+            }
+
             wrap.Append(WrapOverloads(a, "public static", string.Empty, "WrapDefaults.Static", "<see cref=\"Cachify.DefaultTtl\"/>", "<see cref=\"Cachify.DefaultBackend\"/>"));
             extensions.Append(WrapOverloads(a, "public static", "this ICachify cachify, ", "WrapDefaults.For(cachify)", "<see cref=\"ICachify.DefaultTtl\"/>", "<see cref=\"ICachify.Backend\"/>"));
         }
@@ -82,6 +88,11 @@ public sealed class ArityGenerator : IIncrementalGenerator
             var a = new Arity(n);
             methods.Append(UseRedis(a, isAsync: false));
             methods.Append(UseRedis(a, isAsync: true));
+            if (n < MaxArity)
+            {
+                methods.Append(UseRedis(a, isAsync: false, token: true));
+                methods.Append(UseRedis(a, isAsync: true, token: true));
+            }
         }
 
         ctx.AddSource("RedisCachedFunctionExtensions.g.cs", SourceText.From(Header + $$"""
@@ -98,9 +109,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
             """, Encoding.UTF8));
     }
 
-    private static string UseRedis(Arity a, bool isAsync)
+    private static string UseRedis(Arity a, bool isAsync, bool token = false)
     {
-        var name = isAsync ? "AsyncCachedFunc" : "CachedFunc";
+        var name = (token ? "Cancellable" : string.Empty) + (isAsync ? "AsyncCachedFunc" : "CachedFunc");
         var self = $"{name}<{a.TypesWithResult}>";
         var kind = isAsync ? "asynchronous" : "synchronous";
         return $$"""
@@ -159,16 +170,34 @@ public sealed class ArityGenerator : IIncrementalGenerator
             Indices = idx;
         }
 
+        /// <summary>
+        /// The arity N + 1 whose last argument is a <see cref="System.Threading.CancellationToken"/> named
+        /// <c>cancellationToken</c>: the inside of a wrapper of a function with a trailing token.
+        /// </summary>
+        public Arity WithToken()
+        {
+            var t = new Arity(N + 1);
+            t.Types = Lead(Types) + "CancellationToken";
+            t.TypesWithResult = t.Types + ", TResult";
+            t.Generic = $"<{t.Types}>";
+            t.Params = Lead(Params) + "CancellationToken cancellationToken";
+            t.Args = Lead(Args) + "cancellationToken";
+            t.KeyType = $"ArgsKey<{t.Types}>";
+            t.TupleType = N == 0 ? "ValueTuple<CancellationToken>" : $"({t.Types})";
+            t.NewTuple = N == 0 ? "new ValueTuple<CancellationToken>(cancellationToken)" : $"({t.Args})";
+            return t;
+        }
+
         public int N { get; }
         public int[] Indices { get; }
-        public string Types { get; }
-        public string TypesWithResult { get; }
-        public string Generic { get; }
-        public string Params { get; }
-        public string Args { get; }
-        public string KeyType { get; }
-        public string TupleType { get; }
-        public string NewTuple { get; }
+        public string Types { get; private set; }
+        public string TypesWithResult { get; private set; }
+        public string Generic { get; private set; }
+        public string Params { get; private set; }
+        public string Args { get; private set; }
+        public string KeyType { get; private set; }
+        public string TupleType { get; private set; }
+        public string NewTuple { get; private set; }
 
         public string Lead(string text) => N == 0 ? text : text + ", ";
 
@@ -216,12 +245,14 @@ public sealed class ArityGenerator : IIncrementalGenerator
         var fields = string.Concat(a.Indices.Select(i => $"    public readonly T{i} A{i};\n"));
         var ctorParams = string.Concat(a.Indices.Select(i => $", T{i} a{i}"));
         var assigns = string.Concat(a.Indices.Select(i => $"        A{i} = a{i};\n"));
-        var equals = string.Concat(a.Indices.Select(i => $" && EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i})"));
+        // A CancellationToken is never part of a key (its slot always holds default): skipped by Equals and GetHashCode,
+        // which saves hashing the token's source on every hit. typeof(T) == typeof(CancellationToken) folds at JIT time.
+        var equals = string.Concat(a.Indices.Select(i => $" && (typeof(T{i}) == typeof(CancellationToken) || EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i}))"));
         var hash = a.N switch
         {
             0 => "TargetKey.Hash(S)",
-            1 => "(A1 is null ? 0 : EqualityComparer<T1>.Default.GetHashCode(A1)) ^ TargetKey.Hash(S)",
-            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"A{i}"))}) ^ TargetKey.Hash(S)",
+            1 => "KeyHash.Of(A1) ^ TargetKey.Hash(S)",
+            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"KeyHash.Of(A{i})"))}) ^ TargetKey.Hash(S)",
         };
         var writes = string.Concat(a.Indices.Select(i => $"        writer.Write({i - 1}, A{i});\n"));
         var refArgs = string.Concat(a.Indices.Select(i => $"        if ((mask & {1 << (i - 1)}) != 0 && (object?)A{i} is {{ }} a{i})\n        {{\n            return a{i};\n        }}\n\n"));
@@ -344,6 +375,49 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     => AsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
 
 
+            """ + (a.N < MaxArity ? TokenWrapOverloads(a, modifiers, receiver, defaults, ttlDoc, backendDoc) : string.Empty);
+    }
+
+    /// <summary>
+    /// The overloads for functions whose last parameter is a <see cref="System.Threading.CancellationToken"/>. C# picks them
+    /// over the overloads of arity N + 1 (their parameter types are more specific), so a lambda
+    /// <c>(int id, CancellationToken ct) =&gt; …</c> gets a wrapper whose <c>Invoke</c> takes the token once.
+    /// </summary>
+    private static string TokenWrapOverloads(Arity a, string modifiers, string receiver, string defaults, string ttlDoc, string backendDoc)
+    {
+        var docs = ParamTypeDocsForWrap(a);
+        var receiverDoc = receiver.Length == 0 ? string.Empty : "    /// <param name=\"cachify\">The entry point whose defaults the wrapper uses.</param>\n";
+        var k = a.WithToken();
+        return $$"""
+                /// <summary>
+                /// Wraps a synchronous function of {{a.N}} argument(s) and a trailing <see cref="CancellationToken"/> into a cached function
+                /// (TTL {{ttlDoc}}, backend {{backendDoc}}). The token is not part of the key; <c>Invoke</c> takes the caller's token.
+                /// </summary>
+            {{docs}}    /// <typeparam name="TResult">The type of the result.</typeparam>
+            {{receiverDoc}}    /// <param name="func">The function to cache.</param>
+                /// <returns>The cached function; configure it further with its fluent options.</returns>
+                /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
+                /// <exception cref="ArgumentException">
+                /// <paramref name="func"/> is a multicast delegate or already a cached function, or <typeparamref name="TResult"/> is a task,
+                /// which this overload would cache as an object: use the overload for functions returning <see cref="Task{TResult}"/>.
+                /// </exception>
+                {{modifiers}} CancellableCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}{{k.FuncType(false)}} func)
+                    => CancellableCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.CreateSync<TResult>(func, {{defaults}}));
+
+                /// <summary>
+                /// Wraps an asynchronous function of {{a.N}} argument(s) and a trailing <see cref="CancellationToken"/> into a cached function
+                /// (TTL {{ttlDoc}}, backend {{backendDoc}}). The token is not part of the key; <c>Invoke</c> takes the caller's token, and the
+                /// function receives a token cancelled only when every caller waiting for the execution has cancelled.
+                /// </summary>
+            {{docs}}    /// <typeparam name="TResult">The type of the task's result.</typeparam>
+            {{receiverDoc}}    /// <param name="func">The function to cache.</param>
+                /// <returns>The cached function; configure it further with its fluent options.</returns>
+                /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
+                /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
+                {{modifiers}} CancellableAsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}{{k.FuncType(true)}} func)
+                    => CancellableAsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
+
+
             """;
     }
 
@@ -352,30 +426,47 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
     // ------------------------------------------------------------------ wrappers
 
-    private static string Wrapper(Arity a, bool isAsync)
+    private const string TokenParamDoc =
+        "The caller's token. It stops this caller's wait; the function receives the shared execution's token, which is cancelled " +
+        "only when every caller waiting for the execution has cancelled (one caller giving up never cancels the work the others wait for), " +
+        "or at the timeout. The token is not part of the key.";
+
+    private static string Wrapper(Arity a, bool isAsync, bool token = false)
     {
-        var name = isAsync ? "AsyncCachedFunc" : "CachedFunc";
+        // A token wrapper (the function's last parameter is a CancellationToken) shows the key arguments only and takes the
+        // caller's token once; inside it is the wrapper of arity N + 1 whose last argument is that token (same key type,
+        // argument tuple and invoker, so it shares bindings and entries with a plain wrapper of the same function).
+        var k = token ? a.WithToken() : a;
+        var name = (token ? "Cancellable" : string.Empty) + (isAsync ? "AsyncCachedFunc" : "CachedFunc");
         var self = $"{name}<{a.TypesWithResult}>";
-        var funcType = a.FuncType(isAsync);
+        var funcType = k.FuncType(isAsync);
         var keyByType = $"Func<{a.Lead(a.Types)}string>";
-        var argsTuple = a.ArgsTupleType(isAsync);
-        var bindingType = $"Binding<{a.KeyType}, {argsTuple}, TResult>";
+        var argsTuple = k.ArgsTupleType(isAsync);
+        var bindingType = $"Binding<{k.KeyType}, {argsTuple}, TResult>";
         var invoker = isAsync ? "AsyncInvoker" : "SyncInvoker";
         var textBindingType = $"Binding<StringKey, {argsTuple}, TResult>";
-        var keyArgs = string.Concat(a.Indices.Select(i => $", (binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!"));
-        var rawArgs = string.Concat(a.Indices.Select(i => $", arg{i}"));
-        var newTuple = a.NewArgsTuple(isAsync);
+        var tokenKey = token ? ", default(CancellationToken)" : string.Empty;
+        var keyArgs = string.Concat(a.Indices.Select(i => $", (binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!")) + tokenKey;
+        var rawArgs = string.Concat(a.Indices.Select(i => $", arg{i}")) + tokenKey;
+        var newTuple = k.NewArgsTuple(isAsync);
+        var syncTokenParam = token ? ", CancellationToken cancellationToken" : string.Empty;
+        var syncTokenArg = token ? ", cancellationToken" : string.Empty;
         var paramDocs = ParamDocs(a, "    ");
         var resultDoc = isAsync ? "The type of the task's result." : "The type of the result.";
         var kind = isAsync ? "asynchronous" : "synchronous";
         var args = a.Args;
         var trailArgs = a.Trail(a.Args);
+        var tokenDoc = token
+            ? TokenParamDoc
+            : "Stops this caller's wait. The shared execution goes on for the other callers and is cached; a <see cref=\"CancellationToken\"/> parameter of the function is cancelled only when every caller has cancelled (and none took a stale value at its soft timeout: the execution then goes on for the store).";
+        var syncTokenDoc = token ? $"    /// <param name=\"cancellationToken\">{TokenParamDoc}</param>\n" : string.Empty;
+        var syncTokenDefault = token ? ", CancellationToken cancellationToken = default" : string.Empty;
 
         var invoke = isAsync
             ? $$"""
                 /// <summary>Returns the cached result for these arguments, or runs the function (once for all concurrent callers of the same arguments) and caches its result.</summary>
             {{paramDocs}}    /// <param name="skipCache">True to run the function now even if a result is cached (after any running execution for these arguments ends), return the fresh result and store it with a new TTL.</param>
-                /// <param name="cancellationToken">Stops this caller's wait. The shared execution goes on for the other callers and is cached; a <see cref="CancellationToken"/> parameter of the function is cancelled only when every caller has cancelled (and none took a stale value at its soft timeout: the execution then goes on for the store).</param>
+                /// <param name="cancellationToken">{{tokenDoc}}</param>
                 /// <returns>The result; a hit returns a completed task without allocating.</returns>
                 public Task<TResult> Invoke({{a.Lead(a.Params)}}bool skipCache = false, CancellationToken cancellationToken = default)
                 {
@@ -385,7 +476,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken);
                     }
 
-                    var key = new {{a.KeyType}}(_self{{keyArgs}});
+                    var key = new {{k.KeyType}}(_self{{keyArgs}});
                     if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -397,7 +488,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-                private Task<TResult> MissAsync({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
+                private Task<TResult> MissAsync({{bindingType}} binding, in {{k.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
                     => binding.Keyspace.InvokeAsync(key, {{newTuple}}, binding, skipCache, cancellationToken);
 
                 // First call (binds), or a wrapper with text keys (KeyBy, or arguments keyed by content). Binding fails through the task.
@@ -447,7 +538,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 {
                     if (Typed() is { } binding)
                     {
-                        return binding.Keyspace.RemoveAsync(new {{a.KeyType}}(_self{{keyArgs}}), cancellationToken);
+                        return binding.Keyspace.RemoveAsync(new {{k.KeyType}}(_self{{keyArgs}}), cancellationToken);
                     }
 
                     var text = _textBinding!;
@@ -464,37 +555,37 @@ public sealed class ArityGenerator : IIncrementalGenerator
             : $$"""
                 /// <summary>Returns the cached result for these arguments, or runs the function (once for all concurrent callers of the same arguments) and caches its result.</summary>
             {{paramDocs}}    /// <param name="skipCache">True to run the function now even if a result is cached (after any running execution for these arguments ends), return the fresh result and store it with a new TTL.</param>
-                /// <returns>The result.</returns>
-                public TResult Invoke({{a.Lead(a.Params)}}bool skipCache = false)
+            {{syncTokenDoc}}    /// <returns>The result.</returns>
+                public TResult Invoke({{a.Lead(a.Params)}}bool skipCache = false{{syncTokenDefault}})
                 {
                     var binding = _binding;
                     if (binding is null || binding.IsStale)
                     {
-                        return InvokeUnbound({{a.Lead(args)}}skipCache);
+                        return InvokeUnbound({{a.Lead(args)}}skipCache{{syncTokenArg}});
                     }
 
-                    var key = new {{a.KeyType}}(_self{{keyArgs}});
+                    var key = new {{k.KeyType}}(_self{{keyArgs}});
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
                         Telemetry.Hit(binding.Tags);
                         return value;
                     }
 
-                    return Miss(binding, in key{{trailArgs}}, skipCache);
+                    return Miss(binding, in key{{trailArgs}}, skipCache{{syncTokenArg}});
                 }
 
                 // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-                private TResult Miss({{bindingType}} binding, in {{a.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache)
+                private TResult Miss({{bindingType}} binding, in {{k.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache{{syncTokenParam}})
                     => binding.Keyspace.Invoke(in key, {{newTuple}}, binding, skipCache);
 
                 // First call (binds), or a wrapper with text keys (KeyBy, or arguments keyed by content).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-                private TResult InvokeUnbound({{a.Lead(a.Params)}}bool skipCache)
+                private TResult InvokeUnbound({{a.Lead(a.Params)}}bool skipCache{{syncTokenParam}})
                 {
                     if (!HasLiveTextBinding() && Bind())
                     {
-                        return Invoke({{a.Lead(args)}}skipCache);
+                        return Invoke({{a.Lead(args)}}skipCache{{syncTokenArg}});
                     }
 
                     var binding = _textBinding!;
@@ -510,13 +601,26 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
             """;
 
-        var asFuncBody = $"({a.Args}) => Invoke({a.Args})";
+        var asFuncBody = token
+            ? $"({a.Lead(a.Args)}cancellationToken) => Invoke({a.Lead(a.Args)}false, cancellationToken)"
+            : $"({a.Args}) => Invoke({a.Args})";
+        var resultType = isAsync ? "Task<TResult>" : "TResult";
+        var tokenOverload = !token ? string.Empty : $$$"""
+                /// <summary>Returns the cached result for these arguments, or runs the function (once for all concurrent callers of the same arguments) and caches its result.</summary>
+            {{{paramDocs}}}    /// <param name="cancellationToken">{{{TokenParamDoc}}}</param>
+                /// <returns>The result.</returns>
+                public {{{resultType}}} Invoke({{{a.Lead(a.Params)}}}CancellationToken cancellationToken) => Invoke({{{a.Lead(a.Args)}}}false, cancellationToken);
+
+            """;
+        var summary = token
+            ? $"A cached {kind} function of {a.N} argument(s) and a trailing <see cref=\"CancellationToken\"/>, made by <see cref=\"Cachify\"/>.Wrap. The token is not part of the key: <c>Invoke</c> takes the caller's token once and passes it on, and <c>Invalidate</c> takes the key arguments only."
+            : $"A cached {kind} function of {a.N} argument(s), made by <see cref=\"Cachify\"/>.Wrap.";
 
         return Header + $$"""
             namespace CachifyNet;
 
             /// <summary>
-            /// A cached {{kind}} function of {{a.N}} argument(s), made by <see cref="Cachify"/>.Wrap. Immutable and thread-safe:
+            /// {{summary}} Immutable and thread-safe:
             /// every option returns a new wrapper and leaves this one unchanged.
             /// </summary>
             {{TypeParamDocs(a, resultDoc)}}public sealed class {{self}} : ICachedFunction
@@ -541,7 +645,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         // An explicit backend checks now that it can key the function, so what it cannot store fails at
                         // configure time (key options go before .Backend(...)). The binding (and with it the default TTL) is
                         // made at the first call, as for any wrapper. UseRedis() names no backend yet: its checks run at bind.
-                        BindingFactory.Check<{{a.KeyType}}, TResult>(config);
+                        BindingFactory.Check<{{k.KeyType}}, TResult>(config);
                     }
                 }
 
@@ -634,13 +738,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
                 public {{self}} Backend(ICacheBackend backend) => Derive(_config.WithBackend(backend));
 
-            {{invoke}}
+            {{invoke}}{{tokenOverload}}
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
             {{paramDocs}}    public void Invalidate({{a.Params}})
                 {
                     if (Typed() is { } binding)
                     {
-                        binding.Keyspace.Remove(new {{a.KeyType}}(_self{{keyArgs}}));
+                        binding.Keyspace.Remove(new {{k.KeyType}}(_self{{keyArgs}}));
                         return;
                     }
 
@@ -731,7 +835,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private StringKey TextKey({{textBindingType}} binding{{a.Trail(a.Params)}})
                     => _config.KeyBy is { } keyBy
                         ? new(null, (({{keyByType}})keyBy)({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name))
-                        : new(_self, KeyTextWriter.Encode(new {{a.KeyType}}(null{{rawArgs}}), binding.KeyMask, binding.Keyspace.Services.WritesKeysAsText ? KeyJson.ObjectText : KeyRules.MemoryObjectText));
+                        : new(_self, KeyTextWriter.Encode(new {{k.KeyType}}(null{{rawArgs}}), binding.KeyMask, binding.Keyspace.Services.WritesKeysAsText ? KeyJson.ObjectText : KeyRules.MemoryObjectText));
 
                 /// <summary>
                 /// Binds the wrapper (see <see cref="BindingFactory"/>); true for typed keys, false for text keys. A binding whose
@@ -743,13 +847,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     var backend = BindingFactory.BackendOf(_config);
                     if (BindingFactory.UsesTextKeys(_config, backend))
                     {
-                        var text = BindingFactory.Create<StringKey, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: true);
+                        var text = BindingFactory.Create<StringKey, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{k.TypesWithResult}}>.Instance, text: true);
                         Replace(ref _textBinding, text);
                         Volatile.Write(ref _binding, null);
                         return false;
                     }
 
-                    var binding = BindingFactory.Create<{{a.KeyType}}, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{a.TypesWithResult}}>.Instance, text: false);
+                    var binding = BindingFactory.Create<{{k.KeyType}}, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{k.TypesWithResult}}>.Instance, text: false);
                     Replace(ref _binding, binding);
                     return true;
                 }

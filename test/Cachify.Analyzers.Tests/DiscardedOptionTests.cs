@@ -187,4 +187,29 @@ public class DiscardedOptionTests
             static void Use(Func<int, int> f) => f(1);
         }
         """);
+
+    [Fact]
+    public Task OptionAsStatement_OnTrailingTokenWrapper_Reports() => Verify.FixAsync(
+        """
+        class C
+        {
+            Task<int> M(CancellationToken ct)
+            {
+                var w = Cachify.Wrap((int id, CancellationToken token) => Task.FromResult(id * 2));
+                w.{|CACHIFY001:Ttl|}(TimeSpan.FromSeconds(1));
+                return w.Invoke(1, ct);
+            }
+        }
+        """,
+        """
+        class C
+        {
+            Task<int> M(CancellationToken ct)
+            {
+                var w = Cachify.Wrap((int id, CancellationToken token) => Task.FromResult(id * 2));
+                w = w.Ttl(TimeSpan.FromSeconds(1));
+                return w.Invoke(1, ct);
+            }
+        }
+        """);
 }

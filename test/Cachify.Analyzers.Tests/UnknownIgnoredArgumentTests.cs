@@ -93,4 +93,37 @@ public class UnknownIgnoredArgumentTests
             }
         }
         """);
+
+    [Fact]
+    public Task TrailingTokenWrapper_IsChecked() => Verify.FixAsync(
+        """
+        class Repo
+        {
+            public Task<string> FindAsync(int userId, CancellationToken token) => Task.FromResult(userId.ToString());
+        }
+
+        class C
+        {
+            void M(Repo repo)
+            {
+                CancellableAsyncCachedFunc<int, string> ok = Cachify.Wrap<int, string>(repo.FindAsync).IgnoreArgs("token");
+                var bad = Cachify.Wrap((int userId, CancellationToken ct) => repo.FindAsync(userId, ct)).IgnoreArgs({|CACHIFY003:"userID"|});
+            }
+        }
+        """,
+        """
+        class Repo
+        {
+            public Task<string> FindAsync(int userId, CancellationToken token) => Task.FromResult(userId.ToString());
+        }
+
+        class C
+        {
+            void M(Repo repo)
+            {
+                CancellableAsyncCachedFunc<int, string> ok = Cachify.Wrap<int, string>(repo.FindAsync).IgnoreArgs("token");
+                var bad = Cachify.Wrap((int userId, CancellationToken ct) => repo.FindAsync(userId, ct)).IgnoreArgs("userId");
+            }
+        }
+        """);
 }

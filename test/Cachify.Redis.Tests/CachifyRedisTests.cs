@@ -102,6 +102,34 @@ public sealed class CachifyRedisTests : RedisTestBase
     }
 
     [RedisFact]
+    public async Task UseRedis_TrailingTokenWrappers_KeyWithoutTheToken()
+    {
+        try
+        {
+            CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
+            var calls = 0;
+            var f = Cachify.Wrap((int id, CancellationToken ct) => Task.FromResult(id + Interlocked.Increment(ref calls))).Named("t.async").NoSelf().UseRedis();
+            var g = Cachify.Wrap((int id, CancellationToken ct) => id * 2).Named("t.sync").NoSelf().UseRedis();
+            using var cts = new CancellationTokenSource();
+
+            Assert.Equal(8, await f.Invoke(7, cts.Token));
+            Assert.Equal(8, await f.Invoke(7));                                  // another token, same entry
+            await f.InvalidateAsync(7);
+            Assert.Equal(9, await f.Invoke(7, cts.Token));
+            Assert.Equal(14, g.Invoke(7, cts.Token));
+            g.Invalidate(7);
+            Assert.Equal(14, g.Invoke(7));
+            Assert.Equal(2, calls);
+            Assert.Contains($"{Prefix}:{{t.async:7}}", Keys());
+            Assert.Contains($"{Prefix}:{{t.sync:7}}", Keys());
+        }
+        finally
+        {
+            CachifyRedis.Reset();
+        }
+    }
+
+    [RedisFact]
     public void UseRedis_KeepsTheDefaultTtlOfAnInjectedCachify()
     {
         using var memory = new MemoryCacheBackend();

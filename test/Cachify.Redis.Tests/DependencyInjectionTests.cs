@@ -124,7 +124,7 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
         var catalog = scope.ServiceProvider.GetRequiredService<ScopedCatalog>();
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => catalog.Page.Invoke(1));
-        Assert.Contains("lambda in DependencyInjectionTests+ScopedCatalog's constructor", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DependencyInjectionTests+ScopedCatalog.ctor.lambda", error.Message, StringComparison.Ordinal);
         Assert.Contains("Where it is wrapped, call .NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Contains("services.AddCachedFunc<TService, ...>", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("DisplayClass", error.Message, StringComparison.Ordinal);

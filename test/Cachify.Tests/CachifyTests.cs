@@ -134,10 +134,10 @@ public class CachifyTests
     {
         var offset = 1;
         var inMethod = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int page) => page + offset).IgnoreArgs("nope"));
-        Assert.Contains("'nope' is not a parameter of lambda in CachifyTests.Wrap_Lambda_ErrorsNameItAsItsAuthorKnowsIt.", inMethod.Message, StringComparison.Ordinal);
+        Assert.Contains("'nope' is not a parameter of CachifyTests.Wrap_Lambda_ErrorsNameItAsItsAuthorKnowsIt.lambda.", inMethod.Message, StringComparison.Ordinal);
 
         var inConstructor = Assert.Throws<ArgumentException>(() => new Constructed(offset).Wrapper.IgnoreArgs("nope"));
-        Assert.Contains("lambda in CachifyTests+Constructed's constructor", inConstructor.Message, StringComparison.Ordinal);
+        Assert.Contains("CachifyTests+Constructed.ctor.lambda", inConstructor.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("DisplayClass", inConstructor.Message, StringComparison.Ordinal);
     }
 }

@@ -115,6 +115,18 @@ public class TelemetryTests : IDisposable
         Assert.Contains("telemetry.logs", record.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Metrics_UnnamedLambda_TaggedWithTheMethodThatWrapsIt()
+    {
+        var f = Cachify.Wrap((int x, CancellationToken ct) => Task.FromResult(x)).Backend(_fx.Backend);
+        await f.Invoke(1);
+        await f.Invoke(1);
+
+        const string name = "TelemetryTests.Metrics_UnnamedLambda_TaggedWithTheMethodThatWrapsIt.lambda";
+        Assert.Equal(1, Count("cachify.misses", name));
+        Assert.Equal(1, Count("cachify.hits", name));
+    }
+
     private long Count(string instrument, string function) => _counts.TryGetValue((instrument, function), out var value) ? value : 0;
 
     private static string FunctionOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)

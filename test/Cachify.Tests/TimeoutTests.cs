@@ -263,7 +263,7 @@ public class TimeoutTests : IDisposable
         Assert.False(shared.IsCancellationRequested);                       // the execution goes on for the store
 
         using var cancel = new CancellationTokenSource();
-        var second = f.Invoke(1, CancellationToken.None, cancellationToken: cancel.Token); // joins, then gives up before its soft timeout
+        var second = f.Invoke(1, cancel.Token); // joins, then gives up before its soft timeout
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within("the second caller returned"));
         Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
@@ -334,8 +334,8 @@ public class TimeoutTests : IDisposable
         using var a = new CancellationTokenSource();
         using var b = new CancellationTokenSource();
 
-        var first = f.Invoke(1, CancellationToken.None, cancellationToken: a.Token);
-        var second = f.Invoke(1, CancellationToken.None, cancellationToken: b.Token);
+        var first = f.Invoke(1, a.Token);
+        var second = f.Invoke(1, b.Token);
         var shared = await started.Task.Within("the function started");
         _time.Fake.Advance(TimeSpan.FromSeconds(1));                        // past the soft timeout: no stale value, both keep waiting
         Assert.False(first.IsCompleted);

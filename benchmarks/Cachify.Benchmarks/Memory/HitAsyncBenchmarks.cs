@@ -36,6 +36,8 @@ public class HitAsyncBenchmarks
     private MemoryCacheBackend _backend = null!;
     private AsyncCachedFunc<int> _cachifyNone = null!;
     private AsyncCachedFunc<int, int> _cachifyInt = null!;
+    private CancellableAsyncCachedFunc<int, int> _cachifyIntToken = null!;
+    private readonly CancellationTokenSource _cts = new();
     private AsyncCachedFunc<int, string, Guid, string> _cachifyThree = null!;
     private AsyncCachedFunc<UserQuery, Profile> _cachifyRecord = null!;
 
@@ -56,6 +58,7 @@ public class HitAsyncBenchmarks
         _backend = Backends.Memory();
         _cachifyNone = Cachify.Wrap(() => Task.FromResult(Source.Answer())).Backend(_backend);
         _cachifyInt = Cachify.Wrap((int id) => Task.FromResult(Source.Square(id))).Backend(_backend);
+        _cachifyIntToken = Cachify.Wrap((int id, CancellationToken ct) => Task.FromResult(Source.Square(id))).Backend(_backend);
         _cachifyThree = Cachify.Wrap((int id, string region, Guid tenant) => Task.FromResult(Source.Describe(id, region, tenant))).Backend(_backend);
         _cachifyRecord = Cachify.Wrap((UserQuery query) => Task.FromResult(Source.LoadProfile(query))).Backend(_backend);
 
@@ -95,6 +98,7 @@ public class HitAsyncBenchmarks
 
         _cachifyNone.Invoke().GetAwaiter().GetResult();
         _cachifyInt.Invoke(_id).GetAwaiter().GetResult();
+        _cachifyIntToken.Invoke(_id, _cts.Token).GetAwaiter().GetResult();
         _cachifyThree.Invoke(_id, _region, _tenant).GetAwaiter().GetResult();
         _cachifyRecord.Invoke(_query).GetAwaiter().GetResult();
         _naiveNone().GetAwaiter().GetResult();
@@ -142,6 +146,7 @@ public class HitAsyncBenchmarks
     public void Cleanup()
     {
         _backend.Dispose();
+        _cts.Dispose();
         _memory.Dispose();
         _fusion.Dispose();
         _services.Dispose();
@@ -182,6 +187,10 @@ public class HitAsyncBenchmarks
 
     [Benchmark, BenchmarkCategory("Int")]
     public Task<int> Int_Cachify() => _cachifyInt.Invoke(_id);
+
+    /// <summary>A function with a trailing <see cref="CancellationToken"/>, called with a cancellable token.</summary>
+    [Benchmark, BenchmarkCategory("Int")]
+    public Task<int> Int_CachifyWithToken() => _cachifyIntToken.Invoke(_id, _cts.Token);
 
     [Benchmark, BenchmarkCategory("Int")]
     public Task<int> Int_MemoryCacheGetOrCreateAsync()

@@ -37,46 +37,7 @@ internal sealed class FunctionDescriptor
         }
 
         Identity = BuildIdentity(method, IsCompilerGenerated);
-        DisplayName = IsCompilerGenerated ? LambdaName(method) : TypeNames.Short(method.DeclaringType) + "." + method.Name;
-    }
-
-    /// <summary>
-    /// A lambda's or local function's name as its author knows it: <c>"lambda in CatalogService.GetPage"</c>,
-    /// <c>"lambda in CatalogService's constructor"</c>, <c>"CatalogService.GetPage.Local"</c>, rather than the compiler's
-    /// <c>CatalogService+&lt;&gt;c__DisplayClass3_0.&lt;GetPage&gt;b__0</c>.
-    /// </summary>
-    internal static string LambdaName(MethodInfo method)
-    {
-        var outer = method.DeclaringType;
-        while (outer is not null && outer.Name.StartsWith('<'))
-        {
-            outer = outer.DeclaringType;
-        }
-
-        var name = method.Name;
-        var close = name.IndexOf('>', StringComparison.Ordinal);
-        if (outer is null || !name.StartsWith('<') || close < 1)
-        {
-            return TypeNames.Short(method.DeclaringType) + "." + name;
-        }
-
-        var type = TypeNames.Short(outer);
-        var member = name[1..close];
-        var local = name.IndexOf(">g__", StringComparison.Ordinal);
-        if (local >= 0)
-        {
-            var bar = name.IndexOf('|', local);
-            var localName = bar > local ? name[(local + 4)..bar] : name[(local + 4)..];
-            return member is ".ctor" ? $"{type}..ctor.{localName}" : $"{type}.{member}.{localName}";
-        }
-
-        return member switch
-        {
-            ".ctor" => $"lambda in {type}'s constructor",
-            ".cctor" => $"lambda in {type}'s static constructor",
-            "" => $"lambda in {type}",
-            _ => $"lambda in {type}.{member}",
-        };
+        DisplayName = TypeNames.Display(method);
     }
 
     /// <summary>The method the delegate calls (after unwrapping delegates of delegates).</summary>
@@ -115,7 +76,10 @@ internal sealed class FunctionDescriptor
     /// </summary>
     public string Identity { get; }
 
-    /// <summary>Short human name for logs and metrics, e.g. <c>UserRepository.GetUser</c>.</summary>
+    /// <summary>
+    /// Short human name for logs, metrics and errors, e.g. <c>UserRepository.GetUser</c>; a lambda or local function is named
+    /// after the method that declares it (<c>WeatherService.GetForecast.lambda</c>, <c>WeatherService.GetForecast.Fetch</c>).
+    /// </summary>
     public string DisplayName { get; }
 
     /// <summary>Describes the function <paramref name="func"/> calls and returns its target; throws for delegates that cannot be cached safely.</summary>
