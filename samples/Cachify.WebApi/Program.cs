@@ -35,7 +35,7 @@ builder.Services.AddDbContext<CatalogDb>((services, options) => options
     .AddInterceptors(services.GetRequiredService<QueryCounter>()));
 builder.Services.AddScoped<CatalogService>();
 
-// The cached read: an injectable singleton AsyncCachedFunc<int, CancellationToken, CatalogPage>. Each execution (a miss,
+// The cached read: an injectable singleton CancellableAsyncCachedFunc<int, CatalogPage>. Each execution (a miss,
 // a skip-cache call, a never-die refresh) resolves CatalogService, and with it a DbContext, from a scope of its own.
 builder.Services.AddCachedFunc<CatalogService, int, CatalogPage>(
     (catalog, page, cancellationToken) => catalog.GetPageAsync(page, cancellationToken),
@@ -63,12 +63,12 @@ app.MapDelete("/forecast/{city}", async (string city, CachedWeather weather) =>
     return Results.NoContent();
 });
 
-app.MapGet("/catalog/{page:int:min(1)}", (int page, AsyncCachedFunc<int, CancellationToken, CatalogPage> pages, CancellationToken cancellationToken)
+app.MapGet("/catalog/{page:int:min(1)}", (int page, CancellableAsyncCachedFunc<int, CatalogPage> pages, CancellationToken cancellationToken)
     => pages.Invoke(page, cancellationToken));
 
 // A write goes to the database through the request's own scoped service, then drops every cached page (a new product
 // can shift them all).
-app.MapPost("/catalog/products", async (NewProduct product, CatalogService catalog, AsyncCachedFunc<int, CancellationToken, CatalogPage> pages, CancellationToken cancellationToken) =>
+app.MapPost("/catalog/products", async (NewProduct product, CatalogService catalog, CancellableAsyncCachedFunc<int, CatalogPage> pages, CancellationToken cancellationToken) =>
 {
     var created = await catalog.AddAsync(product.Name, product.Price, cancellationToken);
     await pages.ClearAsync(CancellationToken.None);

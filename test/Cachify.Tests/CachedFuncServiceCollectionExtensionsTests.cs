@@ -46,7 +46,7 @@ public class CachedFuncServiceCollectionExtensionsTests
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private static ServiceProvider Build(FakeTimeProvider time, Counters counters, Func<AsyncCachedFunc<int, CancellationToken, string>, AsyncCachedFunc<int, CancellationToken, string>>? configure = null)
+    private static ServiceProvider Build(FakeTimeProvider time, Counters counters, Func<CancellableAsyncCachedFunc<int, string>, CancellableAsyncCachedFunc<int, string>>? configure = null)
         => new ServiceCollection()
             .AddSingleton<TimeProvider>(time)
             .AddSingleton(counters)
@@ -60,18 +60,18 @@ public class CachedFuncServiceCollectionExtensionsTests
     {
         var counters = new Counters();
         await using var provider = Build(new FakeTimeProvider(), counters);
-        var catalog = provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, string>>();
+        var catalog = provider.GetRequiredService<CancellableAsyncCachedFunc<int, string>>();
 
         for (var i = 0; i < 20; i++)
         {
             Assert.Equal("page 1 #1", await catalog.Invoke(1, CancellationToken.None));
         }
 
-        Assert.Same(catalog, provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, string>>()); // a singleton
+        Assert.Same(catalog, provider.GetRequiredService<CancellableAsyncCachedFunc<int, string>>()); // a singleton
         Assert.Equal(1, counters.Executions);
         Assert.Equal(1, counters.Disposed); // the execution's scope ended with it
 
-        Assert.Equal("page 1 #2", await catalog.Invoke(1, CancellationToken.None, skipCache: true));
+        Assert.Equal("page 1 #2", await catalog.Invoke(1, skipCache: true, CancellationToken.None));
         Assert.Equal(2, counters.Disposed);
     }
 
@@ -80,7 +80,7 @@ public class CachedFuncServiceCollectionExtensionsTests
     {
         var counters = new Counters();
         await using var provider = Build(new FakeTimeProvider(), counters);
-        var catalog = provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, string>>();
+        var catalog = provider.GetRequiredService<CancellableAsyncCachedFunc<int, string>>();
         await catalog.Invoke(1, CancellationToken.None);
         await catalog.Invoke(1, CancellationToken.None); // the first hit makes the completed task every later hit returns
 
@@ -104,7 +104,7 @@ public class CachedFuncServiceCollectionExtensionsTests
         var time = new FakeTimeProvider();
         var counters = new Counters();
         await using var provider = Build(time, counters, o => o.NeverDie());
-        var catalog = provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, string>>();
+        var catalog = provider.GetRequiredService<CancellableAsyncCachedFunc<int, string>>();
         Assert.Equal("page 1 #1", await catalog.Invoke(1, CancellationToken.None));
 
         for (var i = 2; i <= 4; i++)
@@ -122,7 +122,7 @@ public class CachedFuncServiceCollectionExtensionsTests
     {
         var counters = new Counters { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         await using var provider = Build(new FakeTimeProvider(), counters);
-        var catalog = provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, string>>();
+        var catalog = provider.GetRequiredService<CancellableAsyncCachedFunc<int, string>>();
 
         using var first = new CancellationTokenSource();
         var a = catalog.Invoke(7, first.Token);

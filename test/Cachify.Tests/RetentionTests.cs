@@ -63,7 +63,7 @@ public class RetentionTests
             .AddCachify(o => o.DefaultTtl = Ttl)
             .AddCachedFunc<Payload, int, int>((p, x, _) => Task.FromResult(p.Compute(x)), o => o.NeverDie())
             .BuildServiceProvider();
-        var f = provider.GetRequiredService<AsyncCachedFunc<int, CancellationToken, int>>();
+        var f = provider.GetRequiredService<CancellableAsyncCachedFunc<int, int>>();
         for (var i = 0; i < Writers; i++)
         {
             Assert.Equal(i * 2, await f.Invoke(i, CancellationToken.None));

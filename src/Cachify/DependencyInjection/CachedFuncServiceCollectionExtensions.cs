@@ -36,7 +36,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 ///     o =&gt; o.Ttl(TimeSpan.FromMinutes(5)).NeverDie());
 ///
 /// // In an endpoint or a controller:
-/// app.MapGet("/catalog/{page}", (int page, AsyncCachedFunc&lt;int, CancellationToken, Page&gt; catalog, CancellationToken ct)
+/// app.MapGet("/catalog/{page}", (int page, CancellableAsyncCachedFunc&lt;int, Page&gt; catalog, CancellationToken ct)
 ///     =&gt; catalog.Invoke(page, ct));
 /// </code>
 /// </example>
@@ -44,7 +44,7 @@ public static class CachedFuncServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a cached function of <typeparamref name="TService"/> with one argument: an injectable singleton
-    /// <see cref="AsyncCachedFunc{T1, T2, TResult}"/> of <c>(T1, CancellationToken)</c> whose every execution resolves the
+    /// <see cref="CancellableAsyncCachedFunc{T1, TResult}"/> (its <c>Invoke</c> takes the caller's token once) whose every execution resolves the
     /// service from its own scope. Needs <c>AddCachify</c> (or a Redis registration) for <see cref="ICachify"/>.
     /// </summary>
     /// <typeparam name="TService">The service whose method is cached; any lifetime (scoped is the usual case).</typeparam>
@@ -61,7 +61,7 @@ public static class CachedFuncServiceCollectionExtensions
     public static IServiceCollection AddCachedFunc<TService, T1, TResult>(
         this IServiceCollection services,
         Func<TService, T1, CancellationToken, Task<TResult>> func,
-        Func<AsyncCachedFunc<T1, CancellationToken, TResult>, AsyncCachedFunc<T1, CancellationToken, TResult>>? configure = null,
+        Func<CancellableAsyncCachedFunc<T1, TResult>, CancellableAsyncCachedFunc<T1, TResult>>? configure = null,
         [CallerArgumentExpression(nameof(func))] string? funcExpression = null)
         where TService : notnull
     {
@@ -71,7 +71,7 @@ public static class CachedFuncServiceCollectionExtensions
         return Register(services, registration, provider =>
         {
             var execution = new ScopedExecution<TService, T1, TResult>(provider.GetRequiredService<IServiceScopeFactory>(), func);
-            var cached = provider.GetRequiredService<ICachify>().Wrap<T1, CancellationToken, TResult>(execution.Run).Named(DefaultName<TService>(funcExpression));
+            var cached = provider.GetRequiredService<ICachify>().Wrap<T1, TResult>(execution.Run).Named(DefaultName<TService>(funcExpression));
             cached = configure is null ? cached : configure(cached) ?? throw new InvalidOperationException($"The configure argument of {registration} returned null; return the wrapper it was given (o => o.Ttl(...)).");
             return cached.Config.KeyBy is null && cached.Config.KeyHasTarget ? cached.NoSelf() : cached;
         }, static cached => cached.BindNow());
@@ -79,7 +79,7 @@ public static class CachedFuncServiceCollectionExtensions
 
     /// <summary>
     /// Registers a cached function of <typeparamref name="TService"/> with two arguments: an injectable singleton
-    /// <see cref="AsyncCachedFunc{T1, T2, T3, TResult}"/> of <c>(T1, T2, CancellationToken)</c> whose every execution
+    /// <see cref="CancellableAsyncCachedFunc{T1, T2, TResult}"/> whose every execution
     /// resolves the service from its own scope.
     /// </summary>
     /// <typeparam name="TService">The service whose method is cached.</typeparam>
@@ -97,7 +97,7 @@ public static class CachedFuncServiceCollectionExtensions
     public static IServiceCollection AddCachedFunc<TService, T1, T2, TResult>(
         this IServiceCollection services,
         Func<TService, T1, T2, CancellationToken, Task<TResult>> func,
-        Func<AsyncCachedFunc<T1, T2, CancellationToken, TResult>, AsyncCachedFunc<T1, T2, CancellationToken, TResult>>? configure = null,
+        Func<CancellableAsyncCachedFunc<T1, T2, TResult>, CancellableAsyncCachedFunc<T1, T2, TResult>>? configure = null,
         [CallerArgumentExpression(nameof(func))] string? funcExpression = null)
         where TService : notnull
     {
@@ -107,7 +107,7 @@ public static class CachedFuncServiceCollectionExtensions
         return Register(services, registration, provider =>
         {
             var execution = new ScopedExecution<TService, T1, T2, TResult>(provider.GetRequiredService<IServiceScopeFactory>(), func);
-            var cached = provider.GetRequiredService<ICachify>().Wrap<T1, T2, CancellationToken, TResult>(execution.Run).Named(DefaultName<TService>(funcExpression));
+            var cached = provider.GetRequiredService<ICachify>().Wrap<T1, T2, TResult>(execution.Run).Named(DefaultName<TService>(funcExpression));
             cached = configure is null ? cached : configure(cached) ?? throw new InvalidOperationException($"The configure argument of {registration} returned null; return the wrapper it was given (o => o.Ttl(...)).");
             return cached.Config.KeyBy is null && cached.Config.KeyHasTarget ? cached.NoSelf() : cached;
         }, static cached => cached.BindNow());
