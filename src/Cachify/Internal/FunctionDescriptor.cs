@@ -97,12 +97,7 @@ internal sealed class FunctionDescriptor
         var current = func;
         for (var depth = 0; ; depth++)
         {
-#if NET9_0_OR_GREATER
-            var single = current.HasSingleTarget;
-#else
-            var single = current.GetInvocationList().Length == 1;
-#endif
-            if (!single)
+            if (!current.HasSingleTarget)
             {
                 throw new ArgumentException(
                     "The function is a multicast delegate (several methods combined with +=). Cachify caches one function; wrap a single method or lambda.",
