@@ -20,6 +20,10 @@ public static class DocStubs
     public static global::Microsoft.Extensions.Caching.Memory.IMemoryCache appMemoryCache => throw null!;
     public static global::Microsoft.Extensions.Logging.ILoggerFactory loggerFactory => throw null!;
     public static global::System.Threading.CancellationToken token => default;
+    public static global::System.Threading.CancellationToken cancellationToken => default;
+    public static global::Microsoft.AspNetCore.Builder.WebApplication app => throw null!;
+    public static string connectionString => throw null!;
+    public static string testPrefix => throw null!;
 
     // A wrapper made in an earlier snippet of the page.
     public static global::CachifyNet.AsyncCachedFunc<int, User> getUser => throw null!;
@@ -52,10 +56,12 @@ public static class DocStubs
         public UserDb Db { get; } = db;
         public User GetUser(int id) => throw null!;
         public global::System.Threading.Tasks.Task<User> GetUserAsync(int id) => throw null!;
+        public global::System.Threading.Tasks.Task<User> GetUserAsync(int id, global::System.Threading.CancellationToken cancellationToken) => throw null!;
         public global::System.Threading.Tasks.ValueTask<User> FindAsync(int id) => throw null!;
         public global::System.Threading.Tasks.ValueTask<User> GetAsync(int id) => throw null!;
         public User Find(int id, global::System.Threading.CancellationToken cancellationToken) => throw null!;
         public User FindUser(string email) => throw null!;
+        public global::System.Threading.Tasks.Task<User> FindUserAsync(int id, global::System.Threading.CancellationToken cancellationToken) => throw null!;
         public User[] Search(SearchRequest request) => throw null!;
     }
 
@@ -67,6 +73,17 @@ public static class DocStubs
     public sealed class RateService
     {
         public decimal GetRate(string currency) => throw null!;
+    }
+
+    // The catalog of docs/aspnetcore.md: a scoped EF Core DbContext and the scoped service that reads it.
+    public sealed class CatalogDb(global::Microsoft.EntityFrameworkCore.DbContextOptions<CatalogDb> options) : global::Microsoft.EntityFrameworkCore.DbContext(options);
+
+    public sealed record CatalogPage(int Page, string[] Products);
+
+    public sealed class CatalogService(CatalogDb db)
+    {
+        public CatalogDb Db { get; } = db;
+        public global::System.Threading.Tasks.Task<CatalogPage> GetPageAsync(int page, global::System.Threading.CancellationToken cancellationToken) => throw null!;
     }
 
     public sealed class MarketService
