@@ -640,13 +640,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     // The target's key is taken once, at wrap time, and passed on to wrappers derived from this one: a
                     // closure is keyed by the values it captured when it was wrapped (NoSelf and KeyBy drop it for good).
                     _self = config.KeyHasTarget ? self : null;
-                    if (config.Backend is not null)
-                    {
-                        // An explicit backend checks now that it can key the function, so what it cannot store fails at
-                        // configure time (key options go before .Backend(...)). The binding (and with it the default TTL) is
-                        // made at the first call, as for any wrapper. UseRedis() names no backend yet: its checks run at bind.
-                        BindingFactory.Check<{{k.KeyType}}, TResult>(config);
-                    }
+                    // A disposed backend fails at once; what the backend cannot key or store is checked when the wrapper binds
+                    // (its first call, or host start for DI registrations), on its final settings, so options go in any order.
+                    config.Backend?.Services.ThrowIfDisposed();
                 }
 
                 /// <summary>Returns a wrapper whose entries live for <paramref name="ttl"/>.</summary>
@@ -733,9 +729,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
                 /// <returns>A new wrapper; this one is unchanged.</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
-                /// <exception cref="ArgumentException">The backend cannot key this function as configured (the message says how to fix it). Set key options before the backend.</exception>
                 /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
-                /// <remarks>The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) are still read at its first call.</remarks>
+                /// <remarks>
+                /// Whether the backend can key and store this function as configured is checked when the wrapper binds (its first
+                /// call), on its final settings: options may come before or after this one, and what the backend refuses throws an
+                /// <see cref="ArgumentException"/> that says how to fix it. The defaults the wrapper does not override (such as
+                /// <see cref="Cachify.DefaultTtl"/>) are also read then.
+                /// </remarks>
                 public {{self}} Backend(ICacheBackend backend) => Derive(_config.WithBackend(backend));
 
             {{invoke}}{{tokenOverload}}

@@ -95,7 +95,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     {
         var f = Cachify.Wrap((Opaque query) => query.ToString()).Named("opaque");
 
-        var error = Assert.Throws<ArgumentException>(() => f.Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => f.Backend(Backend).BindNow());
         Assert.Contains("'query'", error.Message, StringComparison.Ordinal);
         Assert.Contains("'_id'", error.Message, StringComparison.Ordinal);
         Assert.Contains(".KeyBy(", error.Message, StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void Bind_StateInsideAMemberType_IsFoundThere()
     {
-        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Holder h) => 1).Named("holder").Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Holder h) => 1).Named("holder").Backend(Backend).BindNow());
         Assert.Contains("'h'", error.Message, StringComparison.Ordinal);
         Assert.Contains("'_id'", error.Message, StringComparison.Ordinal);
     }
@@ -122,7 +122,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     [RedisFact]
     public void Bind_CollectionWithStateOfItsOwn_IsRefused()
     {
-        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((NamedList list) => list.Count).Named("named").Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((NamedList list) => list.Count).Named("named").Backend(Backend).BindNow());
         Assert.Contains("'Name'", error.Message, StringComparison.Ordinal);
     }
 
@@ -131,7 +131,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     {
         // The JSON of a collection is its items: pages that differ in Warnings, or queries that differ in their sort
         // order, would share a key.
-        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Page page) => page.Count).Named("page").Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((Page page) => page.Count).Named("page").Backend(Backend).BindNow());
         Assert.Contains("Warnings", error.Message, StringComparison.Ordinal);
         Assert.False(KeyJson.IsKeyable(typeof(SortedQuery), out var reason));
         Assert.Contains("'_sortBy'", reason, StringComparison.Ordinal);
@@ -146,9 +146,9 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
     public void Bind_TypesJsonCannotWalkAsCollections_AreRefusedNotCrashingAtTheCall()
     {
         // Memory<T> has a JSON list contract but is no IEnumerable; System.Text.Json cannot write int[,].
-        Assert.Throws<ArgumentException>(() => Cachify.Wrap((ReadOnlyMemory<int> m) => m.Length).Named("memory").Backend(Backend));
-        Assert.Throws<ArgumentException>(() => Cachify.Wrap((Memory<int> m) => m.Length).Named("memory2").Backend(Backend));
-        Assert.Throws<ArgumentException>(() => Cachify.Wrap((int[,] grid) => grid.Length).Named("grid").Backend(Backend));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((ReadOnlyMemory<int> m) => m.Length).Named("memory").Backend(Backend).BindNow());
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((Memory<int> m) => m.Length).Named("memory2").Backend(Backend).BindNow());
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap((int[,] grid) => grid.Length).Named("grid").Backend(Backend).BindNow());
         Assert.Throws<ArgumentException>(() => KeyJson.Text(new Boxed(new ReadOnlyMemory<int>([1])), typeof(Boxed)));
         Assert.Throws<ArgumentException>(() => KeyJson.Text(new Boxed(new int[1, 1]), typeof(Boxed)));
     }

@@ -123,13 +123,17 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     {
         var f = Cachify.Wrap((int id, object context) => id).Named("ctx");
 
-        var error = Assert.Throws<ArgumentException>(() => f.Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => f.Backend(Backend).BindNow());
         Assert.Contains("'context'", error.Message, StringComparison.Ordinal);
         Assert.Contains(".IgnoreArgs(\"context\")", error.Message, StringComparison.Ordinal);
-        Assert.Contains("before .Backend(...)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("in any order with .Backend(...)", error.Message, StringComparison.Ordinal);
 
         Assert.Equal(1, f.IgnoreArgs("context").Backend(Backend).Invoke(1, new object()));
         Assert.Equal(2, f.KeyBy((id, _) => "k" + id).Backend(Backend).Invoke(2, new object()));
+
+        // The settings are checked on the final configuration: a fix after .Backend(...) counts as well.
+        Assert.Equal(3, f.Backend(Backend).IgnoreArgs("context").Invoke(3, new object()));
+        Assert.Equal(4, f.Backend(Backend).KeyBy((id, _) => "k" + id).Invoke(4, new object()));
     }
 
     [Trait("Category", "Reliability")]
@@ -138,7 +142,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     {
         var factor = 3;
         var closure = Cachify.Wrap((int x) => x * factor);
-        var error = Assert.Throws<ArgumentException>(() => closure.Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => closure.Backend(Backend).BindNow());
         Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Contains(".KeyBy(", error.Message, StringComparison.Ordinal);
@@ -146,7 +150,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         Assert.Equal(6, closure.Named("times").NoSelf().Backend(Backend).Invoke(2));
         var repo = new Repo("r");
-        Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, string>(repo.Get).Backend(Backend));
+        Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, string>(repo.Get).Backend(Backend).BindNow());
         Assert.Equal("r:1", Cachify.Wrap<int, string>(repo.Get).NoSelf().Backend(Backend).Invoke(1));
     }
 

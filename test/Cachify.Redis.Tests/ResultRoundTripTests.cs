@@ -125,7 +125,7 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     [RedisFact]
     public async Task InvokeAsync_ObjectResult_IsRefusedAtBind()
     {
-        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => Task.FromResult((object)new User(x, "u"))).Named("async-object").NoSelf().Backend(Backend));
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((int x) => Task.FromResult((object)new User(x, "u"))).Named("async-object").NoSelf().Backend(Backend).BindNow());
         Assert.Contains("declared as object", error.Message, StringComparison.Ordinal);
 
         using var memory = new MemoryCacheBackend();
@@ -264,7 +264,7 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
     {
         public override void Run(ResultRoundTripTests test)
         {
-            var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap(Make).Named("refused").NoSelf().Backend(test.Backend));
+            var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap(Make).Named("refused").NoSelf().Backend(test.Backend).BindNow());
             Assert.Contains(typeof(T).Name.Split('`')[0], error.Message, StringComparison.Ordinal);
             Assert.Contains(Named, error.Message, StringComparison.Ordinal);
             Assert.Contains("memory backend", error.Message, StringComparison.Ordinal);

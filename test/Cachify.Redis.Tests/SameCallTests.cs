@@ -108,7 +108,7 @@ public sealed class SameCallTests(RedisServerFixture fixture) : RedisTestBase(fi
         var f = Cachify.Wrap((string c, Service s) => Run(c, s.Size)).IgnoreArgs("c");
         if (kind == "redis")
         {
-            var error = Assert.Throws<ArgumentException>(() => f.Backend(backend));
+            var error = Assert.Throws<ArgumentException>(() => f.Backend(backend).BindNow());
             Assert.Contains("'s' (SameCallTests+Service)", error.Message, StringComparison.Ordinal);
             Assert.Contains(".KeyBy(", error.Message, StringComparison.Ordinal);
             return;
@@ -132,7 +132,7 @@ public sealed class SameCallTests(RedisServerFixture fixture) : RedisTestBase(fi
 
         if (kind == "redis")
         {
-            var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, int>(requests[0].Get).Named("users.get").Backend(backend));
+            var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap<int, int>(requests[0].Get).Named("users.get").Backend(backend).BindNow());
             Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         }
         else

@@ -264,8 +264,8 @@ public class KeyTests : IDisposable
     [Fact]
     public void Named_SameNameDifferentSignature_Throws()
     {
-        Cachify.Wrap((int x) => "a").Named("test.signature").Backend(_fx.Backend);
-        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((string x) => "b").Named("test.signature").Backend(_fx.Backend));
+        Assert.Equal("a", Cachify.Wrap((int x) => "a").Named("test.signature").Backend(_fx.Backend).Invoke(1));
+        var error = Assert.Throws<ArgumentException>(() => Cachify.Wrap((string x) => "b").Named("test.signature").Backend(_fx.Backend).BindNow());
         Assert.Contains("test.signature", error.Message, StringComparison.Ordinal);
     }
 

@@ -33,11 +33,9 @@ internal static class RedisKeyRules
         var function = config.Function;
         var mask = KeyMask(config);
 
-        // Where the fix goes: a wrapper given this backend with .Backend(...)/.UseRedis() is fixed before that call; one on
-        // a default backend (the app's ICachify, Cachify.DefaultBackend) never made that call, so it is fixed where it is wrapped.
-        var explicitBackend = config.Backend is not null;
-        var before = explicitBackend ? " before .Backend(...) or .UseRedis()" : " where it is wrapped";
-        var call = explicitBackend ? "Before .Backend(...) or .UseRedis(), call" : "Where it is wrapped, call";
+        // Where the fix goes: in the wrapper's chain, in any order (the settings are checked when the wrapper binds).
+        const string before = " where it is wrapped (in any order with .Backend(...) or .UseRedis())";
+        const string call = "Where it is wrapped, call";
         for (var i = 0; i < function.ParameterTypes.Length; i++)
         {
             var type = function.ParameterTypes[i];

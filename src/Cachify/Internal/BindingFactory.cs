@@ -46,22 +46,4 @@ internal static class BindingFactory
 
         return binding;
     }
-
-    /// <summary>
-    /// Throws now what binding to the explicit backend would throw later (a key the backend cannot store, a disposed
-    /// backend), without reading any default.
-    /// </summary>
-    public static void Check<TKey, TValue>(WrapperConfig config)
-        where TKey : struct, IArgsKey<TKey>
-    {
-        var backend = config.Backend!;
-        if (UsesTextKeys(config, backend))
-        {
-            _ = backend.GetKeyspace<StringKey, TValue>(config);
-        }
-        else
-        {
-            _ = backend.GetKeyspace<TKey, TValue>(config);
-        }
-    }
 }
