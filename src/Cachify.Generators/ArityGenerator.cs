@@ -471,7 +471,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public Task<TResult> Invoke({{a.Lead(a.Params)}}bool skipCache = false, CancellationToken cancellationToken = default)
                 {
                     var binding = _binding;
-                    if (binding is null || binding.IsStale)
+                    if (binding is null)
                     {
                         return InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken);
                     }
@@ -488,8 +488,12 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                // A binding whose backend was disposed (it holds no entries any more, so every call misses) binds again here,
+                // off the hit path.
                 private Task<TResult> MissAsync({{bindingType}} binding, in {{k.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
-                    => binding.Keyspace.InvokeAsync(key, {{newTuple}}, binding, skipCache, cancellationToken);
+                    => binding.IsStale
+                        ? InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken)
+                        : binding.Keyspace.InvokeAsync(key, {{newTuple}}, binding, skipCache, cancellationToken);
 
                 // First call (binds), or a wrapper with text keys (KeyBy, or arguments keyed by content). Binding fails through the task.
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
@@ -559,7 +563,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 public TResult Invoke({{a.Lead(a.Params)}}bool skipCache = false{{syncTokenDefault}})
                 {
                     var binding = _binding;
-                    if (binding is null || binding.IsStale)
+                    if (binding is null)
                     {
                         return InvokeUnbound({{a.Lead(args)}}skipCache{{syncTokenArg}});
                     }
@@ -576,8 +580,12 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 // Out of line: the hit path above keeps a small frame (no argument tuple to zero).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                // A binding whose backend was disposed (it holds no entries any more, so every call misses) binds again here,
+                // off the hit path.
                 private TResult Miss({{bindingType}} binding, in {{k.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache{{syncTokenParam}})
-                    => binding.Keyspace.Invoke(in key, {{newTuple}}, binding, skipCache);
+                    => binding.IsStale
+                        ? InvokeUnbound({{a.Lead(args)}}skipCache{{syncTokenArg}})
+                        : binding.Keyspace.Invoke(in key, {{newTuple}}, binding, skipCache);
 
                 // First call (binds), or a wrapper with text keys (KeyBy, or arguments keyed by content).
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
