@@ -372,7 +372,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
                 {{modifiers}} AsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}Func<{{a.Lead(a.Types)}}Task<TResult>> func)
-                    => AsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
+                    => AsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}));
 
 
             """ + (a.N < MaxArity ? TokenWrapOverloads(a, modifiers, receiver, defaults, ttlDoc, backendDoc) : string.Empty);
@@ -415,7 +415,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
                 /// <exception cref="ArgumentException"><paramref name="func"/> is a multicast delegate or already a cached function.</exception>
                 {{modifiers}} CancellableAsyncCachedFunc<{{a.TypesWithResult}}> Wrap<{{a.TypesWithResult}}>({{receiver}}{{k.FuncType(true)}} func)
-                    => CancellableAsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}, isAsync: true));
+                    => CancellableAsyncCachedFunc<{{a.TypesWithResult}}>.Create(func, WrapperConfig.Create(func, {{defaults}}));
 
 
             """;
@@ -812,9 +812,6 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 /// <summary>The typed binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
                 internal {{bindingType}} EnsureBound() => Typed() ?? throw new InvalidOperationException("This wrapper has text keys.");
-
-                /// <summary>The text binding (KeyBy, or arguments keyed by content), made now if the wrapper was not called yet (tests).</summary>
-                internal {{textBindingType}}? EnsureTextBound() => Typed() is null ? _textBinding : null;
 
                 /// <summary>Binds the wrapper now (typed or text keys), throwing what its backend refuses; DI validates registrations at start with it.</summary>
                 internal void BindNow() => _ = Typed();

@@ -399,16 +399,13 @@ internal sealed class ResultContract
         private static bool TryFindConstructor(Type type, JsonTypeInfo info, out ConstructorInfo? constructor)
         {
             constructor = null;
-#if NET9_0_OR_GREATER
+
             // The constructor System.Text.Json itself chose.
             if (info.ConstructorAttributeProvider is ConstructorInfo chosen)
             {
                 constructor = chosen.GetParameters().Length > 0 ? chosen : null;
                 return true;
             }
-#else
-            _ = info;
-#endif
 
             if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(KeyValuePair<,>))
             {

@@ -38,9 +38,6 @@ internal static class KeyRules
     /// <summary>How arguments (and captured values) of <paramref name="type"/> are keyed.</summary>
     public static KeyKind KindOf(Type type) => Kinds.TryGetValue(type, out var known) ? known : Kinds.GetOrAdd(type, Compute(type));
 
-    /// <summary>Whether values of <paramref name="type"/> go into typed keys as they are (compared with <c>Equals</c>).</summary>
-    public static bool IsValueKeyed(Type type) => KindOf(type) != KeyKind.Content;
-
     /// <summary>Whether any key-relevant parameter of the wrapper is keyed by content (then its keys are text).</summary>
     public static bool NeedsTextKey(WrapperConfig config)
     {

@@ -128,12 +128,11 @@ internal sealed class WrapperConfig
     {
         ArgumentNullException.ThrowIfNull(func);
         Guard.SyncResult(typeof(TResult), nameof(func));
-        return Create(func, defaults, isAsync: false);
+        return Create(func, defaults);
     }
 
-    public static WrapperConfig Create(Delegate func, WrapDefaults defaults, bool isAsync)
+    public static WrapperConfig Create(Delegate func, WrapDefaults defaults)
     {
-        _ = isAsync;
         ArgumentNullException.ThrowIfNull(func);
         var function = FunctionDescriptor.Create(func, out _);
         if (ReferenceEquals(defaults, WrapDefaults.Static))
