@@ -41,7 +41,7 @@ fi
 # Not grep -q: it would stop reading early and fail the pipeline (pipefail) with unzip's SIGPIPE.
 has() { unzip -Z1 "$1" | grep -xF "$2" >/dev/null; }
 
-for id in Cachify Cachify.Redis Cachify.OpenTelemetry; do
+for id in Cachify Cachify.Redis Cachify.Distributed Cachify.OpenTelemetry; do
   nupkg="$(ls "$packages/$id".[0-9]*.nupkg 2>/dev/null | head -n 1 || true)"
   snupkg="${nupkg%.nupkg}.snupkg"
   if [ -z "$nupkg" ]; then fail "$id: no .nupkg"; continue; fi
@@ -150,7 +150,7 @@ else
   fail "the consumer app did not build"
 fi
 
-others="$(ls "$packages" | grep -vE '^Cachify(\.Redis|\.OpenTelemetry)?\.[0-9].*\.s?nupkg$' || true)"
+others="$(ls "$packages" | grep -vE '^Cachify(\.Redis|\.Distributed|\.OpenTelemetry)?\.[0-9].*\.s?nupkg$' || true)"
 check "unexpected packages (mark the project IsPackable=false): $others" test -z "$others"
 
 if [ -z "$origin" ]; then

@@ -64,8 +64,8 @@ public class SystemTextJsonCacheSerializerTests
         var back = serializer.Deserialize<Derived>(buffer.WrittenSpan);
 
         Assert.Equal((3, "s"), (back.Id, back.Name));
-        Assert.Null(Internal.ResultContract.For(typeof(Derived), serializer.Options).Refusal);
-        Assert.Contains("cannot be serialized", Internal.ResultContract.For(typeof(Order), serializer.Options).Refusal, StringComparison.Ordinal);
+        Assert.Null(CachifyNet.Internal.ResultContract.For(typeof(Derived), serializer.Options).Refusal);
+        Assert.Contains("cannot be serialized", CachifyNet.Internal.ResultContract.For(typeof(Order), serializer.Options).Refusal, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace CachifyNet.Redis;
+namespace CachifyNet;
 
 /// <summary>
 /// Serializes cached results as UTF-8 JSON with System.Text.Json. No type names are written: the payload of a
@@ -19,13 +19,15 @@ namespace CachifyNet.Redis;
 /// scale) round-trip as well.
 /// </para>
 /// <para>
-/// When a wrapper is bound to a <see cref="RedisCacheBackend"/> that uses this serializer, its result type is checked
+/// When a wrapper is bound to a backend that stores entries outside the process (Redis, a store) with this serializer, its result type is checked
 /// against these options: a type that would come back with less state than it had is refused with the fix (see
 /// <see cref="ICacheSerializer"/>). Pass <see cref="JsonSerializerOptions"/> with a source-generated
 /// <c>JsonSerializerContext</c> for trimmed or native AOT applications, or to change naming and converters; they are
 /// copied, and the copy gets the settings above.
 /// </para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reflection-based contracts are the default; a trimmed app passes options with a source-generated JsonSerializerContext (see remarks), which is used as given.")]
+[System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above: a native AOT app passes a source-generated JsonSerializerContext.")]
 public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
 {
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
@@ -37,7 +39,7 @@ public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
         Options = RoundTripOptions(options);
     }
 
-    /// <summary>Gets the serializer with default options, used when <see cref="RedisCacheOptions.Serializer"/> is not set.</summary>
+    /// <summary>Gets the serializer with default options, used when a backend's <c>Serializer</c> option is not set.</summary>
     public static SystemTextJsonCacheSerializer Default { get; } = new();
 
     /// <summary>The options in use: the given ones plus the round-trip settings (read-only).</summary>

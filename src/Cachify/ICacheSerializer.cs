@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace CachifyNet.Redis;
+namespace CachifyNet;
 
 /// <summary>
 /// Turns cached results into bytes and back, for backends that store entries outside the process.
@@ -13,7 +13,7 @@ namespace CachifyNet.Redis;
 /// what the function returned. With <see cref="SystemTextJsonCacheSerializer"/> the backend checks each result type
 /// when a wrapper is bound and refuses one that would lose state; with any other serializer that check is skipped and
 /// the obligation is the serializer's. A serializer that cannot write a value faithfully must throw from
-/// <see cref="Serialize{T}"/> (with <see cref="RedisErrorMode.Silent"/> the result is then returned uncached and the
+/// <see cref="Serialize{T}"/> (in the backend's Silent error mode the result is then returned uncached and the
 /// error logged), never write less.
 /// </para>
 /// <para>

@@ -7,12 +7,11 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using CachifyNet.Internal;
 
-namespace CachifyNet.Redis.Internal;
+namespace CachifyNet.Internal;
 
 /// <summary>
-/// Whether results of one type come back from Redis as they were written, with the default serializer's contracts
+/// Whether results of one type come back from a shared store (Redis, a CacheStore) as they were written, with the default serializer's contracts
 /// (<see cref="SystemTextJsonCacheSerializer.Options"/>). Checked when a wrapper is bound, from both sides:
 /// <list type="bullet">
 /// <item>Refused: a member that is written but cannot be read back (no setter, no init accessor, no constructor
@@ -26,12 +25,13 @@ namespace CachifyNet.Redis.Internal;
 /// payload never makes the process load a type.</item>
 /// </list>
 /// </summary>
+[UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Result types are analysed through the serializer's JSON contracts; under trimming, give the serializer a source-generated context, whose types are kept.")]
+[UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above.")]
 internal sealed class ResultContract
 {
     /// <summary>Deeper than this is left to System.Text.Json, which refuses to write it (its default depth limit).</summary>
     private const int MaxDepth = 64;
 
-    private const string Tail = " Or set RedisCacheOptions.Serializer to an ICacheSerializer that round-trips the type, or keep this function on the memory backend.";
 
     private static readonly ConditionalWeakTable<JsonSerializerOptions, ConcurrentDictionary<Type, ResultContract>> Cache = new();
 
@@ -60,7 +60,7 @@ internal sealed class ResultContract
     /// custom one, whose round-trip is its own obligation).
     /// </summary>
     /// <exception cref="ArgumentException">The result type cannot be cached faithfully (the message names the member and the fix).</exception>
-    public static ResultContract? Validate<TValue>(ICacheSerializer serializer, string displayName, string paramName)
+    public static ResultContract? Validate<TValue>(ICacheSerializer serializer, string displayName, string paramName, string storeName = "Redis", string serializerOption = "RedisCacheOptions.Serializer")
     {
         if (serializer is not SystemTextJsonCacheSerializer json)
         {
@@ -70,7 +70,7 @@ internal sealed class ResultContract
         var contract = For(typeof(TValue), json.Options);
         if (contract.Refusal is { } refusal)
         {
-            throw new ArgumentException($"{displayName} returns {TypeNames.Short(typeof(TValue))}, which cannot be cached on Redis without losing state: {refusal}{Tail}", paramName);
+            throw new ArgumentException($"{displayName} returns {TypeNames.Short(typeof(TValue))}, which cannot be cached on {storeName} without losing state: {refusal} Or set {serializerOption} to an ICacheSerializer that round-trips the type, or keep this function on the memory backend.", paramName);
         }
 
         return contract.NeedsCheck ? contract : null;

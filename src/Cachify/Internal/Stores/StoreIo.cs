@@ -1,0 +1,54 @@
+using CachifyNet.Stores;
+
+namespace CachifyNet.Internal.Stores;
+
+/// <summary>
+/// The store's calls in one form, so that the owner's algorithm is written once (<see cref="StoreKeyspace{TKey, TValue}"/>):
+/// <see cref="SyncIo"/> calls the synchronous members and returns completed tasks, <see cref="AsyncIo"/> the asynchronous
+/// ones. (The shape of System.Net.Security's ReadWriteAdapter.)
+/// </summary>
+internal interface IStoreIo
+{
+    static abstract bool IsAsync { get; }
+
+    static abstract ValueTask<byte[]?> Get(CacheStore store, string key, CancellationToken token);
+
+    static abstract ValueTask Set(CacheStore store, string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken token);
+
+    static abstract ValueTask Remove(CacheStore store, string key, CancellationToken token);
+}
+
+internal readonly struct SyncIo : IStoreIo
+{
+    /// <summary>The result of an algorithm run with <see cref="SyncIo"/>: complete by construction (every call it makes is synchronous).</summary>
+    public static T Result<T>(ValueTask<T> task)
+        => task.IsCompleted ? task.Result : throw new InvalidOperationException("A synchronous store call did not complete synchronously.");
+
+    public static bool IsAsync => false;
+
+    public static ValueTask<byte[]?> Get(CacheStore store, string key, CancellationToken token) => new(store.Read(key));
+
+    public static ValueTask Set(CacheStore store, string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken token)
+    {
+        store.Write(key, value, timeToLive);
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask Remove(CacheStore store, string key, CancellationToken token)
+    {
+        store.Remove(key);
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal readonly struct AsyncIo : IStoreIo
+{
+    public static bool IsAsync => true;
+
+    public static ValueTask<byte[]?> Get(CacheStore store, string key, CancellationToken token) => store.ReadAsync(key, token);
+
+    public static ValueTask Set(CacheStore store, string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken token)
+        => store.WriteAsync(key, value, timeToLive, token);
+
+    public static ValueTask Remove(CacheStore store, string key, CancellationToken token) => store.RemoveAsync(key, token);
+}

@@ -1,0 +1,745 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using CachifyNet.Stores;
+
+namespace CachifyNet.Internal.Stores;
+
+/// <summary>
+/// The entries of one function in a <see cref="CacheStore"/>. Callers of one key in this process share one execution (the
+/// core's single flight); its owner reads the store once more, runs the function and stores the result unless
+/// Invalidate or Clear came meanwhile. Keys: value <c>{prefix}:v:{identity}:{arguments}</c>, generation
+/// <c>{prefix}:g:{identity}</c>. The owner's algorithm is written once for both call forms (<see cref="IStoreIo"/>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Clear without enumerating the store: the generation key holds 8 random bytes, and every entry records the generation
+/// it was written under. Clear writes a new generation, so every older entry reads as a miss (they expire by their TTL).
+/// A missing generation key (never written, or evicted by the store) validates nothing: the next owner writes a new one.
+/// </para>
+/// <para>
+/// An entry is served only while it is within its own TTL by its header, even if the store keeps it longer, and a reader
+/// never takes an entry older than its own TTL unless the writer's lifetime is within its promise (as in memory and Redis).
+/// </para>
+/// </remarks>
+internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
+    where TKey : struct, IArgsKey<TKey>
+{
+    private readonly StoreContext _store;
+    private readonly int _mask;
+    private readonly string _valuePrefix;
+    private readonly string _generationKey;
+    private readonly string _displayName;
+    private readonly Telemetry.Tags _tags;
+    private readonly ResultContract? _results;
+    private readonly ConcurrentDictionary<TKey, StoreNeverDieItem<TKey, TValue>> _neverDie = new();
+    private readonly object _registrationLock = new();
+    private int _unfaithfulLogged;
+
+    public StoreKeyspace(StoreContext store, string identity, int mask, string displayName, ResultContract? results)
+        : base(store.Services, identity)
+    {
+        _store = store;
+        _mask = mask;
+        _displayName = displayName;
+        _results = results;
+        _valuePrefix = store.Prefix + ":v:" + identity + ":";
+        _generationKey = store.Prefix + ":g:" + identity;
+        _tags = new Telemetry.Tags(displayName, store.Services.Kind);
+    }
+
+    private CacheStore Store => _store.Store;
+
+    /// <summary>The value key of <paramref name="key"/>.</summary>
+    public string ValueKey(in TKey key) => KeyTextWriter.Encode(in key, _mask, KeyJson.Text, _valuePrefix, string.Empty);
+
+    // ---------------------------------------------------------------- reads
+
+    /// <summary>The synchronous hit path: a read of the value and, when there is one, of the generation.</summary>
+    public override bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value)
+    {
+        value = default!;
+
+        // The first read of a never-die entry goes through Produce, which knows the arguments and registers the refresh.
+        if (Services.IsDisposed || (reader.NeverDie && !_neverDie.ContainsKey(key)))
+        {
+            return false;
+        }
+
+        var read = SyncIo.Result(Read<SyncIo>(ValueKey(in key), reader, CancellationToken.None));
+        if (read.Status != ReadStatus.Hit)
+        {
+            return false;
+        }
+
+        Served(in key);
+        value = read.Value;
+        return true;
+    }
+
+    /// <summary>The asynchronous call path: read first, then (on a miss) the core's single flight and <see cref="ProduceAsync"/>.</summary>
+    public override Task<TValue> InvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken cancellationToken)
+    {
+        if (skipCache || Services.IsDisposed || (binding.NeverDie && !_neverDie.ContainsKey(key)))
+        {
+            return base.InvokeAsync(key, args, binding, skipCache, cancellationToken);
+        }
+
+        return ReadThenInvokeAsync(key, args, binding, cancellationToken);
+    }
+
+    private async Task<TValue> ReadThenInvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken cancellationToken)
+    {
+        var waitToken = cancellationToken.CanBeCanceled ? cancellationToken : binding.Invoker.ArgumentToken(in args);
+        var read = await Read<AsyncIo>(ValueKey(in key), binding, waitToken).ConfigureAwait(false);
+        if (read.Status == ReadStatus.Hit)
+        {
+            Served(in key);
+            Telemetry.Hit(binding.Tags);
+            return read.Value;
+        }
+
+        return await base.InvokeAsync(key, args, binding, skipCache: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Served(in TKey key)
+    {
+        if (_neverDie.TryGetValue(key, out var item) && !item.Touched)
+        {
+            item.Touched = true;
+        }
+    }
+
+    /// <summary>
+    /// Reads the value of a key and the function's generation (concurrently on the asynchronous path; the generation only
+    /// when a value exists on the synchronous one). A store failure is a <see cref="ReadStatus.Failed"/> in Silent mode
+    /// and a <see cref="CachifyException"/> in Throw mode.
+    /// </summary>
+    private async ValueTask<ReadOutcome> Read<TIo>(string valueKey, Binding<TKey, TValue> reader, CancellationToken token)
+        where TIo : struct, IStoreIo
+    {
+        byte[]? raw = null;
+        byte[]? generation = null;
+        Exception? error = null;
+        if (TIo.IsAsync)
+        {
+            ValueTask<byte[]?> valueRead = default, generationRead = default;
+            try
+            {
+                valueRead = TIo.Get(Store, valueKey, token);
+                generationRead = TIo.Get(Store, _generationKey, token);
+            }
+            catch (Exception thrown)
+            {
+                error = thrown;
+            }
+
+            // Both are awaited, so neither fails unobserved.
+            try
+            {
+                raw = await valueRead.ConfigureAwait(false);
+            }
+            catch (Exception thrown)
+            {
+                error ??= thrown;
+            }
+
+            try
+            {
+                generation = await generationRead.ConfigureAwait(false);
+            }
+            catch (Exception thrown)
+            {
+                error ??= thrown;
+            }
+        }
+        else
+        {
+            try
+            {
+                raw = await TIo.Get(Store, valueKey, token).ConfigureAwait(false);
+                if (raw is null)
+                {
+                    _store.Succeeded();
+                    return new ReadOutcome(ReadStatus.Miss, default!, 0, null, GenerationKnown: false);
+                }
+
+                generation = await TIo.Get(Store, _generationKey, token).ConfigureAwait(false);
+            }
+            catch (Exception thrown)
+            {
+                error = thrown;
+            }
+        }
+
+        if (error is not null)
+        {
+            if (!StoreContext.IsStoreError(error, token))
+            {
+                throw error;
+            }
+
+            if (_store.Failed(reader.Tags, reader.Name, "get", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            return new ReadOutcome(ReadStatus.Failed, default!, 0, null, GenerationKnown: false);
+        }
+
+        _store.Succeeded();
+        var current = GenerationOf(generation);
+        var status = Decode(raw, current, reader, out var value, out var ageMs);
+        return new ReadOutcome(status, value, ageMs, current, GenerationKnown: true);
+    }
+
+    /// <summary>Decodes a stored value for <paramref name="reader"/>: a miss when absent, unreadable, of another generation or too old.</summary>
+    private ReadStatus Decode(byte[]? raw, long? generation, Binding<TKey, TValue> reader, out TValue value, out long ageMs)
+    {
+        value = default!;
+        ageMs = 0;
+        if (raw is null)
+        {
+            return ReadStatus.Miss;
+        }
+
+        if (!StoreEnvelope.TryRead(raw, out var header))
+        {
+            Unreadable(reader, "not a value of this Cachify format", error: null);
+            return ReadStatus.Miss;
+        }
+
+        if (header.TypeTag != TypeTag<TValue>.Value)
+        {
+            Unreadable(reader, "written for another result type", error: null);
+            return ReadStatus.Miss;
+        }
+
+        if (generation is not { } current || header.Generation != current)
+        {
+            return ReadStatus.Miss; // written before a Clear
+        }
+
+        ageMs = header.AgeMs(_store.NowMs);
+        var writerTtl = header.TtlMs == 0 ? long.MaxValue : header.TtlMs;
+        var readerTtl = StoreEnvelope.TtlMs(reader.Ttl) is var ttl && ttl == 0 ? long.MaxValue : ttl;
+
+        // Past its own TTL (the store kept it longer than asked): never served. A never-die entry lives until its store expiry.
+        if (!header.NeverDie && ageMs >= writerTtl)
+        {
+            return ReadStatus.Miss;
+        }
+
+        // The rule of Binding.TrustsWriter: a longer-lived (or never-die) writer's entry only while younger than the reader's TTL.
+        if (!(writerTtl <= readerTtl && (!header.NeverDie || reader.NeverDie)) && ageMs >= readerTtl)
+        {
+            return ReadStatus.Miss;
+        }
+
+        if (header.IsNull)
+        {
+            return ReadStatus.Hit;
+        }
+
+        try
+        {
+            value = _store.Serializer.Deserialize<TValue>(header.Payload.Span);
+            return ReadStatus.Hit;
+        }
+        catch (Exception error)
+        {
+            Unreadable(reader, "the serializer could not read it", error);
+            value = default!;
+            return ReadStatus.Miss;
+        }
+    }
+
+    private static long? GenerationOf(byte[]? raw) => raw is { Length: 8 } ? BinaryPrimitives.ReadInt64BigEndian(raw) : null;
+
+    private void Unreadable(Binding<TKey, TValue> reader, string reason, Exception? error)
+    {
+        Telemetry.BackendError(reader.Tags, "deserialize");
+        StoreLog.PayloadUnreadable(Logger, reader.Name, reason, error);
+    }
+
+    // ---------------------------------------------------------------- the owner
+
+    protected override TValue Produce<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+    {
+        // Every store call of SyncIo completes synchronously, and so does a synchronous function: so does the whole.
+        return SyncIo.Result(Produce<SyncIo, TArgs>(key, args, binding, flight, skipCache, (StoreNeverDieItem<TKey, TValue>?)refreshing));
+    }
+
+    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+        => Produce<AsyncIo, TArgs>(key, args, binding, flight, skipCache, (StoreNeverDieItem<TKey, TValue>?)refreshing).AsTask();
+
+    /// <summary>
+    /// The owner's work: re-read (unless skipping the cache), make sure the function has a generation, run the function,
+    /// store the result under that generation unless doomed meanwhile. A store failure in Silent mode leaves the result
+    /// uncached.
+    /// </summary>
+    private async ValueTask<TValue> Produce<TIo, TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, StoreNeverDieItem<TKey, TValue>? refreshing)
+        where TIo : struct, IStoreIo
+    {
+        var generation = Generation;
+        var valueKey = ValueKey(in key);
+        long? current = null;
+        var usable = true;
+        if (!skipCache)
+        {
+            var read = await Read<TIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
+            if (read.Status == ReadStatus.Hit)
+            {
+                if (binding.NeverDie)
+                {
+                    RegisterRead(in key, in args, binding, read.AgeMs);
+                }
+
+                return read.Value;
+            }
+
+            usable = read.Status != ReadStatus.Failed;
+            current = read.Generation;
+            if (read.GenerationKnown && current is null)
+            {
+                current = await NewGeneration<TIo>(binding).ConfigureAwait(false);
+                usable = current is not null;
+            }
+        }
+
+        if (usable && current is null)
+        {
+            current = await CurrentGeneration<TIo>(binding).ConfigureAwait(false);
+        }
+
+        var value = TIo.IsAsync ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false) : Execute(binding, in args, flight);
+        if (current is { } written)
+        {
+            await StoreValue<TIo, TArgs>(key, valueKey, args, binding, flight, generation, written, value, refreshing).ConfigureAwait(false);
+        }
+        else if (refreshing is not null)
+        {
+            // The store failed before the function ran (Silent mode): the refresh is retried with back-off.
+            OnRefreshFailed(refreshing, new CachifyException($"The store could not be read for the refresh of {binding.Name}."));
+        }
+
+        return value;
+    }
+
+    /// <summary>The function's generation, written first if there is none; null when the store failed (Silent mode).</summary>
+    private async ValueTask<long?> CurrentGeneration<TIo>(Binding<TKey, TValue> binding)
+        where TIo : struct, IStoreIo
+    {
+        byte[]? raw;
+        try
+        {
+            raw = await TIo.Get(Store, _generationKey, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            if (_store.Failed(binding.Tags, binding.Name, "get", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            return null;
+        }
+
+        return GenerationOf(raw) ?? await NewGeneration<TIo>(binding).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a new random generation: every entry written before reads as a miss. (Two processes that write one at once
+    /// each store under their own: the last write wins, and the other's entries read as misses once. Never a wrong value.)
+    /// </summary>
+    private async ValueTask<long?> NewGeneration<TIo>(Binding<TKey, TValue> binding)
+        where TIo : struct, IStoreIo
+    {
+        var raw = NewGenerationBytes();
+        try
+        {
+            await TIo.Set(Store, _generationKey, raw, Timeout.InfiniteTimeSpan, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            if (_store.Failed(binding.Tags, binding.Name, "set", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            return null;
+        }
+
+        return GenerationOf(raw);
+    }
+
+    private static byte[] NewGenerationBytes()
+    {
+        var raw = new byte[8];
+        RandomNumberGenerator.Fill(raw);
+        return raw;
+    }
+
+    private async ValueTask StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, StoreNeverDieItem<TKey, TValue>? refreshing)
+        where TIo : struct, IStoreIo
+    {
+        if (!MayStore(flight, generation))
+        {
+            return;
+        }
+
+        ReadOnlyMemory<byte> bytes;
+        try
+        {
+            if (!MayEncode(value, binding))
+            {
+                RescheduleAfterSkippedStore(refreshing, binding);
+                return;
+            }
+
+            bytes = StoreEnvelope.Encode(value, _store.NowMs, StoreEnvelope.TtlMs(binding.Ttl), binding.NeverDie, written, _store.Serializer);
+        }
+        catch (Exception error)
+        {
+            Telemetry.BackendError(binding.Tags, "serialize");
+            if (_store.OnError == CacheStoreErrorMode.Throw)
+            {
+                throw new CachifyException($"The result of {binding.Name} could not be serialized for the store: {error.Message}", error);
+            }
+
+            StoreLog.SerializeFailed(Logger, binding.Name, error);
+            RescheduleAfterSkippedStore(refreshing, binding);
+            return;
+        }
+
+        try
+        {
+            await TIo.Set(Store, valueKey, bytes, Expiry(binding), CancellationToken.None).ConfigureAwait(false);
+            _store.Succeeded();
+        }
+        catch (Exception error)
+        {
+            if (_store.Failed(binding.Tags, binding.Name, "set", error) is { } fatal)
+            {
+                throw fatal;
+            }
+
+            if (refreshing is not null)
+            {
+                OnRefreshFailed(refreshing, error);
+            }
+
+            return;
+        }
+
+        if (binding.NeverDie)
+        {
+            RegisterWrite(in key, in args, binding);
+        }
+
+        if (!MayStore(flight, generation))
+        {
+            // Invalidate or Clear came while we stored: the value may have landed after their removal.
+            try
+            {
+                await TIo.Remove(Store, valueKey, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                Telemetry.BackendError(binding.Tags, "remove");
+                _store.BackgroundFailed(binding.Name, "remove", error);
+            }
+        }
+    }
+
+    /// <summary>A refreshed value that could not be stored: keep the registration, due again in one TTL.</summary>
+    private void RescheduleAfterSkippedStore(StoreNeverDieItem<TKey, TValue>? refreshing, Binding<TKey, TValue> binding)
+    {
+        if (refreshing is not null && !refreshing.IsDead)
+        {
+            Services.Scheduler.Schedule(refreshing, Services.Now + binding.TtlTicks);
+        }
+    }
+
+    /// <summary>
+    /// The store TTL of a value: the TTL; for never-die entries 11 × TTL, so the last good value survives failed refreshes
+    /// (each failure extends it) but expires once no process refreshes it any more.
+    /// </summary>
+    private static TimeSpan Expiry(Binding<TKey, TValue> binding)
+    {
+        if (binding.Ttl == Timeout.InfiniteTimeSpan)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        return binding.NeverDie ? TimeSpan.FromTicks((long)Math.Min(binding.Ttl.Ticks * 11.0, TimeSpan.MaxValue.Ticks / 2.0)) : binding.Ttl;
+    }
+
+    /// <summary>Whether <paramref name="value"/> would come back as it is (see <see cref="ResultContract"/>); the first one that would not is logged.</summary>
+    private bool MayEncode(TValue value, Binding<TKey, TValue> binding)
+    {
+        if (_results is null || _results.IsFaithful(value, out var problem))
+        {
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _unfaithfulLogged, 1) == 0)
+        {
+            StoreLog.ResultNotFaithful(Logger, binding.Name, problem);
+        }
+
+        return false;
+    }
+
+    // ---------------------------------------------------------------- Invalidate and Clear
+
+    public override void Remove(in TKey key)
+    {
+        Services.ThrowIfDisposed();
+        Locks.Doom(key);
+        DropRegistration(in key);
+        try
+        {
+            Store.Remove(ValueKey(in key));
+        }
+        catch (Exception error)
+        {
+            throw _store.RemovalFailed(_tags, _displayName, "invalidate", error);
+        }
+    }
+
+    public override async ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken)
+    {
+        Services.ThrowIfDisposed();
+        Locks.Doom(key);
+        DropRegistration(in key);
+        try
+        {
+            await Store.RemoveAsync(ValueKey(in key), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
+        {
+            throw _store.RemovalFailed(_tags, _displayName, "invalidate", error);
+        }
+    }
+
+    public override void Clear()
+    {
+        Services.ThrowIfDisposed();
+        BeginClear();
+        try
+        {
+            Store.Write(_generationKey, NewGenerationBytes(), Timeout.InfiniteTimeSpan);
+        }
+        catch (Exception error)
+        {
+            throw _store.RemovalFailed(_tags, _displayName, "clear", error);
+        }
+    }
+
+    public override async ValueTask ClearAsync(CancellationToken cancellationToken)
+    {
+        Services.ThrowIfDisposed();
+        BeginClear();
+        try
+        {
+            await Store.WriteAsync(_generationKey, NewGenerationBytes(), Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
+        {
+            throw _store.RemovalFailed(_tags, _displayName, "clear", error);
+        }
+    }
+
+    /// <summary>Dooms this process's running executions and forgets its never-die registrations (the store keeps the entries for other processes).</summary>
+    private void BeginClear()
+    {
+        NextGeneration();
+        Locks.DoomAll();
+        ForgetAll();
+    }
+
+    /// <summary>The backend was disposed: stop refreshing. Entries stay in the store for other processes.</summary>
+    public override void OnBackendDisposed() => ForgetAll();
+
+    // ---------------------------------------------------------------- never-die
+
+    /// <summary>A never-die reader found a usable value: refresh it when it reaches its TTL (at once if it already has).</summary>
+    private void RegisterRead<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long ageMs)
+    {
+        if (_neverDie.ContainsKey(key))
+        {
+            return;
+        }
+
+        var age = Services.ToTicks(TimeSpan.FromMilliseconds(ageMs));
+        Register(in key, in args, binding, Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false);
+    }
+
+    /// <summary>A never-die wrapper stored a value: refresh it one TTL from now, with this wrapper's arguments.</summary>
+    private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding)
+        => Register(in key, in args, binding, Services.Now + binding.TtlTicks, replace: true);
+
+    private void Register<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long due, bool replace)
+    {
+        if (Services.IsDisposed)
+        {
+            return;
+        }
+
+        lock (_registrationLock)
+        {
+            if (_neverDie.TryGetValue(key, out var existing))
+            {
+                if (!replace)
+                {
+                    return;
+                }
+
+                if (ReferenceEquals(existing.State.Binding, binding))
+                {
+                    existing.State.Failures = 0;
+                    Services.Scheduler.Schedule(existing, due);
+                    return;
+                }
+
+                Drop(existing);
+            }
+
+            var item = new StoreNeverDieItem<TKey, TValue>(this, in key, new NeverDieState<TKey, TArgs, TValue>(binding, args) { LastRead = Services.Now });
+            _neverDie[key] = item;
+            Services.Scheduler.Schedule(item, due);
+        }
+    }
+
+    private void DropRegistration(in TKey key)
+    {
+        if (_neverDie.TryGetValue(key, out var item))
+        {
+            Drop(item);
+        }
+    }
+
+    private void ForgetAll()
+    {
+        foreach (var pair in _neverDie)
+        {
+            Drop(pair.Value);
+        }
+    }
+
+    private void Drop(StoreNeverDieItem<TKey, TValue> item)
+    {
+        item.Dead = true;
+        _neverDie.TryRemove(new KeyValuePair<TKey, StoreNeverDieItem<TKey, TValue>>(item.Key, item));
+        Services.Scheduler.Unschedule(item);
+    }
+
+    protected override bool IsCurrent(in TKey key, ScheduledItem item)
+        => !item.IsDead && _neverDie.TryGetValue(key, out var current) && ReferenceEquals(current, item);
+
+    /// <summary>A refresh failed (the function threw, or the store failed): keep the value, retry after TTL × 1.25ⁿ (at most 10 × TTL).</summary>
+    protected override void OnRefreshFailed(ScheduledItem item, Exception error)
+    {
+        var registration = (StoreNeverDieItem<TKey, TValue>)item;
+        if (registration.IsDead)
+        {
+            return;
+        }
+
+        var state = registration.State;
+        state.Failures++;
+        var delay = state.RetryDelay();
+        Log.RefreshFailed(Logger, state.Binding.Name, state.Failures, Math.Round(Services.ToTimeSpan(delay).TotalMilliseconds, 1), error);
+        Services.Scheduler.Schedule(registration, Services.Now + delay);
+        _ = ExtendAsync(registration.Key, state.Binding, Services.ToTimeSpan(delay));
+    }
+
+    /// <summary>
+    /// Keeps the last good value in the store until after the next attempt plus a value's whole lifetime (11 × TTL): the
+    /// store would otherwise expire it while refreshes fail. Best effort: a failure is logged, and the value may expire.
+    /// </summary>
+    private async Task ExtendAsync(TKey key, Binding<TKey, TValue> binding, TimeSpan retryIn)
+    {
+        var valueKey = ValueKey(in key);
+        try
+        {
+            var raw = await Store.ReadAsync(valueKey, CancellationToken.None).ConfigureAwait(false);
+            if (raw is not null && !Services.IsDisposed)
+            {
+                await Store.WriteAsync(valueKey, raw, retryIn + Expiry(binding), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error)
+        {
+            Telemetry.BackendError(binding.Tags, "extend");
+            _store.BackgroundFailed(binding.Name, "extend", error);
+        }
+    }
+
+    /// <summary>The scheduler's callback (must be quick): stop if idle, else start the refresh on the thread pool.</summary>
+    internal void OnNeverDieDue(StoreNeverDieItem<TKey, TValue> item)
+    {
+        if (item.Dead || Services.IsDisposed)
+        {
+            return;
+        }
+
+        var state = item.State;
+        var now = Services.Now;
+        if (item.Touched)
+        {
+            item.Touched = false;
+            state.LastRead = now;
+        }
+
+        if (now - state.LastRead >= state.Binding.IdleTicks)
+        {
+            // Nobody here read it for the idle limit: stop refreshing. The entry stays for other processes and expires by itself.
+            Drop(item);
+            return;
+        }
+
+        state.StartRefresh(item.Key, item);
+    }
+
+    private enum ReadStatus
+    {
+        Miss,
+        Hit,
+        Failed,
+    }
+
+    /// <summary>What a read found; <see cref="Generation"/> is null when the function has none (or it was not read).</summary>
+    private readonly record struct ReadOutcome(ReadStatus Status, TValue Value, long AgeMs, long? Generation, bool GenerationKnown);
+}
+
+/// <summary>
+/// This process's registration to refresh one never-die entry of a store: one small record per key it wrote or read, in
+/// the backend's scheduler. Dropped on Invalidate or Clear, or when idle.
+/// </summary>
+internal sealed class StoreNeverDieItem<TKey, TValue> : ScheduledItem
+    where TKey : struct, IArgsKey<TKey>
+{
+    public readonly TKey Key;
+    public readonly NeverDieState<TKey, TValue> State;
+
+    /// <summary>Set by readers; the scheduler turns it into <see cref="NeverDieState{TKey, TValue}.LastRead"/>.</summary>
+    public bool Touched;
+
+    /// <summary>Set when the registration is dropped; the scheduler then ignores it.</summary>
+    public volatile bool Dead;
+
+    private readonly StoreKeyspace<TKey, TValue> _keyspace;
+
+    public StoreNeverDieItem(StoreKeyspace<TKey, TValue> keyspace, in TKey key, NeverDieState<TKey, TValue> state)
+    {
+        _keyspace = keyspace;
+        Key = key;
+        State = state;
+    }
+
+    internal override bool IsDead => Dead;
+
+    internal override void OnDue() => _keyspace.OnNeverDieDue(this);
+}

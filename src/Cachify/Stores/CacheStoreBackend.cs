@@ -1,0 +1,106 @@
+using CachifyNet.Internal;
+using CachifyNet.Internal.Stores;
+
+namespace CachifyNet.Stores;
+
+/// <summary>
+/// A backend over any <see cref="CacheStore"/>: entries live in the store, shared by every process that uses the same
+/// store and <see cref="CacheStoreBackendOptions.KeyPrefix"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A value lives at <c>{prefix}:{identity}:{arguments}</c>; the identity is the <c>Named(...)</c> name or the method's
+/// identity, the arguments are written as stable, culture-invariant text (hashed when long). One more key per function,
+/// <c>{prefix}:gen:{identity}</c>, holds its generation: Clear writes a new one, and entries written under another
+/// generation are never served. As on Redis, a function whose keys would depend on an object instance is refused when the
+/// wrapper is bound (<c>.NoSelf()</c> or <c>.KeyBy(...)</c> fix it), and so is a result type that would not come back
+/// from the serializer as it was.
+/// </para>
+/// <para>
+/// Callers of one key in this process share one execution. Processes do not coordinate: two processes that miss the same
+/// key at once both run the function, and a never-die entry is refreshed by each process that uses it. An Invalidate
+/// stops this process's running executions from storing; an execution running in another process at that moment may
+/// still store its result. An entry's age is measured by the clock of the process that wrote it against the reader's
+/// (UTC): keep the clocks of the machines in sync.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var backend = new CacheStoreBackend(new MyStore(), new CacheStoreBackendOptions { KeyPrefix = "myapp" });
+/// var getUser = Cachify.Wrap((int id) =&gt; db.GetUserAsync(id)).Named("users.get").Backend(backend);
+/// </code>
+/// </example>
+public sealed class CacheStoreBackend : ICacheBackend, IDisposable
+{
+    private readonly BackendServices _services;
+    private readonly StoreContext _context;
+
+    /// <summary>Creates a backend over <paramref name="store"/>, which it does not dispose.</summary>
+    /// <param name="store">Where entries live.</param>
+    /// <param name="options">Key prefix, error mode, serializer, clock and logging; null for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="store"/> is null.</exception>
+    /// <exception cref="ArgumentException">An option is invalid (the message names it and the fix).</exception>
+    public CacheStoreBackend(CacheStore store, CacheStoreBackendOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= new CacheStoreBackendOptions();
+        ValidatePrefix(options.KeyPrefix, nameof(options));
+        if (!Enum.IsDefined(options.OnError))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.OnError, "CacheStoreBackendOptions.OnError must be CacheStoreErrorMode.Silent or CacheStoreErrorMode.Throw.");
+        }
+
+        if (options.Serializer is null)
+        {
+            throw new ArgumentException("CacheStoreBackendOptions.Serializer is null. Leave it unset for SystemTextJsonCacheSerializer.Default, or set an ICacheSerializer.", nameof(options));
+        }
+
+        Store = store;
+        Options = options;
+        _services = new BackendServices(nameof(CacheStoreBackend), "store", options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
+        _context = new StoreContext(store, options, _services);
+    }
+
+    /// <summary>Gets the store the backend uses.</summary>
+    public CacheStore Store { get; }
+
+    /// <summary>Gets the options the backend was created with.</summary>
+    public CacheStoreBackendOptions Options { get; }
+
+    BackendServices ICacheBackend.Services => _services;
+
+    /// <summary>Stops never-die refreshes, for good. Entries stay in the store for other processes.</summary>
+    /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>. Calling it again does nothing.</remarks>
+    public void Dispose() => _services.Dispose();
+
+    Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
+    {
+        SharedKeyRules.Validate(config, "backend", "CacheStore", ".Backend(...)");
+        var results = ResultContract.Validate<TValue>(Options.Serializer, config.DisplayName, "backend", "a store", "CacheStoreBackendOptions.Serializer");
+        var identity = SharedKeyRules.Identity(config);
+        var mask = SharedKeyRules.KeyMask(config);
+        return _services.GetKeyspace<TKey, TValue>(
+            new KeyspaceId(identity, mask),
+            config.DisplayName,
+            () => new StoreKeyspace<TKey, TValue>(_context, identity, mask, config.DisplayName, results));
+    }
+
+    private static void ValidatePrefix(string? prefix, string paramName)
+    {
+        const string Rules = "It must be non-empty, without white space, control characters, ':' (a prefix \"x:gen\" would collide with the generation keys of \"x\") or braces. Use a name such as \"myapp\".";
+        if (string.IsNullOrEmpty(prefix))
+        {
+            throw new ArgumentException("CacheStoreBackendOptions.KeyPrefix is empty. " + Rules, paramName);
+        }
+
+        foreach (var c in prefix)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is ':' or '{' or '}')
+            {
+                throw new ArgumentException($"CacheStoreBackendOptions.KeyPrefix \"{prefix}\" contains a character it may not ('{c}' or white space). " + Rules, paramName);
+            }
+        }
+    }
+
+    private readonly record struct KeyspaceId(string Identity, int Mask);
+}

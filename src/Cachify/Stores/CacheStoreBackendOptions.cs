@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+
+namespace CachifyNet.Stores;
+
+/// <summary>Options of a <see cref="CacheStoreBackend"/>.</summary>
+public sealed class CacheStoreBackendOptions
+{
+    /// <summary>Gets the text every key of the backend starts with, so that apps sharing a store keep apart.</summary>
+    /// <value>The default is <c>"cachify"</c>. Non-empty, without white space, control characters, ':' or braces.</value>
+    public string KeyPrefix { get; init; } = "cachify";
+
+    /// <summary>Gets what happens when the store fails.</summary>
+    /// <value>The default is <see cref="CacheStoreErrorMode.Silent"/>. Invalidate and Clear throw in both modes.</value>
+    public CacheStoreErrorMode OnError { get; init; } = CacheStoreErrorMode.Silent;
+
+    /// <summary>Gets the serializer of results.</summary>
+    /// <value>The default is <see cref="SystemTextJsonCacheSerializer.Default"/>, whose result types are checked when a wrapper is bound.</value>
+    public ICacheSerializer Serializer { get; init; } = SystemTextJsonCacheSerializer.Default;
+
+    /// <summary>Gets the clock: TTLs, entry ages and never-die refreshes follow it.</summary>
+    /// <value>The default is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Gets the logger factory (category "Cachify").</summary>
+    /// <value>The default logs nothing.</value>
+    public ILoggerFactory? LoggerFactory { get; init; }
+}
