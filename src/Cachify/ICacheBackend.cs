@@ -7,10 +7,11 @@ namespace CachifyNet;
 /// <see cref="Cachify.DefaultBackend"/>.
 /// </summary>
 /// <remarks>
-/// Cachify ships two backends: <see cref="MemoryCacheBackend"/> (in-process, the default) and
-/// <c>RedisCacheBackend</c> in the Cachify.Redis package (shared by many processes). The members a
-/// backend implements are internal in this version: the single-flight, never-die and invalidation
-/// machinery is shared with the backend, and that contract is not yet frozen for third parties.
+/// Cachify ships <see cref="MemoryCacheBackend"/> (in-process, the default), <c>RedisCacheBackend</c> in the
+/// Cachify.Redis package (shared by many processes, with a lock per key across them) and
+/// <see cref="Stores.CacheStoreBackend"/>, over any <see cref="Stores.CacheStore"/>: Cachify.Distributed's store over
+/// any <c>IDistributedCache</c>, or one of your own. The members of this interface are internal: to put cached
+/// functions on other storage, derive from <see cref="Stores.CacheStore"/>.
 /// </remarks>
 public interface ICacheBackend
 {

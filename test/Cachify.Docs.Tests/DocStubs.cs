@@ -17,6 +17,7 @@ public static class DocStubs
     public static global::Microsoft.AspNetCore.Builder.WebApplicationBuilder builder => throw null!;
     public static global::StackExchange.Redis.IConnectionMultiplexer connection => throw null!;
     public static global::CachifyNet.Redis.RedisCacheBackend redis => throw null!;
+    public static global::Microsoft.Extensions.Caching.Distributed.IDistributedCache distributedCache => throw null!;
     public static global::Microsoft.Extensions.Caching.Memory.IMemoryCache appMemoryCache => throw null!;
     public static global::Microsoft.Extensions.Logging.ILoggerFactory loggerFactory => throw null!;
     public static global::System.Threading.CancellationToken token => default;

@@ -1,4 +1,4 @@
-// The "Write your own store" example of docs/stores.md, verbatim (DocsStoreTests keeps the two the same).
+// The "Write your own store" example of docs/stores.md (StoresDocTests in test/Cachify.Docs.Tests keeps the class the same).
 using System.Collections.Concurrent;
 using CachifyNet.Stores;
 
