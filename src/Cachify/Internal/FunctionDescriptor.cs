@@ -33,7 +33,7 @@ internal sealed class FunctionDescriptor
         if (!method.IsStatic && method.DeclaringType is { } type && !IsStatelessClosure(type))
         {
             HasTarget = true;
-            Closure = ClosurePlan.IsClosureClass(type) ? ClosurePlan.For(type) : null;
+            Closure = ClosurePlan.IsClosureClass(type) ? ClosurePlan.For(method) : null;
         }
 
         Identity = BuildIdentity(method, IsCompilerGenerated);

@@ -177,23 +177,36 @@ internal sealed class ClosurePlan
 
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above, for the closures of enclosing scopes.")]
-    public static ClosurePlan For(Type closureType) => Plans.GetOrAdd(closureType, Make);
+    public static ClosurePlan For(MethodInfo lambda)
+    {
+        // Interned by closure class and fields read: lambdas of one scope that read the same variables (a sync and an async
+        // wrapper of one named function) get the same plan, and their keys compare equal.
+        var used = ClosureFields.Used(lambda);
+        var reads = used is null ? "*" : string.Join("\n", used.Select(u => u.Type.FullName + "." + u.Name).Order(StringComparer.Ordinal));
+        return Plans.GetOrAdd((lambda.DeclaringType!, reads), static (id, used) => Make(id.Type, used), used);
+    }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ClosurePlan> Plans = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Type Type, string Reads), ClosurePlan> Plans = new();
 
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "A closure's fields are read by its lambda, so trimming keeps them; a field trimmed away is read by nothing and cannot change the function's result.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above, for the closures of enclosing scopes.")]
-    private static ClosurePlan Make(Type closureType)
+    private static ClosurePlan Make(Type closureType, HashSet<(Type Type, string Name)>? used)
     {
         var selves = new List<FieldInfo[]>();
         var values = new List<CapturedValue>();
-        Collect(closureType, [], selves, values, depth: 0);
+        Collect(closureType, [], selves, values, used, depth: 0);
         return new ClosurePlan([.. selves], [.. values]);
 
-        static void Collect(Type type, FieldInfo[] path, List<FieldInfo[]> selves, List<CapturedValue> values, int depth)
+        static void Collect(Type type, FieldInfo[] path, List<FieldInfo[]> selves, List<CapturedValue> values, HashSet<(Type Type, string Name)>? used, int depth)
         {
             foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
             {
+                if (used is not null && !used.Contains((ClosureFields.Definition(type), field.Name)))
+                {
+                    // A variable of the same scope that only other lambdas use (see ClosureFields).
+                    continue;
+                }
+
                 if (field.Name.StartsWith("<>9__", StringComparison.Ordinal))
                 {
                     // A delegate the compiler caches in the closure (a lambda made inside it): set when first made, not a variable.
@@ -207,7 +220,7 @@ internal sealed class ClosurePlan
                 }
                 else if (IsClosureClass(field.FieldType) && depth < 8)
                 {
-                    Collect(field.FieldType, here, selves, values, depth + 1);
+                    Collect(field.FieldType, here, selves, values, used, depth + 1);
                 }
                 else
                 {
