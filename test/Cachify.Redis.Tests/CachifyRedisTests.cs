@@ -148,11 +148,14 @@ public sealed class CachifyRedisTests : RedisTestBase
         }
     }
 
+    /// <summary>An instance method: a lambda that calls it captures this test object.</summary>
+    private int Zero() => GetHashCode() & 0;
+
     [RedisFact]
     public void UseRedis_OptionOrderDoesNotMatter_SameIdentitySameKeysSameRefusals()
     {
         var factor = 2;
-        var closure = Cachify.Wrap((int x) => x * factor);
+        var closure = Cachify.Wrap((int x) => x * factor + Zero()); // uses this test object: an instance
         var repo = new Repo("r");
 
         // Nothing is checked at the option call: options may follow UseRedis().
@@ -324,6 +327,7 @@ internal sealed class FixedCachify(TimeSpan ttl, ICacheBackend backend) : ICachi
     public TimeSpan DefaultTtl => ttl;
 
     public ICacheBackend Backend => backend;
+
 }
 
 /// <summary>Tests that change <see cref="CachifyRedis"/>'s global state run alone.</summary>

@@ -141,7 +141,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Backend_FunctionWithTarget_NeedsNamedNoSelfOrKeyBy()
     {
         var factor = 3;
-        var closure = Cachify.Wrap((int x) => x * factor);
+        var closure = Cachify.Wrap((int x) => x * factor + Zero()); // uses this test object: an instance
         var error = Assert.Throws<ArgumentException>(() => closure.Backend(Backend).BindNow());
         Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
         Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
@@ -605,4 +605,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
             return SystemTextJsonCacheSerializer.Default.Deserialize<T>(source);
         }
     }
+
+    /// <summary>An instance method: a lambda that calls it captures this test object.</summary>
+    private int Zero() => GetHashCode() & 0;
+
 }
