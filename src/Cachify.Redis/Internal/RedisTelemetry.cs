@@ -15,16 +15,19 @@ internal static class RedisTelemetry
     private static readonly Meter Meter = new(CachifyTelemetry.Name, typeof(RedisTelemetry).Assembly.GetName().Version?.ToString());
 
     /// <summary>The waiters of every live backend, held weakly: a backend nobody disposes is still collected.</summary>
-    private static readonly ConditionalWeakTable<WaiterRegistry, object> Registries = new();
-
-    private static readonly ObservableUpDownCounter<long> Waiters = Meter.CreateObservableUpDownCounter(
-        CachifyTelemetry.LockWaiterCount, Observe, "{waiter}",
-        "Callers waiting for another process's lock. 0 when no call waits; growth while idle is a leak.");
+    private static readonly ConditionalWeakTable<WaiterRegistry, object> Registries = CreateGauge();
 
     /// <summary>Lets the gauge read <paramref name="waiters"/> until <see cref="Untrack"/> or until it is collected.</summary>
     public static void Track(WaiterRegistry waiters) => Registries.AddOrUpdate(waiters, Kind);
 
     public static void Untrack(WaiterRegistry waiters) => Registries.Remove(waiters);
+
+    private static ConditionalWeakTable<WaiterRegistry, object> CreateGauge()
+    {
+        Meter.CreateObservableUpDownCounter(
+            CachifyTelemetry.LockWaiterCount, Observe, "{waiter}", "Callers waiting for another process's lock. 0 when no call waits; growth while idle is a leak.");
+        return new();
+    }
 
     private static Measurement<long> Observe()
     {

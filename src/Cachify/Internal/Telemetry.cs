@@ -20,9 +20,6 @@ internal static class Telemetry
     public const string EntryCount = "cachify.entry.count";
     public const string LockWaiterCount = "cachify.lock.waiter.count";
 
-    /// <summary>The live backends the gauges read, held weakly: a backend nobody disposes is still collected.</summary>
-    private static readonly ConditionalWeakTable<BackendServices, object> Backends = new();
-
     public static readonly Meter Meter = new(Name, typeof(Telemetry).Assembly.GetName().Version?.ToString());
     public static readonly ActivitySource Source = new(Name, typeof(Telemetry).Assembly.GetName().Version?.ToString());
 
@@ -35,18 +32,8 @@ internal static class Telemetry
     private static readonly Counter<long> BackendErrors = Meter.CreateCounter<long>("cachify.backend.errors", "{error}", "Backend operations that failed (with OnError = Silent the call still succeeds).");
     private static readonly Histogram<double> ExecutionDuration = Meter.CreateHistogram<double>("cachify.execution.duration", "s", "How long executions of the wrapped function take.");
 
-    // Current counts, observed when the meter is collected. Up-down counters rather than gauges (OpenTelemetry's choice
-    // for a count of things, like dotnet.timer.count): summed over backends they still mean something.
-    private static readonly ObservableUpDownCounter<long> Locks = Meter.CreateObservableUpDownCounter(
-        LockCount, static () => ObserveByBackend(static services => services.LockCount), "{key}",
-        "Keys in the per-key lock tables of this process: calls running or waiting for an execution. 0 when nothing runs; growth while idle is a leak.");
-
-    private static readonly ObservableUpDownCounter<long> Scheduled = Meter.CreateObservableUpDownCounter(
-        ScheduledCount, static () => ObserveByBackend(static services => services.Scheduler.EntryCount), "{entry}",
-        "Entries the backends' schedulers hold: TTL expiries (memory) and never-die refreshes. Follows the entries held; growth beyond them is a leak.");
-
-    private static readonly ObservableUpDownCounter<long> Entries = Meter.CreateObservableUpDownCounter(
-        EntryCount, ObserveEntries, "{entry}", "Entries held in process memory (memory backend), by function.");
+    /// <summary>The live backends the gauges read, held weakly: a backend nobody disposes is still collected.</summary>
+    private static readonly ConditionalWeakTable<BackendServices, object> Backends = CreateGauges();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(Tags tags)
@@ -126,6 +113,23 @@ internal static class Telemetry
         {
             BackendErrors.Add(1, tags.Function, tags.Backend, new KeyValuePair<string, object?>(OperationTag, operation));
         }
+    }
+
+    /// <summary>
+    /// Creates the instruments that report current counts, observed when the meter is collected: up-down counters rather
+    /// than gauges (OpenTelemetry's instrument for a count of things, like <c>dotnet.timer.count</c>), since summed over
+    /// backends they still mean something. Returns the table of backends they read.
+    /// </summary>
+    private static ConditionalWeakTable<BackendServices, object> CreateGauges()
+    {
+        Meter.CreateObservableUpDownCounter(
+            LockCount, static () => ObserveByBackend(static services => services.LockCount), "{key}",
+            "Keys in the per-key lock tables of this process: calls running or waiting for an execution. 0 when nothing runs; growth while idle is a leak.");
+        Meter.CreateObservableUpDownCounter(
+            ScheduledCount, static () => ObserveByBackend(static services => services.Scheduler.EntryCount), "{entry}",
+            "Entries the backends' schedulers hold: TTL expiries (memory) and never-die refreshes. Follows the entries held; growth beyond them is a leak.");
+        Meter.CreateObservableUpDownCounter(EntryCount, ObserveEntries, "{entry}", "Entries held in process memory (memory backend), by function.");
+        return new();
     }
 
     /// <summary>Lets the gauges read <paramref name="services"/> until <see cref="Untrack"/> or until it is collected.</summary>
