@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using CachifyNet.Internal;
 using CachifyNet.Redis;
-using CachifyNet.Redis.Internal;
 using Microsoft.Extensions.Caching.Memory;
 using StackExchange.Redis;
 using CachifyNet.Testing;
@@ -36,6 +34,7 @@ public sealed class SoakRun : IDisposable
     private readonly MemoryCache _cache;
     private readonly MemoryCacheBackend _memory;
     private readonly LocalRedisServer? _localRedis;
+    private readonly CachifyGauges _gauges = new();
     private readonly List<ConnectionMultiplexer> _connections = [];
     private readonly List<RedisCacheBackend> _redisBackends = [];
     private readonly Stopwatch _clock = new();
@@ -96,7 +95,6 @@ public sealed class SoakRun : IDisposable
         await progress;
         var elapsed = _clock.Elapsed;
 
-        await ((ICacheBackend)_memory).Services.WhenIdle();
         var total = new WorkerStats();
         foreach (var stats in workers)
         {
@@ -116,7 +114,7 @@ public sealed class SoakRun : IDisposable
             NeverDieExecutions = Interlocked.Read(ref _neverDieExecutions),
             NeverDieFailures = Interlocked.Read(ref _neverDieFailures),
             RedisExecutions = Interlocked.Read(ref _redisExecutions),
-            Internals = CollectSettledInternals(),
+            Gauges = await CollectSettledGaugesAsync(),
         };
     }
 
@@ -133,6 +131,7 @@ public sealed class SoakRun : IDisposable
         }
 
         _localRedis?.Dispose();
+        _gauges.Dispose();
         _memory.Dispose();
         _cache.Dispose();
     }
@@ -440,14 +439,20 @@ public sealed class SoakRun : IDisposable
         return new ExecutionCheck(executions, bound, over);
     }
 
-    /// <summary>The figures once two readings agree (an expiry may be half done at the moment of the first).</summary>
-    private InternalFigures CollectSettledInternals()
+    /// <summary>
+    /// The gauges once two readings agree and every expiring entry has its scheduler item: at the end a never-die refresh
+    /// may still be running, and an expiry may be half done at the moment of a reading. Gives up after 10 s (then the
+    /// figures show what was left behind).
+    /// </summary>
+    private async Task<GaugeFigures> CollectSettledGaugesAsync()
     {
-        var figures = CollectInternals();
-        for (var i = 0; i < 20; i++)
+        var figures = CollectGauges();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(10))
         {
-            var again = CollectInternals();
-            if (again == figures && figures.Scheduled == figures.ScheduledExpected)
+            await Task.Delay(50);
+            var again = CollectGauges();
+            if (again == figures && figures.Settled)
             {
                 break;
             }
@@ -458,42 +463,26 @@ public sealed class SoakRun : IDisposable
         return figures;
     }
 
-    private InternalFigures CollectInternals()
+    /// <summary>Reads the "Cachify" meter's gauges (as an exporter would), and the <see cref="IMemoryCache"/>'s own count.</summary>
+    private GaugeFigures CollectGauges()
     {
-        var memoryLocks = 0;
-        var memoryEntries = 0;
-        foreach (var binding in _memorySync.Select(f => f.CurrentBinding).Concat([_neverDieSync.CurrentBinding]))
-        {
-            var keyspace = (MemoryKeyspace<ArgsKey<int>, Value>)binding!.Keyspace;
-            memoryLocks += keyspace.Locks.Count;
-            memoryEntries += keyspace.Count;
-        }
-
-        var neverDieEntries = ((MemoryKeyspace<ArgsKey<int>, Value>)_neverDieSync.CurrentBinding!.Keyspace).Count;
-        var redisLocks = 0;
-        var redisRegistry = 0;
-        var waiters = 0;
-        foreach (var perProcess in _redisSync)
-        {
-            foreach (var f in perProcess)
-            {
-                if (f.CurrentBinding?.Keyspace is RedisKeyspace<ArgsKey<int>, Value> keyspace)
-                {
-                    redisLocks += keyspace.Locks.Count;
-                    redisRegistry += keyspace.NeverDieCount;
-                }
-            }
-        }
-
-        foreach (var backend in _redisBackends)
-        {
-            waiters += backend.Context.Waiters.Count;
-        }
+        var readings = _gauges.Read();
+        var memoryEntries = readings.Sum(CachifyTelemetry.EntryCount, "memory");
+        var neverDieEntries = readings.Sum(CachifyTelemetry.EntryCount, "memory", function => function == "soak.neverdie");
 
         // Every entry with a finite TTL, and every never-die entry, has exactly one item in the scheduler.
-        var scheduledExpected = neverDieEntries + _memorySync.Where((_, g) => MemoryTtls[g] != Timeout.InfiniteTimeSpan)
-            .Sum(f => ((MemoryKeyspace<ArgsKey<int>, Value>)f.CurrentBinding!.Keyspace).Count);
-        return new InternalFigures(memoryLocks, memoryEntries, neverDieEntries, _memory.ScheduledEntries, scheduledExpected, _cache.Count, redisLocks, redisRegistry, waiters);
+        var expiring = Enumerable.Range(0, MemoryTtls.Length).Where(g => MemoryTtls[g] != Timeout.InfiniteTimeSpan).Select(g => $"soak.memory.{g}").ToHashSet();
+        var scheduledExpected = neverDieEntries + readings.Sum(CachifyTelemetry.EntryCount, "memory", function => function is not null && expiring.Contains(function));
+        return new GaugeFigures(
+            MemoryLocks: readings.Sum(CachifyTelemetry.LockCount, "memory"),
+            MemoryEntries: memoryEntries,
+            NeverDieEntries: neverDieEntries,
+            Scheduled: readings.Sum(CachifyTelemetry.ScheduledCount, "memory"),
+            ScheduledExpected: scheduledExpected,
+            CacheEntries: _cache.Count,
+            RedisLocks: readings.Sum(CachifyTelemetry.LockCount, "redis"),
+            RedisNeverDieRegistry: readings.Sum(CachifyTelemetry.ScheduledCount, "redis"),
+            RedisWaiters: readings.Sum(CachifyTelemetry.LockWaiterCount, "redis"));
     }
 }
 
@@ -506,7 +495,12 @@ public sealed record Value(int Key, long Check, long Version)
 
 public readonly record struct ExecutionCheck(long Executions, long Bound, int KeysOverBound);
 
-public readonly record struct InternalFigures(int MemoryLocks, int MemoryEntries, int NeverDieEntries, int Scheduled, int ScheduledExpected, long CacheEntries, int RedisLocks, int RedisNeverDieRegistry, int RedisWaiters);
+/// <summary>What the gauges of the "Cachify" meter read at the end of a run, and the <see cref="IMemoryCache"/>'s count.</summary>
+public readonly record struct GaugeFigures(long MemoryLocks, long MemoryEntries, long NeverDieEntries, long Scheduled, long ScheduledExpected, long CacheEntries, long RedisLocks, long RedisNeverDieRegistry, long RedisWaiters)
+{
+    /// <summary>Nothing left behind: empty lock tables, no waiter, one scheduler item per expiring entry, the front matching the cache.</summary>
+    public bool Settled => MemoryLocks + RedisLocks + RedisWaiters == 0 && Scheduled == ScheduledExpected && CacheEntries == MemoryEntries;
+}
 
 public readonly record struct MemoryFigures(long WorkingSet, long GcHeap)
 {

@@ -25,10 +25,11 @@ public sealed class SoakSummary
 
     public required long RedisExecutions { get; init; }
 
-    public required InternalFigures Internals { get; init; }
+    /// <summary>The gauges of the "Cachify" meter at the end.</summary>
+    public required GaugeFigures Gauges { get; init; }
 
     /// <summary>Entries in use at the end: none should be left in the lock tables or waiting.</summary>
-    public bool Leftovers => Internals.MemoryLocks + Internals.RedisLocks + Internals.RedisWaiters > 0 || Internals.Scheduled != Internals.ScheduledExpected || Internals.CacheEntries != Internals.MemoryEntries;
+    public bool Leftovers => !Gauges.Settled;
 
     /// <summary>0 passed; 1 a wrong value was returned; 2 a call failed, executions exceeded their bound, or entries were left behind.</summary>
     public int ExitCode => Totals.Wrong > 0 ? 1 : Totals.FailedCount > 0 || Executions.KeysOverBound > 0 || Leftovers ? 2 : 0;
@@ -55,10 +56,10 @@ public sealed class SoakSummary
         output.WriteLine($"  executions      memory {Executions.Executions:N0} against a bound of {Executions.Bound:N0} (first call + skip-caches + invalidations + clears + one per TTL elapsed), keys over their bound: {Executions.KeysOverBound}");
         output.WriteLine($"                  never-die {NeverDieExecutions:N0} ({NeverDieFailures:N0} failed: outages of 5 s every 30 s and 1 call in 5); redis {RedisExecutions:N0}");
         output.WriteLine($"  memory          working set {Mb(Start.WorkingSet)} -> {Mb(End.WorkingSet)}, GC heap {Mb(Start.GcHeap)} -> {Mb(End.GcHeap)} (after full collections)");
-        output.WriteLine($"  internals       lock tables {Internals.MemoryLocks + Internals.RedisLocks} keys in use (memory {Internals.MemoryLocks}, redis {Internals.RedisLocks}); " +
-            $"scheduler {Internals.Scheduled:N0} items for {Internals.ScheduledExpected:N0} expiring or never-die entries ({Internals.NeverDieEntries} never-die); " +
-            $"front {Internals.MemoryEntries:N0} entries, IMemoryCache {Internals.CacheEntries:N0}; " +
-            $"redis never-die registry {Internals.RedisNeverDieRegistry}, waiters {Internals.RedisWaiters}");
+        output.WriteLine($"  gauges          lock tables {Gauges.MemoryLocks + Gauges.RedisLocks} keys in use (memory {Gauges.MemoryLocks}, redis {Gauges.RedisLocks}); " +
+            $"scheduler {Gauges.Scheduled:N0} items for {Gauges.ScheduledExpected:N0} expiring or never-die entries ({Gauges.NeverDieEntries} never-die); " +
+            $"front {Gauges.MemoryEntries:N0} entries, IMemoryCache {Gauges.CacheEntries:N0}; " +
+            $"redis never-die registry {Gauges.RedisNeverDieRegistry}, waiters {Gauges.RedisWaiters}");
         output.WriteLine($"  result          {(ExitCode == 0 ? "PASS" : "FAIL")} (exit code {ExitCode})");
     }
 

@@ -45,8 +45,9 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         Validate(options);
         Connection = connection;
         Options = options;
-        _services = new BackendServices(nameof(RedisCacheBackend), "redis", options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
+        _services = new BackendServices(nameof(RedisCacheBackend), RedisTelemetry.Kind, options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
         _redis = new RedisContext(connection, options, _services);
+        RedisTelemetry.Track(_redis.Waiters);
     }
 
     /// <summary>Gets the connection the backend uses.</summary>
@@ -72,6 +73,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     public void Dispose()
     {
         CachifyRedis.Unregister(this);
+        RedisTelemetry.Untrack(_redis.Waiters);
         _services.Dispose();
         _redis.Dispose();
     }

@@ -69,9 +69,6 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
     /// <summary>Drops entries the cache evicted on its own, now rather than at the next periodic sweep (tests).</summary>
     internal void Sweep() => _sweeper.Sweep();
 
-    /// <summary>Entries in the scheduler: the never-die registry plus TTL entries (tests).</summary>
-    internal int ScheduledEntries => _services.Scheduler.Count - (_sweeper.IsScheduled ? 1 : 0);
-
     BackendServices ICacheBackend.Services => _services;
 
     /// <summary>Stops expiry and refreshes; disposes the cache if the backend created it.</summary>

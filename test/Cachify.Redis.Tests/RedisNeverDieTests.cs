@@ -150,7 +150,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(9, keyspace.NeverDieCount);
         await f.ClearAsync();
         Assert.Equal(0, keyspace.NeverDieCount);
-        Assert.Equal(0, ((CachifyNet.Internal.BackendServices)((ICacheBackend)Backend).Services).Scheduler.Count);
+        Assert.Equal(0, ((CachifyNet.Internal.BackendServices)((ICacheBackend)Backend).Services).Scheduler.EntryCount);
         Assert.Empty(Keys());
     }
 

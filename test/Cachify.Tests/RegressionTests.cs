@@ -140,7 +140,7 @@ public class RegressionTests
 
         backend.Dispose();
 
-        Assert.Equal(0, services.Scheduler.Count);
+        Assert.Equal(0, services.Scheduler.EntryCount);
         Assert.Equal(0, appCache.Count);
     }
 }

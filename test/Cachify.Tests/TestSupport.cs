@@ -25,7 +25,7 @@ internal sealed class MemoryFixture : IDisposable
     public BackendServices Services => ((ICacheBackend)Backend).Services;
 
     /// <summary>Entries the scheduler holds (TTL entries and the never-die registry), without the sweep.</summary>
-    public int ScheduledEntries => Backend.ScheduledEntries;
+    public int ScheduledEntries => Services.Scheduler.EntryCount;
 
     /// <summary>Waits for background refreshes started so far to end.</summary>
     public Task RefreshesDone() => Services.WhenIdle().WaitAsync(TimeSpan.FromSeconds(30));

@@ -33,9 +33,6 @@ internal sealed class RedisErrorLog(ILogger logger, TimeProvider time)
     private string _lastFunction = string.Empty;
     private string _lastError = string.Empty;
 
-    /// <summary>Whether the last Redis call of this backend failed.</summary>
-    public bool IsFailing => _failing;
-
     /// <summary>
     /// Counts a failure; true when the caller should log it in detail, with its exception (the first failure of an outage,
     /// at most once per interval). Otherwise it is counted, and a summary is logged when the interval has passed.

@@ -8,18 +8,10 @@ internal sealed class WaiterRegistry
 {
     private readonly Dictionary<string, List<LockWait>> _waiters = new(StringComparer.Ordinal);
     private long _notified;
+    private int _count;
 
-    /// <summary>Number of keys waited for (tests: empty when nobody waits).</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_waiters)
-            {
-                return _waiters.Count;
-            }
-        }
-    }
+    /// <summary>Number of callers waiting (the cachify.lock.waiter.count gauge): 0 when nobody waits.</summary>
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Waiters woken by a notification so far (tests: waits end by pub/sub, not by polling).</summary>
     public long Notified => Interlocked.Read(ref _notified);
@@ -35,6 +27,7 @@ internal sealed class WaiterRegistry
             }
 
             list.Add(wait);
+            _count++;
         }
 
         return wait;
@@ -44,9 +37,13 @@ internal sealed class WaiterRegistry
     {
         lock (_waiters)
         {
-            if (_waiters.TryGetValue(wait.Key, out var list) && list.Remove(wait) && list.Count == 0)
+            if (_waiters.TryGetValue(wait.Key, out var list) && list.Remove(wait))
             {
-                _waiters.Remove(wait.Key);
+                _count--;
+                if (list.Count == 0)
+                {
+                    _waiters.Remove(wait.Key);
+                }
             }
         }
     }

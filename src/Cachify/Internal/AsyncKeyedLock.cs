@@ -56,18 +56,6 @@ internal sealed class AsyncKeyedLock<TKey, TValue>
     /// <summary>The execution running for <paramref name="key"/>, if any (no reference is taken).</summary>
     public Flight<TValue>? Current(TKey key) => _gates.TryGetValue(key, out var gate) ? Volatile.Read(ref gate.Current) : null;
 
-    /// <summary>Every execution running now, in no particular order.</summary>
-    public IEnumerable<Flight<TValue>> AllCurrent()
-    {
-        foreach (var pair in _gates)
-        {
-            if (Volatile.Read(ref pair.Value.Current) is { } flight)
-            {
-                yield return flight;
-            }
-        }
-    }
-
     /// <summary>Marks the running execution of a key as doomed and detaches it, so new callers start afresh.</summary>
     public void Doom(TKey key)
     {

@@ -7,7 +7,7 @@ namespace CachifyNet.Internal;
 /// <summary>What every backend owns: its clock, its scheduler, its logger and its keyspaces.</summary>
 internal sealed class BackendServices : IDisposable
 {
-    private readonly ConcurrentDictionary<object, object> _keyspaces = new();
+    private readonly ConcurrentDictionary<object, Registered> _keyspaces = new();
 
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _workLock = new();
@@ -24,6 +24,7 @@ internal sealed class BackendServices : IDisposable
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Cachify");
         Scheduler = new Scheduler(Time, Logger);
+        Telemetry.Track(this);
     }
 
     public TimeProvider Time { get; }
@@ -70,10 +71,37 @@ internal sealed class BackendServices : IDisposable
     {
         get
         {
-            foreach (var keyspace in _keyspaces.Values)
+            foreach (var registered in _keyspaces.Values)
             {
-                yield return (IKeyspace)keyspace;
+                yield return registered.Keyspace;
             }
+        }
+    }
+
+    /// <summary>Every keyspace of this backend with the name of its function (the <c>cachify.function</c> tag).</summary>
+    public IEnumerable<(IKeyspace Keyspace, string Function)> NamedKeyspaces
+    {
+        get
+        {
+            foreach (var registered in _keyspaces.Values)
+            {
+                yield return (registered.Keyspace, registered.Function);
+            }
+        }
+    }
+
+    /// <summary>Keys in use in the lock tables of every keyspace (the <c>cachify.lock.count</c> gauge).</summary>
+    public long LockCount
+    {
+        get
+        {
+            long count = 0;
+            foreach (var registered in _keyspaces.Values)
+            {
+                count += registered.Keyspace.LockCount;
+            }
+
+            return count;
         }
     }
 
@@ -88,8 +116,8 @@ internal sealed class BackendServices : IDisposable
         where TKey : struct, IArgsKey<TKey>
     {
         ThrowIfDisposed();
-        var keyspace = _keyspaces.GetOrAdd(id, static (_, create) => create(), create);
-        return keyspace as Keyspace<TKey, TValue> ?? throw new ArgumentException(
+        var registered = _keyspaces.GetOrAdd(id, static (_, state) => new Registered(state.create(), state.displayName), (create, displayName));
+        return registered.Keyspace as Keyspace<TKey, TValue> ?? throw new ArgumentException(
             $"The name \"{displayName}\" is already used by another function whose arguments or result differ. Give each function its own name.");
     }
 
@@ -142,6 +170,7 @@ internal sealed class BackendServices : IDisposable
         }
 
         _disposed = true;
+        Telemetry.Untrack(this);
         try
         {
             _stopping.Cancel();
@@ -161,4 +190,6 @@ internal sealed class BackendServices : IDisposable
         }
     }
 
+    /// <summary>A keyspace and the name of the function that created it.</summary>
+    private sealed record Registered(IKeyspace Keyspace, string Function);
 }

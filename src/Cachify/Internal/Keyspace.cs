@@ -25,8 +25,12 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
     /// <summary>Function identity plus key shape: what every entry of this keyspace shares.</summary>
     public string Identity { get; }
 
-    /// <summary>The per-key lock table (exposed for tests: it must be empty when nothing runs).</summary>
+    /// <summary>The per-key lock table: it must be empty when nothing runs.</summary>
     public AsyncKeyedLock<TKey, TValue> Locks { get; } = new();
+
+    public int LockCount => Locks.Count;
+
+    public virtual int? EntryCount => null;
 
     /// <summary>Incremented by <c>Clear</c>; an execution that started under an older generation stores nothing.</summary>
     protected int Generation => Volatile.Read(ref _generation);

@@ -36,8 +36,10 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         _mayReject = mayReject;
     }
 
-    /// <summary>Number of entries in the front, stale ones included (tests).</summary>
+    /// <summary>Number of entries in the front, stale ones included.</summary>
     public int Count => IsSingle ? (Volatile.Read(ref _single) is null ? 0 : 1) : _front.Count;
+
+    public override int? EntryCount => Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value)

@@ -20,8 +20,7 @@ internal sealed class MemorySweeper(BackendServices services) : ScheduledItem
 
     internal override bool IsDead => services.IsDisposed;
 
-    /// <summary>Whether the sweep is in the scheduler (tests subtract it when counting scheduled entries).</summary>
-    public bool IsScheduled => HeapIndex >= 0;
+    internal override bool IsHousekeeping => true;
 
     /// <summary>Called when an entry is stored: makes sure a periodic sweep is scheduled.</summary>
     public void OnStored()

@@ -12,6 +12,9 @@ internal abstract class ScheduledItem
     /// <summary>True once the item is gone for good; the scheduler then ignores it.</summary>
     internal abstract bool IsDead { get; }
 
+    /// <summary>True for the backend's own upkeep (the memory sweep), which is not an entry: the scheduled-entries gauge leaves it out.</summary>
+    internal virtual bool IsHousekeeping => false;
+
     /// <summary>Called on the scheduler's thread when the item is due. Must be quick: hand long work to the thread pool.</summary>
     internal abstract void OnDue();
 }

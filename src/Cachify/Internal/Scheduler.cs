@@ -25,6 +25,7 @@ internal sealed class Scheduler : IDisposable
     private readonly object _timerLock = new();
     private ScheduledItem[] _heap = new ScheduledItem[16];
     private int _count;
+    private int _housekeeping;
     private bool _disposed;
     private bool _threadRunning;
     private long _timerDue = long.MaxValue;
@@ -40,14 +41,14 @@ internal sealed class Scheduler : IDisposable
         }
     }
 
-    /// <summary>Number of scheduled items (tests: the never-die registry holds no dead entries).</summary>
-    public int Count
+    /// <summary>Scheduled entries: TTL expiries and never-die refreshes, without the backend's upkeep (the cachify.scheduled.count gauge).</summary>
+    public int EntryCount
     {
         get
         {
             lock (_lock)
             {
-                return _count;
+                return _count - _housekeeping;
             }
         }
     }
@@ -145,6 +146,7 @@ internal sealed class Scheduler : IDisposable
 
             Array.Clear(_heap);
             _count = 0;
+            _housekeeping = 0;
             Monitor.PulseAll(_lock);
         }
 
@@ -300,6 +302,11 @@ internal sealed class Scheduler : IDisposable
         _heap[_count] = item;
         item.HeapIndex = _count;
         _count++;
+        if (item.IsHousekeeping)
+        {
+            _housekeeping++;
+        }
+
         Up(item.HeapIndex);
     }
 
@@ -322,6 +329,11 @@ internal sealed class Scheduler : IDisposable
         }
 
         removed.HeapIndex = -1;
+        if (removed.IsHousekeeping)
+        {
+            _housekeeping--;
+        }
+
         if (_heap.Length > 64 && _count < _heap.Length / 4)
         {
             Array.Resize(ref _heap, _heap.Length / 2);

@@ -15,6 +15,10 @@ internal static class Telemetry
     public const string FunctionTag = "cachify.function";
     public const string BackendTag = "cachify.backend";
     public const string OperationTag = "cachify.operation";
+    public const string LockCount = "cachify.lock.count";
+    public const string ScheduledCount = "cachify.scheduled.count";
+    public const string EntryCount = "cachify.entry.count";
+    public const string LockWaiterCount = "cachify.lock.waiter.count";
 
     public static readonly Meter Meter = new(Name, typeof(Telemetry).Assembly.GetName().Version?.ToString());
     public static readonly ActivitySource Source = new(Name, typeof(Telemetry).Assembly.GetName().Version?.ToString());
@@ -27,6 +31,9 @@ internal static class Telemetry
     private static readonly Counter<long> RefreshFailures = Meter.CreateCounter<long>("cachify.refresh.failures", "{refresh}", "Never-die refreshes that failed (the last good value is kept).");
     private static readonly Counter<long> BackendErrors = Meter.CreateCounter<long>("cachify.backend.errors", "{error}", "Backend operations that failed (with OnError = Silent the call still succeeds).");
     private static readonly Histogram<double> ExecutionDuration = Meter.CreateHistogram<double>("cachify.execution.duration", "s", "How long executions of the wrapped function take.");
+
+    /// <summary>The live backends the gauges read, held weakly: a backend nobody disposes is still collected.</summary>
+    private static readonly ConditionalWeakTable<BackendServices, object> Backends = CreateGauges();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(Tags tags)
@@ -106,6 +113,71 @@ internal static class Telemetry
         {
             BackendErrors.Add(1, tags.Function, tags.Backend, new KeyValuePair<string, object?>(OperationTag, operation));
         }
+    }
+
+    /// <summary>
+    /// Creates the instruments that report current counts, observed when the meter is collected: up-down counters rather
+    /// than gauges (OpenTelemetry's instrument for a count of things, like <c>dotnet.timer.count</c>), since summed over
+    /// backends they still mean something. Returns the table of backends they read.
+    /// </summary>
+    private static ConditionalWeakTable<BackendServices, object> CreateGauges()
+    {
+        Meter.CreateObservableUpDownCounter(
+            LockCount, static () => ObserveByBackend(static services => services.LockCount), "{key}",
+            "Keys in the per-key lock tables of this process: calls running or waiting for an execution. 0 when nothing runs; growth while idle is a leak.");
+        Meter.CreateObservableUpDownCounter(
+            ScheduledCount, static () => ObserveByBackend(static services => services.Scheduler.EntryCount), "{entry}",
+            "Entries the backends' schedulers hold: TTL expiries (memory) and never-die refreshes. Follows the entries held; growth beyond them is a leak.");
+        Meter.CreateObservableUpDownCounter(EntryCount, ObserveEntries, "{entry}", "Entries held in process memory (memory backend), by function.");
+        return new();
+    }
+
+    /// <summary>Lets the gauges read <paramref name="services"/> until <see cref="Untrack"/> or until it is collected.</summary>
+    public static void Track(BackendServices services) => Backends.AddOrUpdate(services, services.Kind);
+
+    /// <summary>A disposed backend leaves the gauges.</summary>
+    public static void Untrack(BackendServices services) => Backends.Remove(services);
+
+    /// <summary>One measurement per backend kind (several backends of one kind add up), so no tag set repeats.</summary>
+    private static List<Measurement<long>> ObserveByBackend(Func<BackendServices, long> read)
+    {
+        var totals = new Dictionary<string, long>(2, StringComparer.Ordinal);
+        foreach (var (services, _) in Backends)
+        {
+            totals[services.Kind] = totals.GetValueOrDefault(services.Kind) + read(services);
+        }
+
+        var measurements = new List<Measurement<long>>(totals.Count);
+        foreach (var (kind, total) in totals)
+        {
+            measurements.Add(new Measurement<long>(total, new KeyValuePair<string, object?>(BackendTag, kind)));
+        }
+
+        return measurements;
+    }
+
+    private static List<Measurement<long>> ObserveEntries()
+    {
+        var totals = new Dictionary<(string Backend, string Function), long>();
+        foreach (var (services, _) in Backends)
+        {
+            foreach (var (keyspace, function) in services.NamedKeyspaces)
+            {
+                if (keyspace.EntryCount is { } count)
+                {
+                    var at = (services.Kind, function);
+                    totals[at] = totals.GetValueOrDefault(at) + count;
+                }
+            }
+        }
+
+        var measurements = new List<Measurement<long>>(totals.Count);
+        foreach (var ((backend, function), total) in totals)
+        {
+            measurements.Add(new Measurement<long>(total, new KeyValuePair<string, object?>(FunctionTag, function), new KeyValuePair<string, object?>(BackendTag, backend)));
+        }
+
+        return measurements;
     }
 
     /// <summary>The tags of one wrapper, built once at bind time.</summary>

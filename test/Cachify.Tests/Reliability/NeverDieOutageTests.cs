@@ -43,9 +43,11 @@ public class NeverDieOutageTests : IDisposable
         var stop = false;
         var errors = new List<string>();
         var seen = new List<string>[2];
+        using var started = new CountdownEvent(2);
         var readers = Enumerable.Range(0, 2).Select(r => new Thread(() =>
         {
             var mine = seen[r] = [];
+            var first = true;
             while (!Volatile.Read(ref stop))
             {
                 try
@@ -66,9 +68,19 @@ public class NeverDieOutageTests : IDisposable
                         errors.Add(error.Message);
                     }
                 }
+
+                if (first)
+                {
+                    first = false;
+                    started.Signal();
+                }
             }
         }) { IsBackground = true }).ToList();
         readers.ForEach(t => t.Start());
+
+        // Every reader has read once (during the outage) before anything moves: one that a loaded machine starts late
+        // would otherwise begin after the recovery and only ever see v2.
+        Assert.True(started.Wait(Bounded.Deadline), "the readers did not start");
 
         // Ten TTL periods of outage, in steps: every due refresh fails and backs off; readers keep "v1".
         for (var t = TimeSpan.Zero; t < Ttl * 10; t += Step)
