@@ -4,8 +4,8 @@ using Microsoft.Extensions.Caching.Memory;
 namespace CachifyNet;
 
 /// <summary>
-/// Keeps entries in process memory, in an <see cref="IMemoryCache"/> (yours, or one of its own), so they
-/// count against its size limit and take part in its compaction. This is the default backend.
+/// Keeps entries in process memory: over your <see cref="IMemoryCache"/>, where they count against its size limit and
+/// take part in its compaction, or on its own, without a size limit. This is the default backend.
 /// </summary>
 /// <remarks>
 /// Hits are served from a typed index in front of the cache: no boxing, no clock read, no lock. Entries
@@ -19,24 +19,29 @@ namespace CachifyNet;
 public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
 {
     private readonly BackendServices _services;
-    private readonly IMemoryCache _cache;
-    private readonly bool _ownsCache;
+    /// <summary>The app's cache the entries also live in; null for a backend of its own (see the constructors).</summary>
+    private readonly IMemoryCache? _cache;
     private readonly long _entrySize;
     private readonly MemorySweeper _sweeper;
     private readonly bool _mayReject;
 
-    /// <summary>Creates a backend over a cache of its own, with no size limit, on the system clock.</summary>
+    /// <summary>Creates a backend of its own, with no size limit, on the system clock.</summary>
+    /// <remarks>
+    /// Its entries live in its typed index alone: an <see cref="IMemoryCache"/> that nobody else can reach, without a size
+    /// limit, would only add its bookkeeping to every miss and entry. Pass the app's cache to the other constructor to
+    /// count entries against its size limit.
+    /// </remarks>
     public MemoryCacheBackend()
-        : this(new MemoryCache(new MemoryCacheOptions()), ownsCache: true, options: null)
+        : this(null, null, ofItsOwn: true)
     {
     }
 
-    /// <summary>Creates a backend over a cache of its own, with no size limit.</summary>
-    /// <param name="options">Clock, entry size and logging.</param>
+    /// <summary>Creates a backend of its own, with no size limit (see <see cref="MemoryCacheBackend()"/>).</summary>
+    /// <param name="options">Clock and logging (<see cref="MemoryCacheBackendOptions.EntrySize"/> is checked, and counts for nothing without a cache).</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryCacheBackendOptions.EntrySize"/> is not positive.</exception>
     public MemoryCacheBackend(MemoryCacheBackendOptions options)
-        : this(new MemoryCache(new MemoryCacheOptions()), ownsCache: true, options ?? throw new ArgumentNullException(nameof(options)))
+        : this(options ?? throw new ArgumentNullException(nameof(options)), null, ofItsOwn: true)
     {
     }
 
@@ -46,11 +51,11 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="cache"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryCacheBackendOptions.EntrySize"/> is not positive.</exception>
     public MemoryCacheBackend(IMemoryCache cache, MemoryCacheBackendOptions? options = null)
-        : this(cache ?? throw new ArgumentNullException(nameof(cache)), ownsCache: false, options)
+        : this(options, cache ?? throw new ArgumentNullException(nameof(cache)), ofItsOwn: false)
     {
     }
 
-    private MemoryCacheBackend(IMemoryCache cache, bool ownsCache, MemoryCacheBackendOptions? options)
+    private MemoryCacheBackend(MemoryCacheBackendOptions? options, IMemoryCache? cache, bool ofItsOwn)
     {
         options ??= new MemoryCacheBackendOptions();
         if (options.EntrySize <= 0)
@@ -58,9 +63,8 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.EntrySize, "MemoryCacheBackendOptions.EntrySize must be positive (it is the size each entry counts against MemoryCacheOptions.SizeLimit).");
         }
 
-        _cache = cache;
-        _ownsCache = ownsCache;
-        _mayReject = MayReject(cache);
+        _cache = ofItsOwn ? null : cache;
+        _mayReject = _cache is not null && MayReject(_cache);
         _entrySize = options.EntrySize;
         _services = new BackendServices(nameof(MemoryCacheBackend), "memory", options.TimeProvider, options.LoggerFactory);
         _sweeper = new MemorySweeper(_services);
@@ -71,16 +75,12 @@ public sealed class MemoryCacheBackend : ICacheBackend, IDisposable
 
     BackendServices ICacheBackend.Services => _services;
 
-    /// <summary>Stops expiry and refreshes; disposes the cache if the backend created it.</summary>
+    /// <summary>Stops expiry and refreshes, and drops every entry (from the app's cache too).</summary>
     /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>.</remarks>
     public void Dispose()
     {
         // Entries leave the app's cache too; the typed front is emptied so nothing is served any more.
         _services.Dispose();
-        if (_ownsCache)
-        {
-            _cache.Dispose();
-        }
     }
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)

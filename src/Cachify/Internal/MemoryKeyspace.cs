@@ -18,7 +18,8 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     /// <summary>The front of a function without arguments: its one possible key needs no dictionary.</summary>
     private SlotBox? _single;
-    private readonly IMemoryCache _cache;
+    /// <summary>The app's cache every entry is also in; null for a backend of its own (entries live in the front alone).</summary>
+    private readonly IMemoryCache? _cache;
     private readonly long _entrySize;
     private readonly MemorySweeper _sweeper;
     private readonly bool _mayReject;
@@ -26,7 +27,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     /// <summary>Whether keys carry a target (then even a function without arguments has many keys).</summary>
     private readonly bool _targeted;
 
-    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache cache, long entrySize, MemorySweeper sweeper, bool mayReject, bool targeted)
+    public MemoryKeyspace(BackendServices services, string identity, IMemoryCache? cache, long entrySize, MemorySweeper sweeper, bool mayReject, bool targeted)
         : base(services, identity)
     {
         _targeted = targeted;
@@ -328,6 +329,11 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     /// <summary>Adds the entry to the app's <see cref="IMemoryCache"/>; a rejected entry (size limit) is dropped at once.</summary>
     private void Admit(MemoryEntry<TKey, TValue> entry)
     {
+        if (_cache is null)
+        {
+            return;
+        }
+
         try
         {
             using (var cacheEntry = _cache.CreateEntry(entry))
@@ -472,6 +478,11 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private bool IsInCache(MemoryEntry<TKey, TValue> entry)
     {
+        if (_cache is null)
+        {
+            return true;
+        }
+
         try
         {
             return _cache.TryGetValue(entry, out _);
@@ -484,6 +495,11 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private void RemoveFromCache(MemoryEntry<TKey, TValue> entry)
     {
+        if (_cache is null)
+        {
+            return;
+        }
+
         try
         {
             _cache.Remove(entry);
