@@ -200,7 +200,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         Assert.Equal(1, await f.Invoke(1));
         Assert.Equal(1, await f.Invoke(1));
-        Wait.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
+        Bounded.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
         Assert.Equal(2, await f.Invoke(1));
     }
 
@@ -216,7 +216,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(1, shortLived.Invoke(1)); // young enough for the short reader: shared
 
         // Age by Redis' clock, from the remaining PX of the long writer's entry.
-        Wait.Until(() => (long)Db.Execute("PTTL", key) <= 600_000 - 400, "the entry is older than the short TTL");
+        Bounded.Until(() => (long)Db.Execute("PTTL", key) <= 600_000 - 400, "the entry is older than the short TTL");
         Assert.Equal(2, shortLived.Invoke(1)); // too old for this reader: runs and replaces
         Assert.Equal(2, longLived.Invoke(1));
     }
@@ -275,7 +275,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         }).Named("throws").NoSelf().Backend(Backend);
 
         var tasks = Enumerable.Range(0, 50).Select(_ => Task.Run(() => f.Invoke(1))).ToArray();
-        Wait.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
+        Bounded.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
         release.SetResult();
 
         foreach (var task in tasks)
@@ -513,7 +513,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         backend.Dispose();
 
-        Wait.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
     }
 
     [RedisFact]
@@ -526,10 +526,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         backend.Dispose(); // sees a subscribe in flight, which it cannot remove yet
         gate.SetResult();
-        await subscribing.WaitAsync(Wait.Deadline);
+        await subscribing.WaitAsync(Bounded.Deadline);
 
         // Without the terminal state, the subscribe completed after the Dispose and stayed for the life of the multiplexer.
-        Wait.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
         Assert.Throws<ObjectDisposedException>(() => backend.Context.EnsureSubscribed());
     }
 
@@ -541,15 +541,15 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         var f = Cachify.Wrap((int x) => hang.Task).Named("disposed.owner").NoSelf().Backend(backend);
         var call = f.Invoke(1);
         var lockKey = LockKey(ValueKey(f, 1));
-        Wait.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");
+        Bounded.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");
 
         backend.Dispose();
 
         // The renewal timer stops: the lock expires by itself while the function still runs, so other processes go on.
-        Wait.Until(() => !Db.KeyExists(lockKey), "the lock expired", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => !Db.KeyExists(lockKey), "the lock expired", TimeSpan.FromSeconds(10));
         Assert.False(call.IsCompleted);
         hang.SetResult(1);
-        Assert.Equal(1, await call.WaitAsync(Wait.Deadline)); // its callers get the result...
+        Assert.Equal(1, await call.WaitAsync(Bounded.Deadline)); // its callers get the result...
         Assert.Empty(Keys());                                  // ...which is not stored
     }
 

@@ -25,7 +25,7 @@ public sealed class RedisFaultTests
         Assert.Equal(1, await g.Invoke(1));
 
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
 
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < 5; i++)
@@ -68,7 +68,7 @@ public sealed class RedisFaultTests
         Assert.Empty(Logged());
 
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
 
         // Hundreds of failed calls (each a failed GET and a failed lock): one line, with the exception.
         for (var i = 0; i < 200; i++)
@@ -116,7 +116,7 @@ public sealed class RedisFaultTests
 
         // Redis is back: the next call that reaches it logs one Information line, and the calls after it nothing.
         server.Start();
-        Wait.Until(() => connection.IsConnected, "the multiplexer reconnected");
+        Bounded.Until(() => connection.IsConnected, "the multiplexer reconnected");
         var outageErrors = errors.Total;
         Assert.Equal(8, f.Invoke(7));
         Assert.Equal(8, f.Invoke(7));
@@ -141,7 +141,7 @@ public sealed class RedisFaultTests
         Assert.Equal(1, f.Invoke(1));
 
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
 
         Assert.IsType<RedisConnectionException>(Assert.Throws<CachifyException>(() => f.Invoke(1)).InnerException);
         Assert.IsType<RedisConnectionException>((await Assert.ThrowsAsync<CachifyException>(() => g.Invoke(2))).InnerException);
@@ -176,11 +176,11 @@ public sealed class RedisFaultTests
         await g.Invoke(1);
 
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
         f.Invoke(1);
 
         server.Start(); // behind the same endpoint: empty data, no scripts loaded
-        Wait.Until(() => connection.IsConnected, "the multiplexer reconnected");
+        Bounded.Until(() => connection.IsConnected, "the multiplexer reconnected");
 
         // The first call after the reconnect stores again (scripts are sent anew), the next one is a hit.
         var stored = f.Invoke(2);
@@ -203,7 +203,7 @@ public sealed class RedisFaultTests
         var call = f.Invoke(4);
         await entered.Task.Within("the function runs");
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
         release.SetResult();
 
         Assert.Equal(40, await call.Within("the call returned"));
@@ -233,7 +233,7 @@ public sealed class RedisFaultTests
         var call = Task.Run(() => Assert.Throws<InvalidOperationException>(() => f.Invoke(4)));
         Bounded.Wait(entered, "the function started");
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
 
         // The owner releases its lock after the function throws: with Redis gone, that must not delay the exception.
         var watch = Stopwatch.StartNew();
@@ -260,7 +260,7 @@ public sealed class RedisFaultTests
         var call = f.Invoke(4);
         await entered.Task.Within("the function started");
         server.Kill();
-        Wait.Until(() => !connection.IsConnected, "the client saw the connection drop");
+        Bounded.Until(() => !connection.IsConnected, "the client saw the connection drop");
 
         var watch = Stopwatch.StartNew();
         release.SetResult();

@@ -31,7 +31,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, await a.Invoke(1));
         Assert.Equal(1, await b.Invoke(1)); // read, and registered in b too
 
-        Wait.Until(() => Volatile.Read(ref executions) == 2, "a refresh started");
+        Bounded.Until(() => Volatile.Read(ref executions) == 2, "a refresh started");
         for (var i = 0; i < 20; i++)
         {
             Assert.Equal(1, await a.Invoke(1)); // the old value, never a miss or a wait
@@ -39,7 +39,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         }
 
         refreshGate.SetResult();
-        Wait.Until(() => Bounded.Result(a.Invoke(1), "a read returned") == 2, "the refreshed value is stored");
+        Bounded.Until(() => Bounded.Result(a.Invoke(1), "a read returned") == 2, "the refreshed value is stored");
         Assert.Equal(2, await b.Invoke(1));
         Assert.True(Volatile.Read(ref executions) <= 3); // the refresh ran once; a third run may only be the next period
     }
@@ -67,7 +67,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         a.Invoke(1);
         b.Invoke(1);
 
-        Wait.Until(() => { lock (starts) { return starts.Count >= 6; } }, "five refreshes ran");
+        Bounded.Until(() => { lock (starts) { return starts.Count >= 6; } }, "five refreshes ran");
         first.Dispose();
         second.Dispose();
 
@@ -102,7 +102,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         Assert.Equal(1, f.Invoke(1));
 
-        Wait.Until(() => { lock (attempts) { return attempts.Count >= 4; } }, "three refreshes failed");
+        Bounded.Until(() => { lock (attempts) { return attempts.Count >= 4; } }, "three refreshes failed");
 
         Assert.Equal(1, f.Invoke(1)); // the last good value
         Assert.True(Db.KeyExists(ValueKey(f, 1)));
@@ -111,7 +111,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         // written with 3,300 ms, it has less than that from then on, and an extension past the next attempt plus one
         // TTL never gives more (the retry delay is at most 10 x TTL). A stall of the refreshing processes shorter than
         // a value's lifetime never loses it.
-        Wait.Until(() => (long)Db.Execute("PTTL", ValueKey(f, 1)) > 11 * 300, "a failure extended the value by a whole lifetime");
+        Bounded.Until(() => (long)Db.Execute("PTTL", ValueKey(f, 1)) > 11 * 300, "a failure extended the value by a whole lifetime");
         lock (attempts)
         {
             // Retries after TTL x 1.25 and TTL x 1.25^2.
@@ -129,7 +129,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, keyspace.NeverDieCount);
 
         Db.KeyDelete(ValueKey(f, 1)); // another process invalidated it
-        Wait.Until(() => keyspace.NeverDieCount == 0, "the registration noticed the key is gone");
+        Bounded.Until(() => keyspace.NeverDieCount == 0, "the registration noticed the key is gone");
         Assert.False(Db.KeyExists(ValueKey(f, 1))); // and did not bring it back
     }
 
@@ -162,7 +162,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         f.Invoke(1);
         var keyspace = Keyspace(f.CurrentBinding);
 
-        Wait.Until(() => keyspace.NeverDieCount == 0, "the unread entry went idle");
+        Bounded.Until(() => keyspace.NeverDieCount == 0, "the unread entry went idle");
         var ran = Volatile.Read(ref executions);
         Assert.InRange(ran, 2, 4); // refreshed while younger than the idle limit, then no more
         Assert.True(Db.KeyExists(ValueKey(f, 1))); // other processes may still read it until it expires
@@ -180,6 +180,6 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         writerBackend.Dispose(); // the writer's process stops
 
         Assert.Equal("written", await reader.Invoke(1));
-        Wait.Until(() => Bounded.Result(reader.Invoke(1), "a read returned") == "refreshed", "the reader's process refreshed the entry");
+        Bounded.Until(() => Bounded.Result(reader.Invoke(1), "a read returned") == "refreshed", "the reader's process refreshed the entry");
     }
 }

@@ -21,7 +21,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         }).Named("stampede").NoSelf().Backend(Backend);
 
         var tasks = Enumerable.Range(0, 1000).Select(_ => f.Invoke(21)).ToArray();
-        Wait.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
+        Bounded.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
         release.SetResult();
 
         Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
@@ -37,7 +37,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         f = Cachify.Wrap((int x) =>
         {
             Interlocked.Increment(ref executions);
-            Wait.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(f!.Self, x)) >= Callers, "every caller waits");
+            Bounded.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(f!.Self, x)) >= Callers, "every caller waits");
             return x * 2;
         }).Named("stampede-sync").NoSelf().Backend(Backend);
 
@@ -72,7 +72,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Body(x, "b")).Named("two").NoSelf().Backend(b);
 
         var tasks = Enumerable.Range(0, 50).SelectMany(_ => new[] { fa.Invoke(1), fb.Invoke(1) }).ToArray();
-        Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+        Bounded.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
         release.SetResult();
 
         var results = await Task.WhenAll(tasks).Within("every caller of both processes got the value");
@@ -81,7 +81,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
 
         // The waiter left its marker, so the owner published once, naming the entry.
-        Wait.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
+        Bounded.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
         Assert.Equal(ValueKey(fa, 1), notifications[0]);
         await subscriber.UnsubscribeAsync(channel);
     }
@@ -100,7 +100,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var owner = fa.Invoke(1);
         await entered.Task.Within("the owner runs the function");
         var waiter = fb.Invoke(1);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "the other process waits");
+        Bounded.Until(() => b.Context.Waiters.Count == 1, "the other process waits");
         release.SetResult();
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => owner.Within("the owner failed"));
@@ -118,7 +118,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         Db.Publish(StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify"), Prefix + ":{k:1}");
 
-        Wait.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
+        Bounded.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
         Assert.True(wanted.TryTake());
         Assert.False(other.TryTake());
     }
@@ -144,7 +144,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         threads.ForEach(t => t.Start());
         try
         {
-            Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+            Bounded.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
         }
         finally
         {
@@ -170,11 +170,11 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "b"; }).Named("slow").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Volatile.Read(ref executions) == 1, "a runs");
+        Bounded.Until(() => Volatile.Read(ref executions) == 1, "a runs");
         var second = fb.Invoke(1);
 
         // Four renewals at LockTimeout/3 each: the function has run for longer than the lock timeout.
-        Wait.Until(() => a.Context.Renewals >= 4 && b.Context.Waiters.Count == 1, "a renewed its lock past the timeout while b waits");
+        Bounded.Until(() => a.Context.Renewals >= 4 && b.Context.Waiters.Count == 1, "a renewed its lock past the timeout while b waits");
         Assert.Equal(1, Volatile.Read(ref executions));
         Assert.False(second.IsCompleted);
 
@@ -195,7 +195,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("wait-limit").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
 
         Assert.Equal("b", await fb.Invoke(1).Within("b gave up waiting")); // gave up waiting, ran itself
         Assert.False(Db.KeyExists(ValueKey(fa, 1))); // and did not store: the lock is a's
@@ -218,7 +218,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var first = Task.Run(() => fa.Invoke(1));
         try
         {
-            Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+            Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
 
             var error = Assert.Throws<CachifyException>(() => fb.Invoke(1));
             Assert.IsType<TimeoutException>(error.InnerException);
@@ -251,7 +251,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Task.FromResult(-1)).Named("inv-remote").NoSelf().Backend(NewBackend(connection: NewConnection()));
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
         await fb.InvalidateAsync(1);
         release.SetResult();
 
@@ -325,7 +325,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             {
                 landed = true;
                 release.SetResult();
-                Assert.True(owned.Wait(Wait.Deadline), "the other process's execution ended");
+                Assert.True(owned.Wait(Bounded.Deadline), "the other process's execution ended");
             }
         };
         if (async)
@@ -396,9 +396,9 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(b);
 
         var normal = fa.Invoke(1);
-        Wait.Until(() => Volatile.Read(ref calls) == 1, "a runs");
+        Bounded.Until(() => Volatile.Read(ref calls) == 1, "a runs");
         var skip = fb.Invoke(1, skipCache: true);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "the skip-cache call waits for a's execution");
+        Bounded.Until(() => b.Context.Waiters.Count == 1, "the skip-cache call waits for a's execution");
         Assert.Equal(1, Volatile.Read(ref calls));
 
         release.SetResult();
@@ -416,7 +416,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         var first = f.Invoke(1);
         var lockKey = LockKey(ValueKey(f, 1));
-        Wait.Until(() => Db.KeyExists(lockKey), "the lock is held");
+        Bounded.Until(() => Db.KeyExists(lockKey), "the lock is held");
 
         // As if our lock had expired and another process had taken it.
         Db.StringSet(lockKey, "intruder");
@@ -436,9 +436,9 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("dispose-wait").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
         var second = fb.Invoke(1);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "b waits");
+        Bounded.Until(() => b.Context.Waiters.Count == 1, "b waits");
 
         b.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));

@@ -326,7 +326,7 @@ public class CachedFuncTests : IDisposable
         });
 
         // Without the store lock the removal returns at once and the next caller stores 2 before the owner goes on.
-        Internals.Until(() => !nextCaller.IsAlive || remover.IsBlocked, "the next caller stored, or the removal waits for the owner");
+        Bounded.Until(() => !nextCaller.IsAlive || remover.IsBlocked, "the next caller stored, or the removal waits for the owner");
         race.Continue();
         owner.Join();
         nextCaller.Join();

@@ -63,7 +63,7 @@ public class SkipCacheTests : IDisposable
 
         gates[0].SetResult();
         Assert.Equal(1, await normal);
-        Internals.Until(() => Volatile.Read(ref calls) == 2, "the skip-cache call starts");
+        Bounded.Until(() => Volatile.Read(ref calls) == 2, "the skip-cache call starts");
         gates[1].SetResult();
         Assert.Equal(2, await skip);
 

@@ -41,7 +41,7 @@ public class StampedeTests : IDisposable
         {
             Interlocked.Increment(ref executions);
             // Hold the execution until every caller is inside (each blocked caller holds the key's gate).
-            Internals.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
+            Bounded.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
             return x * 2;
         }).Backend(_fx.Backend);
 
@@ -88,7 +88,7 @@ public class StampedeTests : IDisposable
         f = Cachify.Wrap((int key) =>
         {
             Interlocked.Increment(ref executions[key]);
-            Internals.Until(() => Locks(f!).Users(KeyOf(f!, key)) >= CallersPerKey, $"the callers of key {key} wait");
+            Bounded.Until(() => Locks(f!).Users(KeyOf(f!, key)) >= CallersPerKey, $"the callers of key {key} wait");
             return key;
         }).Backend(_fx.Backend);
 
@@ -157,7 +157,7 @@ public class StampedeTests : IDisposable
             var n = Interlocked.Increment(ref executions);
             if (n == 1)
             {
-                Internals.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
+                Bounded.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
                 throw new TimeoutException("dependency down");
             }
 

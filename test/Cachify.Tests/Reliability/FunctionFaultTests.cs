@@ -164,7 +164,7 @@ public class FunctionFaultTests : IDisposable
             hang.Set(); // the abandoned executions end late; their results are not stored
         }
 
-        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Count == 0, "the abandoned executions ended");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Count == 0, "the abandoned executions ended");
         Assert.Equal(1, _fx.Cache.Count);
     }
 }

@@ -1,0 +1,203 @@
+using CachifyNet.Testing;
+using Xunit;
+
+namespace CachifyNet.Conformance;
+
+/// <summary>Never-die entries: refreshed at TTL in the background, readers never miss, failures keep the last good value.</summary>
+public abstract partial class CacheStoreConformanceTests
+{
+    private static readonly TimeSpan NeverDieTtl = TimeSpan.FromSeconds(10);
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_RefreshesAtTtl_ReadersKeepTheOldValueMeanwhile(bool async)
+    {
+        Need();
+        var version = 0;
+        var refreshing = NewGate();
+        var finish = NewGate();
+        var f = WrapAwaiting(async, "nd.refresh", async x =>
+        {
+            var n = Interlocked.Increment(ref version);
+            if (n == 2)
+            {
+                refreshing.SetResult();
+                await finish.Task;
+            }
+
+            return n;
+        }, ttl: NeverDieTtl, neverDie: true);
+        Assert.Equal(1, await f.Invoke(1));
+
+        Advance(NeverDieTtl - TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, Volatile.Read(ref version)); // not due yet
+
+        Advance(TimeSpan.FromSeconds(1));
+        await refreshing.Task.Within("the refresh started at the TTL");
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(1, await f.Invoke(1).Within("a reader got the old value without waiting for the refresh"));
+        }
+
+        finish.SetResult();
+        await Bounded.UntilAsync(async () => await f.Invoke(1) == 2, "the refreshed value is served");
+        Assert.Equal(2, Volatile.Read(ref version));
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_FailedRefresh_KeepsTheLastGoodValueAndRetriesWithBackOff(bool async)
+    {
+        Need();
+        var fail = false;
+        var attempts = 0;
+        var f = Wrap(async, "nd.fail", x =>
+        {
+            var n = Interlocked.Increment(ref attempts);
+            return Volatile.Read(ref fail) ? throw new InvalidOperationException("source down") : n;
+        }, ttl: NeverDieTtl, neverDie: true);
+        Assert.Equal(1, await f.Invoke(1));
+        Volatile.Write(ref fail, true);
+
+        Advance(NeverDieTtl);                        // refresh 1 fails
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(2, Volatile.Read(ref attempts));
+        Assert.Equal(1, await f.Invoke(1));
+
+        // The next attempt after TTL x 1.25 = 12.5 s, not before.
+        Advance(TimeSpan.FromSeconds(11.5));
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(2, Volatile.Read(ref attempts));
+        Advance(TimeSpan.FromSeconds(1));
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(3, Volatile.Read(ref attempts));
+        Assert.Equal(1, await f.Invoke(1));
+
+        // Then after TTL x 1.25^2 = 15.625 s; it succeeds, and the next refresh is one TTL later again.
+        Volatile.Write(ref fail, false);
+        Advance(TimeSpan.FromSeconds(15.625));
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(4, Volatile.Read(ref attempts));
+        Assert.Equal(4, await f.Invoke(1));
+        Advance(NeverDieTtl);
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(5, await f.Invoke(1));
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_EntryNobodyReads_StopsBeingRefreshedAfterItsIdleTimeout(bool async)
+    {
+        Need();
+        var runs = new int[3];
+        var f = Wrap(async, "nd.idle", x => Interlocked.Increment(ref runs[x]), ttl: NeverDieTtl, neverDie: true, idleTimeout: TimeSpan.FromSeconds(25));
+        await f.Invoke(1);
+        await f.Invoke(2);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await f.Invoke(1);                       // key 1 is read every period; key 2 never again
+            Advance(NeverDieTtl);
+            await NeedBackgroundWorkDone(Backend);
+        }
+
+        Assert.Equal(6, Volatile.Read(ref runs[1])); // written, then refreshed at 10, 20, 30, 40 and 50 s
+        Assert.Equal(3, Volatile.Read(ref runs[2])); // written, refreshed at 10 and 20 s (read 20 s ago < 25 s), then left alone
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_InvalidateDuringARefresh_TheRefreshedValueIsNotServed(bool async)
+    {
+        Need();
+        var version = 0;
+        var refreshing = NewGate();
+        var release = NewGate();
+        var f = WrapAwaiting(async, "nd.invalidated", async x =>
+        {
+            var n = Interlocked.Increment(ref version);
+            if (n == 2)
+            {
+                refreshing.SetResult();
+                await release.Task;
+            }
+
+            return n;
+        }, ttl: NeverDieTtl, neverDie: true);
+        Assert.Equal(1, await f.Invoke(1));
+
+        Advance(NeverDieTtl);
+        await refreshing.Task.Within("the refresh started");
+        await f.Invalidate(1);
+        release.SetResult();
+        await NeedBackgroundWorkDone(Backend);
+
+        Assert.Equal(3, await f.Invoke(1));          // 2 was computed before Invalidate: dropped
+        Assert.Equal(3, await f.Invoke(1));
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_AndPlainWrappersOfOneFunction_NeverReadEachOthersEntries(bool async)
+    {
+        Need();
+        var version = 0;
+        int Body(int x) => Interlocked.Increment(ref version);
+        var neverDie = Wrap(async, "nd.shared", Body, ttl: NeverDieTtl, neverDie: true);
+        var plain = Wrap(async, "nd.shared", Body, ttl: NeverDieTtl);
+
+        Assert.Equal(1, await neverDie.Invoke(3));
+        Assert.Equal(2, await plain.Invoke(3));      // runs: not a hit on the never-die entry
+        Assert.Equal(1, await neverDie.Invoke(3));   // and did not replace it
+        Assert.Equal(2, await plain.Invoke(3));
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_PlainWrapperOfTheSameFunction_ItsInvalidateAndClearLeaveTheNeverDieEntries(bool async)
+    {
+        Need();
+        var version = 0;
+        int Body(int x) => Interlocked.Increment(ref version);
+        var neverDie = Wrap(async, "nd.removal", Body, ttl: NeverDieTtl, neverDie: true);
+        var plain = Wrap(async, "nd.removal", Body, ttl: NeverDieTtl);
+        Assert.Equal(1, await neverDie.Invoke(4));
+        Assert.Equal(2, await neverDie.Invoke(5));
+
+        // Invalidate and Clear reach the entries the wrapper reads (the README says so): the never-die ones stay.
+        await plain.Invalidate(4);
+        await plain.Clear();
+        Assert.Equal(1, await neverDie.Invoke(4));
+        Assert.Equal(2, await neverDie.Invoke(5));
+
+        await neverDie.Clear();
+        Assert.Equal(3, await neverDie.Invoke(4));
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_BackendDisposed_RefreshingStops(bool async)
+    {
+        Need();
+        var version = 0;
+        var backend = OwnBackend(CreateBackend(Time));
+        var f = Wrap(async, "nd.disposed", x => Interlocked.Increment(ref version), ttl: NeverDieTtl, neverDie: true, backend: backend);
+        Assert.Equal(1, await f.Invoke(1));
+
+        Skip.IfNot(backend is IDisposable, $"{GetType().Name}'s backend is not disposable.");
+        ((IDisposable)backend).Dispose();
+        Advance(NeverDieTtl * 5);
+        await (BackgroundWorkDone(backend) ?? Task.CompletedTask).Within("the background work ended");
+
+        Assert.Equal(1, Volatile.Read(ref version));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => f.Invoke(1));
+    }
+}
