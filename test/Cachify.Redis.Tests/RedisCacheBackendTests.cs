@@ -24,18 +24,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public async Task Invoke_Async_SameArguments_RunsOnceAndStoresUnderReadableKey()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap(async (int id) => { await Task.Yield(); Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").NoSelf().Backend(Backend);
-
-        Assert.Equal("user-42", await f.Invoke(42));
-        Assert.Equal("user-42", await f.Invoke(42));
-        Assert.Equal(1, calls);
-        Assert.Equal([$"{Prefix}:{{users.get:42}}"], Keys());
-    }
-
-    [RedisFact]
     public void Invoke_ArityZeroAndEight_KeysListEveryArgument()
     {
         var f0 = Cachify.Wrap(() => 1).Named("zero").NoSelf().Backend(Backend);
@@ -193,35 +181,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public async Task Ttl_EntryExpiredInRedis_NextCallRunsAgain()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("short").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).Backend(Backend);
-
-        Assert.Equal(1, await f.Invoke(1));
-        Assert.Equal(1, await f.Invoke(1));
-        Bounded.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
-        Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [RedisFact]
-    public void Ttl_ShorterReader_NeverServesAnEntryOlderThanItsTtl()
-    {
-        var calls = 0;
-        var longLived = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("ages").NoSelf().Ttl(TimeSpan.FromMinutes(10)).Backend(Backend);
-        var shortLived = longLived.Ttl(TimeSpan.FromMilliseconds(300));
-        var key = ValueKey(longLived, 1);
-
-        Assert.Equal(1, longLived.Invoke(1));
-        Assert.Equal(1, shortLived.Invoke(1)); // young enough for the short reader: shared
-
-        // Age by Redis' clock, from the remaining PX of the long writer's entry.
-        Bounded.Until(() => (long)Db.Execute("PTTL", key) <= 600_000 - 400, "the entry is older than the short TTL");
-        Assert.Equal(2, shortLived.Invoke(1)); // too old for this reader: runs and replaces
-        Assert.Equal(2, longLived.Invoke(1));
-    }
-
-    [RedisFact]
     public async Task NeverDie_AndPlainWrappersOfOneName_UseDifferentKeys()
     {
         var calls = 0;
@@ -234,32 +193,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Contains("{nd~neverdie:", ValueKey(neverDie, 1), StringComparison.Ordinal);
         Assert.Contains("{nd:", ValueKey(plain, 1), StringComparison.Ordinal);
         Assert.InRange((long)Db.Execute("PTTL", ValueKey(neverDie, 1)), 60_000, 11 * 60_000); // 11 x TTL, untouched by the plain wrapper
-    }
-
-    [RedisFact]
-    public async Task Invoke_NullResult_IsCachedAndDistinctFromMissing()
-    {
-        var calls = 0;
-        var sync = Cachify.Wrap((string key) => { calls++; return (string?)null; }).Named("null-sync").NoSelf().Backend(Backend);
-        var async = Cachify.Wrap((string key) => { calls++; return Task.FromResult((int?)null); }).Named("null-async").NoSelf().Backend(Backend);
-
-        Assert.Null(sync.Invoke("a"));
-        Assert.Null(sync.Invoke("a"));
-        Assert.Null(await async.Invoke("a"));
-        Assert.Null(await async.Invoke("a"));
-        Assert.Equal(2, calls);
-        Assert.Equal(2, Keys().Count);
-    }
-
-    [RedisFact]
-    public void Invoke_DefaultValueResult_IsCached()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return 0; }).Named("zero-result").NoSelf().Backend(Backend);
-
-        Assert.Equal(0, f.Invoke(1));
-        Assert.Equal(0, f.Invoke(1));
-        Assert.Equal(1, calls);
     }
 
     [RedisFact]
@@ -286,67 +219,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(1, calls);
         Assert.Empty(Keys()); // no value, no lock left behind
         Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [RedisFact]
-    public void Invoke_SyncThrows_NothingCachedAndNextCallRunsAgain()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls == 1 ? throw new InvalidOperationException("boom") : calls).Named("sync-throws").NoSelf().Backend(Backend);
-
-        Assert.Equal("boom", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message);
-        Assert.Empty(Keys());
-        Assert.Equal(2, f.Invoke(1));
-        Assert.Equal(2, f.Invoke(1));
-    }
-
-    [RedisFact]
-    public void SkipCache_RunsFreshStoresAndRestartsTtl()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls).Named("skip").NoSelf().Ttl(TimeSpan.FromSeconds(100)).Backend(Backend);
-        var key = ValueKey(f, 1);
-
-        Assert.Equal(1, f.Invoke(1));
-        Db.KeyExpire(key, TimeSpan.FromSeconds(50)); // as if 50 s had passed
-        var written = Stopwatch.StartNew();
-        Assert.Equal(2, f.Invoke(1, skipCache: true));
-        Assert.Equal(2, f.Invoke(1));
-        AssertExpiresIn(key, TimeSpan.FromSeconds(100), written); // a full TTL again
-    }
-
-    [RedisFact]
-    public async Task SkipCache_Async_RunsFreshAndStores()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("skip-async").NoSelf().Backend(Backend);
-
-        Assert.Equal(1, await f.Invoke(1));
-        Assert.Equal(2, await f.Invoke(1, skipCache: true));
-        Assert.Equal(2, await f.Invoke(1));
-        Assert.Equal(2, calls);
-    }
-
-    [RedisFact]
-    public async Task Invalidate_RemovesOnlyThatEntry_SyncAndAsync()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return x; }).Named("inv").NoSelf().Backend(Backend);
-        var g = Cachify.Wrap((int x) => { calls++; return Task.FromResult(x); }).Named("inv-async").NoSelf().Backend(Backend);
-        f.Invoke(1);
-        f.Invoke(2);
-        await g.Invoke(1);
-        await g.Invoke(2);
-
-        f.Invalidate(1);
-        await g.InvalidateAsync(1);
-
-        Assert.Equal([$"{Prefix}:{{inv-async:2}}", $"{Prefix}:{{inv:2}}"], Keys());
-        f.Invoke(1);
-        f.Invoke(2);
-        await g.Invoke(1);
-        await g.Invoke(2);
-        Assert.Equal(6, calls);
     }
 
     [RedisFact]

@@ -9,48 +9,6 @@ namespace CachifyNet.Redis.Tests;
 public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
     [RedisFact]
-    public async Task Invoke_ThousandAsyncCallersOneKey_RunsOnce()
-    {
-        var executions = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            Interlocked.Increment(ref executions);
-            await release.Task;
-            return x * 2;
-        }).Named("stampede").NoSelf().Backend(Backend);
-
-        var tasks = Enumerable.Range(0, 1000).Select(_ => f.Invoke(21)).ToArray();
-        Bounded.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
-        release.SetResult();
-
-        Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
-        Assert.Equal(1, executions);
-    }
-
-    [RedisFact]
-    public void Invoke_HundredSyncCallersOneKey_RunsOnce()
-    {
-        const int Callers = 100;
-        var executions = 0;
-        CachedFunc<int, int>? f = null;
-        f = Cachify.Wrap((int x) =>
-        {
-            Interlocked.Increment(ref executions);
-            Bounded.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(f!.Self, x)) >= Callers, "every caller waits");
-            return x * 2;
-        }).Named("stampede-sync").NoSelf().Backend(Backend);
-
-        var results = new int[Callers];
-        var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() => results[i] = f.Invoke(21)) { IsBackground = true }).ToList();
-        threads.ForEach(t => t.Start());
-        Bounded.JoinAll(threads, "every caller returned");
-
-        Assert.All(results, v => Assert.Equal(42, v));
-        Assert.Equal(1, executions);
-    }
-
-    [RedisFact]
     public async Task Invoke_TwoProcessesFiftyCallersEach_RunsOnceInTotal_OwnerNotifiesTheWaiter()
     {
         var notifications = new List<string>();
@@ -121,40 +79,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Bounded.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
         Assert.True(wanted.TryTake());
         Assert.False(other.TryTake());
-    }
-
-    [RedisFact]
-    public void Invoke_SyncTwoProcesses_RunsOnceInTotal()
-    {
-        var executions = 0;
-        using var release = new ManualResetEventSlim();
-        var a = NewBackend();
-        var b = NewBackend(connection: NewConnection());
-        int Body(int x)
-        {
-            Interlocked.Increment(ref executions);
-            release.Wait();
-            return x;
-        }
-
-        var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(a);
-        var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(b);
-        var results = new int[40];
-        var threads = Enumerable.Range(0, 40).Select(i => new Thread(() => results[i] = (i % 2 == 0 ? fa : fb).Invoke(5)) { IsBackground = true }).ToList();
-        threads.ForEach(t => t.Start());
-        try
-        {
-            Bounded.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        Bounded.JoinAll(threads, "every caller of both processes returned");
-
-        Assert.All(results, v => Assert.Equal(5, v));
-        Assert.Equal(1, executions);
     }
 
     [Trait("Category", "Reliability")]
@@ -233,65 +157,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal("a", fb.Invoke(1));
     }
 
-    [RedisFact]
-    public async Task Invalidate_InAnotherProcessDuringExecution_ResultIsNotStored()
-    {
-        var calls = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fa = Cachify.Wrap(async (int x) =>
-        {
-            var n = Interlocked.Increment(ref calls);
-            if (n == 1)
-            {
-                await release.Task;
-            }
-
-            return n;
-        }).Named("inv-remote").NoSelf().Backend(Backend);
-        var fb = Cachify.Wrap((int x) => Task.FromResult(-1)).Named("inv-remote").NoSelf().Backend(NewBackend(connection: NewConnection()));
-
-        var first = fa.Invoke(1);
-        Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
-        await fb.InvalidateAsync(1);
-        release.SetResult();
-
-        Assert.Equal(1, await first.Within("a returned"));
-        Assert.False(Db.KeyExists(ValueKey(fa, 1)));
-        Assert.Equal(2, await fa.Invoke(1));
-    }
-
-    [RedisFact]
-    public async Task Invalidate_DuringExecution_ResultIsReturnedButNotStored()
-    {
-        var calls = 0;
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var f = Cachify.Wrap((int x) =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                entered.Set();
-                release.Wait();
-            }
-
-            return calls;
-        }).Named("inv-local").NoSelf().Backend(Backend);
-
-        var first = Task.Run(() => f.Invoke(1));
-        try
-        {
-            Bounded.Wait(entered, "the function runs");
-            f.Invalidate(1);
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        Assert.Equal(1, await first.Within("the call returned"));
-        Assert.Equal(2, f.Invoke(1));
-    }
-
     [Trait("Category", "Reliability")]
     [RedisTheory]
     [InlineData(true, false)]
@@ -340,33 +205,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.True(landed, "the other process stored during the Clear");
         Assert.Equal(1, await owned); // its callers got its result...
         Assert.Empty(Keys());         // ...but nothing of the function survives the Clear
-        Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [RedisFact]
-    public async Task Clear_DuringExecution_ResultIsNotStored()
-    {
-        var calls = 0;
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            var n = Interlocked.Increment(ref calls);
-            if (n == 1)
-            {
-                entered.SetResult();
-                await release.Task;
-            }
-
-            return n;
-        }).Named("clear-running").NoSelf().Backend(Backend);
-
-        var first = f.Invoke(1);
-        await entered.Task.Within("the function runs");
-        await f.ClearAsync();
-        release.SetResult();
-
-        Assert.Equal(1, await first.Within("the call returned"));
         Assert.Equal(2, await f.Invoke(1));
     }
 
