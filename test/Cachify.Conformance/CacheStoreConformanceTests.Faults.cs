@@ -10,6 +10,7 @@ namespace CachifyNet.Conformance;
 /// </summary>
 public abstract partial class CacheStoreConformanceTests
 {
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -29,6 +30,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(5, await f.Invoke(2));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -46,6 +48,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.True(fault.IsStoreError((await Assert.ThrowsAsync<CachifyException>(() => f.Clear())).InnerException!));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -67,6 +70,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(1, calls);                      // nothing ran: the error reached the callers instead
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -80,6 +84,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(1, await f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -100,6 +105,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(stored, await f.Invoke(2));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]

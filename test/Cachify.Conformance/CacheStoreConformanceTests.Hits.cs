@@ -51,6 +51,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal("one1", await f.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -79,6 +80,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(1, calls);
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]

@@ -46,6 +46,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(2, Volatile.Read(ref version));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
@@ -109,6 +110,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(3, Volatile.Read(ref runs[2])); // written, refreshed at 10 and 20 s (read 20 s ago < 25 s), then left alone
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]

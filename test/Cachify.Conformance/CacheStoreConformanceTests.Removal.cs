@@ -44,6 +44,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(-3, await other.Invoke(1));
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableTheory]
     [InlineData("Invalidate", false)]
     [InlineData("Invalidate", true)]

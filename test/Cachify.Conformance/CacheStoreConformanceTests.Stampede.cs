@@ -34,6 +34,7 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(1, executions);
     }
 
+    [Trait("Category", "Reliability")]
     [SkippableFact]
     public async Task Invoke_ConcurrentCallersOfOneKey_TheExecutionThrows_EveryCallerGetsTheExceptionAndNothingIsCached()
     {
