@@ -12,8 +12,7 @@ public abstract partial class CacheStoreConformanceTests
 {
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Fault_Silent_StoreDown_CallsRunTheFunctionAndSucceedUncached(bool async)
     {
         Need();
@@ -32,8 +31,7 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Fault_Silent_StoreDown_InvalidateAndClearFailLoudly(bool async)
     {
         Need();
@@ -50,8 +48,7 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Fault_Throw_StoreDown_CallersGetCachifyExceptionWithTheStoreError(bool async)
     {
         Need();
@@ -72,8 +69,7 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Fault_Throw_TheFunctionsOwnExceptions_AreNotWrapped(bool async)
     {
         Need();
@@ -86,8 +82,7 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Fault_StoreRepaired_CachingResumesWithTheSameBackend(bool async)
     {
         Need();
@@ -107,26 +102,19 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Fault_StoreBreaksWhileTheFunctionRuns_ItsResultIsReturned(bool async)
     {
         Need();
         var fault = NewFaultyStore(StoreErrors.Silent);
-        var entered = NewGate();
-        var release = NewGate();
-        var f = WrapAwaiting(async, "fault.during", async x =>
-        {
-            entered.SetResult();
-            await release.Task;
-            return x * 10;
-        }, backend: fault.Backend);
+        var runs = new GatedRuns();
+        var f = WrapAwaiting(async, "fault.during", runs.Body, backend: fault.Backend);
 
         var call = f.Start(4);
-        await entered.Task.Within("the function runs");
+        await runs.Entered.Within("the function runs");
         fault.Break();
-        release.SetResult();
+        runs.Release();
 
-        Assert.Equal(40, await call.Within("the call returned"));
+        Assert.Equal(1, await call.Within("the call returned"));
     }
 }

@@ -6,8 +6,7 @@ namespace CachifyNet.Conformance;
 public abstract partial class CacheStoreConformanceTests
 {
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Invoke_SameArgument_RunsOnceThenHits(bool async)
     {
         Need();
@@ -38,8 +37,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Invoke_TwoFunctions_NeverShareEntries(bool async)
     {
         Need();
@@ -53,8 +51,7 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Invoke_NullResult_IsCachedAndDistinctFromMissing(bool async)
     {
         Need();
@@ -67,8 +64,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Invoke_DefaultValueResult_IsCached(bool async)
     {
         Need();
@@ -82,8 +78,7 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Invoke_Throws_NothingIsCachedAndTheNextCallRunsAgain(bool async)
     {
         Need();

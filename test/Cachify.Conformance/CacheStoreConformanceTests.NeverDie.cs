@@ -9,47 +9,33 @@ public abstract partial class CacheStoreConformanceTests
     private static readonly TimeSpan NeverDieTtl = TimeSpan.FromSeconds(10);
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_RefreshesAtTtl_ReadersKeepTheOldValueMeanwhile(bool async)
     {
         Need();
-        var version = 0;
-        var refreshing = NewGate();
-        var finish = NewGate();
-        var f = WrapAwaiting(async, "nd.refresh", async x =>
-        {
-            var n = Interlocked.Increment(ref version);
-            if (n == 2)
-            {
-                refreshing.SetResult();
-                await finish.Task;
-            }
-
-            return n;
-        }, ttl: NeverDieTtl, neverDie: true);
+        var runs = new GatedRuns(stopAt: 2);
+        var f = WrapAwaiting(async, "nd.refresh", runs.Body, ttl: NeverDieTtl, neverDie: true);
         Assert.Equal(1, await f.Invoke(1));
 
         Advance(NeverDieTtl - TimeSpan.FromSeconds(1));
         Assert.Equal(1, await f.Invoke(1));
-        Assert.Equal(1, Volatile.Read(ref version)); // not due yet
+        Assert.Equal(1, runs.Runs);                  // not due yet
 
         Advance(TimeSpan.FromSeconds(1));
-        await refreshing.Task.Within("the refresh started at the TTL");
+        await runs.Entered.Within("the refresh started at the TTL");
         for (var i = 0; i < 20; i++)
         {
             Assert.Equal(1, await f.Invoke(1).Within("a reader got the old value without waiting for the refresh"));
         }
 
-        finish.SetResult();
+        runs.Release();
         await Bounded.UntilAsync(async () => await f.Invoke(1) == 2, "the refreshed value is served");
-        Assert.Equal(2, Volatile.Read(ref version));
+        Assert.Equal(2, runs.Runs);
     }
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_FailedRefresh_KeepsTheLastGoodValueAndRetriesWithBackOff(bool async)
     {
         Need();
@@ -89,8 +75,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_EntryNobodyReads_StopsBeingRefreshedAfterItsIdleTimeout(bool async)
     {
         Need();
@@ -112,31 +97,18 @@ public abstract partial class CacheStoreConformanceTests
 
     [Trait("Category", "Reliability")]
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_InvalidateDuringARefresh_TheRefreshedValueIsNotServed(bool async)
     {
         Need();
-        var version = 0;
-        var refreshing = NewGate();
-        var release = NewGate();
-        var f = WrapAwaiting(async, "nd.invalidated", async x =>
-        {
-            var n = Interlocked.Increment(ref version);
-            if (n == 2)
-            {
-                refreshing.SetResult();
-                await release.Task;
-            }
-
-            return n;
-        }, ttl: NeverDieTtl, neverDie: true);
+        var runs = new GatedRuns(stopAt: 2);
+        var f = WrapAwaiting(async, "nd.invalidated", runs.Body, ttl: NeverDieTtl, neverDie: true);
         Assert.Equal(1, await f.Invoke(1));
 
         Advance(NeverDieTtl);
-        await refreshing.Task.Within("the refresh started");
+        await runs.Entered.Within("the refresh started");
         await f.Invalidate(1);
-        release.SetResult();
+        runs.Release();
         await NeedBackgroundWorkDone(Backend);
 
         Assert.Equal(3, await f.Invoke(1));          // 2 was computed before Invalidate: dropped
@@ -144,8 +116,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_AndPlainWrappersOfOneFunction_NeverReadEachOthersEntries(bool async)
     {
         Need();
@@ -161,8 +132,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_PlainWrapperOfTheSameFunction_ItsInvalidateAndClearLeaveTheNeverDieEntries(bool async)
     {
         Need();
@@ -184,8 +154,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task NeverDie_BackendDisposed_RefreshingStops(bool async)
     {
         Need();

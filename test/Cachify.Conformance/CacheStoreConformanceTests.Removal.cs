@@ -7,8 +7,7 @@ namespace CachifyNet.Conformance;
 public abstract partial class CacheStoreConformanceTests
 {
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Invalidate_RemovesOnlyThatEntry(bool async)
     {
         Need();
@@ -25,8 +24,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Clear_RemovesEveryEntryOfTheFunctionOnly(bool async)
     {
         Need();
@@ -53,25 +51,13 @@ public abstract partial class CacheStoreConformanceTests
     public async Task InvalidateOrClear_DuringAnExecution_ItsResultIsReturnedButNotStored(string operation, bool async)
     {
         Need();
-        var calls = 0;
-        var entered = NewGate();
-        var release = NewGate();
-        var f = WrapAwaiting(async, "removed.running", async x =>
-        {
-            var n = Interlocked.Increment(ref calls);
-            if (n == 1)
-            {
-                entered.SetResult();
-                await release.Task;
-            }
-
-            return n;
-        });
+        var runs = new GatedRuns();
+        var f = WrapAwaiting(async, "removed.running", runs.Body);
 
         var first = f.Start(1);
-        await entered.Task.Within("the function runs");
+        await runs.Entered.Within("the function runs");
         await (operation == "Invalidate" ? f.Invalidate(1) : f.Clear()).Within(operation + " returned");
-        release.SetResult();
+        runs.Release();
 
         Assert.Equal(1, await first.Within("the first call returned"));
         Assert.Equal(2, await f.Invoke(1));          // 1 was computed before the removal: not kept

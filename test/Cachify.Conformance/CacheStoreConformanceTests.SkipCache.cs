@@ -7,8 +7,7 @@ namespace CachifyNet.Conformance;
 public abstract partial class CacheStoreConformanceTests
 {
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task SkipCache_RunsFreshStoresAndRestartsTheTtl(bool async)
     {
         Need();
@@ -27,8 +26,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task SkipCache_WhileAnExecutionRuns_WaitsForItThenRuns(bool async)
     {
         Need();
@@ -60,8 +58,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task SkipCache_ConcurrentSkipCallers_EachRunsOnceOneAtATime(bool async)
     {
         Need();
@@ -85,35 +82,22 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task SkipCache_NormalCallersDuringASkip_JoinTheFreshExecution(bool async)
     {
         Need();
-        var calls = 0;
-        var entered = NewGate();
-        var release = NewGate();
-        var f = WrapAwaiting(async, "skip.join", async x =>
-        {
-            var n = Interlocked.Increment(ref calls);
-            if (n == 2)
-            {
-                entered.SetResult();
-                await release.Task;
-            }
-
-            return n;
-        });
+        var runs = new GatedRuns(stopAt: 2);
+        var f = WrapAwaiting(async, "skip.join", runs.Body);
 
         Assert.Equal(1, await f.Invoke(1));
         await f.Invalidate(1);                       // a normal caller now misses
         var skip = f.Start(1, skipCache: true);
-        await entered.Task.Within("the skip-cache execution runs");
+        await runs.Entered.Within("the skip-cache execution runs");
         var joiner = f.Start(1);
-        release.SetResult();
+        runs.Release();
 
         Assert.Equal(2, await skip.Within("the skip-cache call returned"));
         Assert.Equal(2, await joiner.Within("the normal call returned")); // it joined the running execution rather than run its own
-        Assert.Equal(2, calls);
+        Assert.Equal(2, runs.Runs);
     }
 }

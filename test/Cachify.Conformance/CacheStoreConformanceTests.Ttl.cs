@@ -10,8 +10,7 @@ namespace CachifyNet.Conformance;
 public abstract partial class CacheStoreConformanceTests
 {
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Ttl_EntryIsServedUntilItsTtl_ThenTheFunctionRunsAgain(bool async)
     {
         Need();
@@ -27,8 +26,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Ttl_Default_Is300Seconds(bool async)
     {
         Need();
@@ -43,8 +41,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Ttl_Infinite_NeverExpires(bool async)
     {
         Need();
@@ -57,8 +54,7 @@ public abstract partial class CacheStoreConformanceTests
     }
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)]
+    [SyncAndAsync]
     public async Task Ttl_ShorterReaderOfALongerWritersEntry_NeverServesItOlderThanItsOwnTtl(bool async)
     {
         Need();
