@@ -171,4 +171,62 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(1, Volatile.Read(ref version));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => f.Invoke(1));
     }
+
+    [SkippableTheory]
+    [SyncAndAsync]
+    [Trait("Category", "Reliability")]
+    public async Task NeverDie_TwoProcesses_RefreshOncePerPeriodInTotal_BothReadTheOldValueMeanwhile(bool async)
+    {
+        Need();
+        NeedCrossProcessLock();
+        var other = NewBackendOfAnotherProcess();
+        var runs = new GatedRuns(stopAt: 2);
+        var here = WrapAwaiting(async, "xp.nd", runs.Body, ttl: NeverDieTtl, neverDie: true);
+        var there = WrapAwaiting(async, "xp.nd", runs.Body, ttl: NeverDieTtl, neverDie: true, backend: other);
+        Assert.Equal(1, await here.Invoke(1));
+        Assert.Equal(1, await there.Invoke(1));     // read, so the other process refreshes it too
+
+        Advance(NeverDieTtl);
+        await runs.Entered.Within("one process refreshes");
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(1, await here.Invoke(1).Within("this process read the old value"));
+            Assert.Equal(1, await there.Invoke(1).Within("the other process read the old value"));
+        }
+
+        runs.Release();
+        await NeedBackgroundWorkDone(Backend);
+        await NeedBackgroundWorkDone(other);
+        Assert.Equal(2, await here.Invoke(1));
+        Assert.Equal(2, await there.Invoke(1));
+
+        for (var period = 2; period <= 5; period++)
+        {
+            Advance(NeverDieTtl);
+            await NeedBackgroundWorkDone(Backend);
+            await NeedBackgroundWorkDone(other);
+        }
+
+        Assert.Equal(6, runs.Runs);                  // written, then one refresh per period in both processes together
+        Assert.Equal(6, await there.Invoke(1));
+    }
+
+    [SkippableTheory]
+    [SyncAndAsync]
+    public async Task NeverDie_TheWritingProcessGone_AReadingProcessRefreshes(bool async)
+    {
+        Need();
+        var writerBackend = NewBackendOfAnotherProcess();
+        var writer = Wrap(async, "xp.nd.handover", x => "written", ttl: NeverDieTtl, neverDie: true, backend: writerBackend);
+        var reader = Wrap(async, "xp.nd.handover", x => "refreshed", ttl: NeverDieTtl, neverDie: true);
+
+        Assert.Equal("written", await writer.Invoke(1));
+        Assert.Equal("written", await reader.Invoke(1)); // a hit: the reading process registers the entry
+        Skip.IfNot(writerBackend is IDisposable, $"{GetType().Name}'s backend is not disposable.");
+        ((IDisposable)writerBackend).Dispose();       // the writing process stops
+
+        Advance(NeverDieTtl);
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal("refreshed", await reader.Invoke(1));
+    }
 }
