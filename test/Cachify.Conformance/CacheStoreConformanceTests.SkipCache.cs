@@ -100,4 +100,46 @@ public abstract partial class CacheStoreConformanceTests
         Assert.Equal(2, await joiner.Within("the normal call returned")); // it joined the running execution rather than run its own
         Assert.Equal(2, runs.Runs);
     }
+
+    [SkippableTheory]
+    [SyncAndAsync]
+    public async Task SkipCache_WhileAnotherProcessExecutes_WaitsForItThenRunsAndStores(bool async)
+    {
+        Need();
+        NeedCrossProcessLock();
+        var other = NewBackendOfAnotherProcess();
+        var calls = 0;
+        var running = 0;
+        var maxRunning = 0;
+        var release = NewGate();
+        async Task<int> Body(int x)
+        {
+            var n = Interlocked.Increment(ref calls);
+            Peak.Record(ref maxRunning, Interlocked.Increment(ref running));
+            if (n == 1)
+            {
+                await release.Task;
+            }
+
+            Interlocked.Decrement(ref running);
+            return n;
+        }
+
+        var here = WrapAwaiting(async, "xp.skip", Body);
+        var there = WrapAwaiting(async, "xp.skip", Body, backend: other);
+
+        var normal = here.Start(1);
+        Bounded.Until(() => Volatile.Read(ref calls) == 1, "this process runs the function");
+        var skip = there.Start(1, skipCache: true);
+        if (IsWaitingForAnotherProcess(other) is not null)
+        {
+            Bounded.Until(() => IsWaitingForAnotherProcess(other) == true, "the skip-cache call waits for this process's execution");
+        }
+
+        release.SetResult();
+        Assert.Equal(1, await normal.Within("this process's call returned"));
+        Assert.Equal(2, await skip.Within("the other process's skip-cache call returned"));
+        Assert.Equal(1, maxRunning);                 // never both at once
+        Assert.Equal(2, await here.Invoke(1));       // and it stored its fresh value for everyone
+    }
 }

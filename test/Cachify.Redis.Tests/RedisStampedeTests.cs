@@ -209,44 +209,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     }
 
     [RedisFact]
-    public async Task SkipCache_WhileAnotherProcessExecutes_WaitsThenRunsAndStores()
-    {
-        var calls = 0;
-        var running = 0;
-        var maxRunning = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async Task<int> Body(int x)
-        {
-            var n = Interlocked.Increment(ref calls);
-            var now = Interlocked.Increment(ref running);
-            Peak.Record(ref maxRunning, now);
-            if (n == 1)
-            {
-                await release.Task;
-            }
-
-            Interlocked.Decrement(ref running);
-            return n;
-        }
-
-        var b = NewBackend(connection: NewConnection());
-        var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(Backend);
-        var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(b);
-
-        var normal = fa.Invoke(1);
-        Bounded.Until(() => Volatile.Read(ref calls) == 1, "a runs");
-        var skip = fb.Invoke(1, skipCache: true);
-        Bounded.Until(() => b.Context.Waiters.Count == 1, "the skip-cache call waits for a's execution");
-        Assert.Equal(1, Volatile.Read(ref calls));
-
-        release.SetResult();
-        Assert.Equal(1, await normal.Within("a's call returned"));
-        Assert.Equal(2, await skip.Within("b's skip-cache call returned"));
-        Assert.Equal(1, maxRunning);
-        Assert.Equal(2, await fa.Invoke(1));
-    }
-
-    [RedisFact]
     public async Task Lock_TakenOverByAnotherOwner_IsNeitherReleasedNorOverwrittenByUs()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
