@@ -37,27 +37,12 @@ public sealed class Call<T>
 
     /// <summary>
     /// Starts a call and returns without waiting for it: the asynchronous API's own task, or the synchronous API on a
-    /// thread of its own (where it may block on a lock without holding a pool thread). <paramref name="entering"/>
-    /// runs on the calling thread just before the call.
+    /// thread of its own (where it may block on a lock without holding a pool thread).
     /// </summary>
-    public Task<T> Start(int x, bool skipCache = false, Action? entering = null)
-    {
-        if (_async is not null)
-        {
-            entering?.Invoke();
-            return _async.Invoke(x, skipCache);
-        }
-
-        return Task.Factory.StartNew(
-            () =>
-            {
-                entering?.Invoke();
-                return _sync!.Invoke(x, skipCache);
-            },
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
-    }
+    public Task<T> Start(int x, bool skipCache = false)
+        => _async is not null
+            ? _async.Invoke(x, skipCache)
+            : Task.Factory.StartNew(() => _sync!.Invoke(x, skipCache), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Removes the entry of <paramref name="x"/>: <c>Invalidate</c>, or <c>InvalidateAsync</c> for the asynchronous API.</summary>
     public Task Invalidate(int x)
