@@ -18,7 +18,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
 
             // Every caller of every process has missed, and the one execution holds the lock until released.
             workers.ForEach(w => w.WaitForLine("issued"));
-            Wait.Until(() => workers.Any(w => w.Lines.Contains("running")), "one process runs the function");
+            Bounded.Until(() => workers.Any(w => w.Lines.Contains("running")), "one process runs the function");
             Assert.Equal(1L, (long)Db.StringGet(Prefix + ":test:executions"));
             workers.ForEach(w => w.Send("release"));
 

@@ -24,18 +24,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public async Task Invoke_Async_SameArguments_RunsOnceAndStoresUnderReadableKey()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap(async (int id) => { await Task.Yield(); Interlocked.Increment(ref calls); return "user-" + id; }).Named("users.get").NoSelf().Backend(Backend);
-
-        Assert.Equal("user-42", await f.Invoke(42));
-        Assert.Equal("user-42", await f.Invoke(42));
-        Assert.Equal(1, calls);
-        Assert.Equal([$"{Prefix}:{{users.get:42}}"], Keys());
-    }
-
-    [RedisFact]
     public void Invoke_ArityZeroAndEight_KeysListEveryArgument()
     {
         var f0 = Cachify.Wrap(() => 1).Named("zero").NoSelf().Backend(Backend);
@@ -193,35 +181,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public async Task Ttl_EntryExpiredInRedis_NextCallRunsAgain()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("short").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).Backend(Backend);
-
-        Assert.Equal(1, await f.Invoke(1));
-        Assert.Equal(1, await f.Invoke(1));
-        Wait.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
-        Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [RedisFact]
-    public void Ttl_ShorterReader_NeverServesAnEntryOlderThanItsTtl()
-    {
-        var calls = 0;
-        var longLived = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("ages").NoSelf().Ttl(TimeSpan.FromMinutes(10)).Backend(Backend);
-        var shortLived = longLived.Ttl(TimeSpan.FromMilliseconds(300));
-        var key = ValueKey(longLived, 1);
-
-        Assert.Equal(1, longLived.Invoke(1));
-        Assert.Equal(1, shortLived.Invoke(1)); // young enough for the short reader: shared
-
-        // Age by Redis' clock, from the remaining PX of the long writer's entry.
-        Wait.Until(() => (long)Db.Execute("PTTL", key) <= 600_000 - 400, "the entry is older than the short TTL");
-        Assert.Equal(2, shortLived.Invoke(1)); // too old for this reader: runs and replaces
-        Assert.Equal(2, longLived.Invoke(1));
-    }
-
-    [RedisFact]
     public async Task NeverDie_AndPlainWrappersOfOneName_UseDifferentKeys()
     {
         var calls = 0;
@@ -237,32 +196,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     }
 
     [RedisFact]
-    public async Task Invoke_NullResult_IsCachedAndDistinctFromMissing()
-    {
-        var calls = 0;
-        var sync = Cachify.Wrap((string key) => { calls++; return (string?)null; }).Named("null-sync").NoSelf().Backend(Backend);
-        var async = Cachify.Wrap((string key) => { calls++; return Task.FromResult((int?)null); }).Named("null-async").NoSelf().Backend(Backend);
-
-        Assert.Null(sync.Invoke("a"));
-        Assert.Null(sync.Invoke("a"));
-        Assert.Null(await async.Invoke("a"));
-        Assert.Null(await async.Invoke("a"));
-        Assert.Equal(2, calls);
-        Assert.Equal(2, Keys().Count);
-    }
-
-    [RedisFact]
-    public void Invoke_DefaultValueResult_IsCached()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return 0; }).Named("zero-result").NoSelf().Backend(Backend);
-
-        Assert.Equal(0, f.Invoke(1));
-        Assert.Equal(0, f.Invoke(1));
-        Assert.Equal(1, calls);
-    }
-
-    [RedisFact]
     public async Task Invoke_Throws_EveryWaiterGetsTheExceptionNothingCachedLockReleased()
     {
         var calls = 0;
@@ -275,7 +208,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         }).Named("throws").NoSelf().Backend(Backend);
 
         var tasks = Enumerable.Range(0, 50).Select(_ => Task.Run(() => f.Invoke(1))).ToArray();
-        Wait.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
+        Bounded.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
         release.SetResult();
 
         foreach (var task in tasks)
@@ -286,67 +219,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(1, calls);
         Assert.Empty(Keys()); // no value, no lock left behind
         Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [RedisFact]
-    public void Invoke_SyncThrows_NothingCachedAndNextCallRunsAgain()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls == 1 ? throw new InvalidOperationException("boom") : calls).Named("sync-throws").NoSelf().Backend(Backend);
-
-        Assert.Equal("boom", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message);
-        Assert.Empty(Keys());
-        Assert.Equal(2, f.Invoke(1));
-        Assert.Equal(2, f.Invoke(1));
-    }
-
-    [RedisFact]
-    public void SkipCache_RunsFreshStoresAndRestartsTtl()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => ++calls).Named("skip").NoSelf().Ttl(TimeSpan.FromSeconds(100)).Backend(Backend);
-        var key = ValueKey(f, 1);
-
-        Assert.Equal(1, f.Invoke(1));
-        Db.KeyExpire(key, TimeSpan.FromSeconds(50)); // as if 50 s had passed
-        var written = Stopwatch.StartNew();
-        Assert.Equal(2, f.Invoke(1, skipCache: true));
-        Assert.Equal(2, f.Invoke(1));
-        AssertExpiresIn(key, TimeSpan.FromSeconds(100), written); // a full TTL again
-    }
-
-    [RedisFact]
-    public async Task SkipCache_Async_RunsFreshAndStores()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("skip-async").NoSelf().Backend(Backend);
-
-        Assert.Equal(1, await f.Invoke(1));
-        Assert.Equal(2, await f.Invoke(1, skipCache: true));
-        Assert.Equal(2, await f.Invoke(1));
-        Assert.Equal(2, calls);
-    }
-
-    [RedisFact]
-    public async Task Invalidate_RemovesOnlyThatEntry_SyncAndAsync()
-    {
-        var calls = 0;
-        var f = Cachify.Wrap((int x) => { calls++; return x; }).Named("inv").NoSelf().Backend(Backend);
-        var g = Cachify.Wrap((int x) => { calls++; return Task.FromResult(x); }).Named("inv-async").NoSelf().Backend(Backend);
-        f.Invoke(1);
-        f.Invoke(2);
-        await g.Invoke(1);
-        await g.Invoke(2);
-
-        f.Invalidate(1);
-        await g.InvalidateAsync(1);
-
-        Assert.Equal([$"{Prefix}:{{inv-async:2}}", $"{Prefix}:{{inv:2}}"], Keys());
-        f.Invoke(1);
-        f.Invoke(2);
-        await g.Invoke(1);
-        await g.Invoke(2);
-        Assert.Equal(6, calls);
     }
 
     [RedisFact]
@@ -513,7 +385,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         backend.Dispose();
 
-        Wait.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
     }
 
     [RedisFact]
@@ -526,10 +398,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         backend.Dispose(); // sees a subscribe in flight, which it cannot remove yet
         gate.SetResult();
-        await subscribing.WaitAsync(Wait.Deadline);
+        await subscribing.WaitAsync(Bounded.Deadline);
 
         // Without the terminal state, the subscribe completed after the Dispose and stayed for the life of the multiplexer.
-        Wait.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
         Assert.Throws<ObjectDisposedException>(() => backend.Context.EnsureSubscribed());
     }
 
@@ -541,15 +413,15 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         var f = Cachify.Wrap((int x) => hang.Task).Named("disposed.owner").NoSelf().Backend(backend);
         var call = f.Invoke(1);
         var lockKey = LockKey(ValueKey(f, 1));
-        Wait.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");
+        Bounded.Until(() => backend.Context.Renewals >= 2, "the owner renews its lock");
 
         backend.Dispose();
 
         // The renewal timer stops: the lock expires by itself while the function still runs, so other processes go on.
-        Wait.Until(() => !Db.KeyExists(lockKey), "the lock expired", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => !Db.KeyExists(lockKey), "the lock expired", TimeSpan.FromSeconds(10));
         Assert.False(call.IsCompleted);
         hang.SetResult(1);
-        Assert.Equal(1, await call.WaitAsync(Wait.Deadline)); // its callers get the result...
+        Assert.Equal(1, await call.WaitAsync(Bounded.Deadline)); // its callers get the result...
         Assert.Empty(Keys());                                  // ...which is not stored
     }
 

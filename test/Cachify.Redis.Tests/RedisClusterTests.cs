@@ -131,12 +131,12 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
 
         workers.Add(Task.Factory.StartNew(() => load.Run(5, x => { Check(x, t.Invoke(x), load); return Task.CompletedTask; }, throws: true), TaskCreationOptions.LongRunning).Unwrap());
         workers.Add(Task.Run(() => load.Run(17, async x => Check(x, await ta.Invoke(x), load), throws: true)));
-        Wait.Until(() => load.Calls > 2000 || load.Failed, "the load runs");
+        Bounded.Until(() => load.Calls > 2000 || load.Failed, "the load runs");
 
         var clock = Stopwatch.StartNew();
         victim.Kill();
         Assert.False(victim.IsRunning);
-        Wait.Until(() => !connection.GetServer(victimEndPoint).IsConnected, "the client saw the primary's connection drop");
+        Bounded.Until(() => !connection.GetServer(victimEndPoint).IsConnected, "the client saw the primary's connection drop");
         var seen = clock.Elapsed;
 
         // While the slot has no reachable owner: Invalidate and Clear fail loudly in both modes (never a silent no-op).
@@ -146,11 +146,11 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         Assert.Contains(logs.Entries, e => e.EventId == 2005);
 
         // The replica takes over (cluster-node-timeout 2 s), then calls for the slot go back to the cache.
-        Wait.Until(() => Cluster.PrimaryOf(slot) is { } owner && owner != victim, "the replica was promoted", TimeSpan.FromSeconds(30));
+        Bounded.Until(() => Cluster.PrimaryOf(slot) is { } owner && owner != victim, "the replica was promoted", TimeSpan.FromSeconds(30));
         var promoted = clock.Elapsed;
-        Wait.Until(() => Cached(f, 0, ref runs), "calls for the failed-over slot are served from the cache again", TimeSpan.FromSeconds(30));
+        Bounded.Until(() => Cached(f, 0, ref runs), "calls for the failed-over slot are served from the cache again", TimeSpan.FromSeconds(30));
         var backInCache = clock.Elapsed;
-        Wait.Until(() => Cached(t, 0), "the Throw backend serves the slot again", TimeSpan.FromSeconds(30));
+        Bounded.Until(() => Cached(t, 0), "the Throw backend serves the slot again", TimeSpan.FromSeconds(30));
 
         load.Stop();
         await Task.WhenAll(workers).WaitAsync(Bounded.Deadline);
@@ -171,10 +171,10 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         // The old primary comes back (as a replica of its replacement); the cache keeps working.
         victim.Start();
         Cluster.WaitHealthy();
-        Wait.Until(() => connection.GetServer(victimEndPoint).IsConnected, "the client reconnected to the restarted node");
+        Bounded.Until(() => connection.GetServer(victimEndPoint).IsConnected, "the client reconnected to the restarted node");
         var restarted = clock.Elapsed;
         Assert.Equal(7, f.Invoke(1));
-        Wait.Until(() => Cached(f, 1, ref runs), "served from the cache after the restart");
+        Bounded.Until(() => Cached(f, 1, ref runs), "served from the cache after the restart");
         await fa.ClearAsync();
         Assert.Empty(Keys(connection, silent.Options.KeyPrefix));
         output.WriteLine($"old primary restarted and rejoined after {restarted.TotalMilliseconds:F0} ms");

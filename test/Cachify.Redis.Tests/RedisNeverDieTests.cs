@@ -3,87 +3,13 @@ using System.Diagnostics;
 namespace CachifyNet.Redis.Tests;
 
 /// <summary>
-/// Never-die entries on Redis, in real time (Redis keeps time for TTLs and ages): refreshed by the process that
-/// gets the lock, read by the others meanwhile, never refreshed twice, kept through failures, dropped when gone.
+/// Never-die entries on Redis, in real time (Redis keeps time for TTLs and ages): the failed refresh's extended expiry,
+/// the registrations that go with a deleted key, Invalidate, Clear and idleness, and the 11 x TTL lifetime. What every
+/// store does (refresh at TTL, one refresh per period across processes, back-off, handover) is in the conformance
+/// suite (RedisConformanceTests), on a fake clock with the entries aged in Redis.
 /// </summary>
 public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
-    [RedisFact]
-    public async Task NeverDie_RefreshedAtTtl_OtherProcessesKeepReadingTheOldValue()
-    {
-        var ttl = TimeSpan.FromMilliseconds(400);
-        var executions = 0;
-        var refreshGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async Task<int> Body(int x)
-        {
-            var n = Interlocked.Increment(ref executions);
-            if (n == 2)
-            {
-                await refreshGate.Task;
-            }
-
-            return n;
-        }
-
-        var a = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.refresh").Ttl(ttl).NeverDie().Backend(Backend);
-        var b = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.refresh").Ttl(ttl).NeverDie().Backend(NewBackend(connection: NewConnection()));
-
-        Assert.Equal(1, await a.Invoke(1));
-        Assert.Equal(1, await b.Invoke(1)); // read, and registered in b too
-
-        Wait.Until(() => Volatile.Read(ref executions) == 2, "a refresh started");
-        for (var i = 0; i < 20; i++)
-        {
-            Assert.Equal(1, await a.Invoke(1)); // the old value, never a miss or a wait
-            Assert.Equal(1, await b.Invoke(1));
-        }
-
-        refreshGate.SetResult();
-        Wait.Until(() => Bounded.Result(a.Invoke(1), "a read returned") == 2, "the refreshed value is stored");
-        Assert.Equal(2, await b.Invoke(1));
-        Assert.True(Volatile.Read(ref executions) <= 3); // the refresh ran once; a third run may only be the next period
-    }
-
-    [Trait("Category", "Reliability")]
-    [RedisFact]
-    public void NeverDie_TwoProcesses_NeverRefreshTwiceInOnePeriod()
-    {
-        var ttl = TimeSpan.FromMilliseconds(250);
-        var clock = Stopwatch.StartNew();
-        var starts = new List<TimeSpan>();
-        int Body(int x)
-        {
-            lock (starts)
-            {
-                starts.Add(clock.Elapsed);
-                return starts.Count;
-            }
-        }
-
-        var first = NewBackend();
-        var second = NewBackend(connection: NewConnection());
-        var a = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.once").Ttl(ttl).NeverDie().Backend(first);
-        var b = Cachify.Wrap<int, int>(Body).NoSelf().Named("nd.once").Ttl(ttl).NeverDie().Backend(second);
-        a.Invoke(1);
-        b.Invoke(1);
-
-        Wait.Until(() => { lock (starts) { return starts.Count >= 6; } }, "five refreshes ran");
-        first.Dispose();
-        second.Dispose();
-
-        List<TimeSpan> snapshot;
-        lock (starts)
-        {
-            snapshot = [.. starts];
-        }
-
-        for (var i = 1; i < snapshot.Count; i++)
-        {
-            var gap = snapshot[i] - snapshot[i - 1];
-            Assert.True(gap >= ttl - TimeSpan.FromMilliseconds(30), $"runs {i} and {i + 1} were {gap.TotalMilliseconds} ms apart (TTL {ttl.TotalMilliseconds} ms)");
-        }
-    }
-
     [Trait("Category", "Reliability")]
     [RedisFact]
     public void NeverDie_FailedRefresh_KeepsTheValueExtendsItsExpiryAndBacksOff()
@@ -102,7 +28,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         Assert.Equal(1, f.Invoke(1));
 
-        Wait.Until(() => { lock (attempts) { return attempts.Count >= 4; } }, "three refreshes failed");
+        Bounded.Until(() => { lock (attempts) { return attempts.Count >= 4; } }, "three refreshes failed");
 
         Assert.Equal(1, f.Invoke(1)); // the last good value
         Assert.True(Db.KeyExists(ValueKey(f, 1)));
@@ -111,7 +37,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         // written with 3,300 ms, it has less than that from then on, and an extension past the next attempt plus one
         // TTL never gives more (the retry delay is at most 10 x TTL). A stall of the refreshing processes shorter than
         // a value's lifetime never loses it.
-        Wait.Until(() => (long)Db.Execute("PTTL", ValueKey(f, 1)) > 11 * 300, "a failure extended the value by a whole lifetime");
+        Bounded.Until(() => (long)Db.Execute("PTTL", ValueKey(f, 1)) > 11 * 300, "a failure extended the value by a whole lifetime");
         lock (attempts)
         {
             // Retries after TTL x 1.25 and TTL x 1.25^2.
@@ -129,7 +55,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, keyspace.NeverDieCount);
 
         Db.KeyDelete(ValueKey(f, 1)); // another process invalidated it
-        Wait.Until(() => keyspace.NeverDieCount == 0, "the registration noticed the key is gone");
+        Bounded.Until(() => keyspace.NeverDieCount == 0, "the registration noticed the key is gone");
         Assert.False(Db.KeyExists(ValueKey(f, 1))); // and did not bring it back
     }
 
@@ -162,24 +88,10 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         f.Invoke(1);
         var keyspace = Keyspace(f.CurrentBinding);
 
-        Wait.Until(() => keyspace.NeverDieCount == 0, "the unread entry went idle");
+        Bounded.Until(() => keyspace.NeverDieCount == 0, "the unread entry went idle");
         var ran = Volatile.Read(ref executions);
         Assert.InRange(ran, 2, 4); // refreshed while younger than the idle limit, then no more
         Assert.True(Db.KeyExists(ValueKey(f, 1))); // other processes may still read it until it expires
     }
 
-    [RedisFact]
-    public async Task NeverDie_WriterProcessGone_AReaderProcessRefreshes()
-    {
-        var ttl = TimeSpan.FromMilliseconds(300);
-        var writerBackend = NewBackend(connection: NewConnection());
-        var writer = Cachify.Wrap((int x) => Task.FromResult("written")).Named("nd.handover").NoSelf().Ttl(ttl).NeverDie().Backend(writerBackend);
-        var reader = Cachify.Wrap((int x) => Task.FromResult("refreshed")).Named("nd.handover").NoSelf().Ttl(ttl).NeverDie().Backend(Backend);
-
-        Assert.Equal("written", await writer.Invoke(1));
-        writerBackend.Dispose(); // the writer's process stops
-
-        Assert.Equal("written", await reader.Invoke(1));
-        Wait.Until(() => Bounded.Result(reader.Invoke(1), "a read returned") == "refreshed", "the reader's process refreshed the entry");
-    }
 }

@@ -9,48 +9,6 @@ namespace CachifyNet.Redis.Tests;
 public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
     [RedisFact]
-    public async Task Invoke_ThousandAsyncCallersOneKey_RunsOnce()
-    {
-        var executions = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            Interlocked.Increment(ref executions);
-            await release.Task;
-            return x * 2;
-        }).Named("stampede").NoSelf().Backend(Backend);
-
-        var tasks = Enumerable.Range(0, 1000).Select(_ => f.Invoke(21)).ToArray();
-        Wait.Until(() => Volatile.Read(ref executions) == 1, "the execution started");
-        release.SetResult();
-
-        Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
-        Assert.Equal(1, executions);
-    }
-
-    [RedisFact]
-    public void Invoke_HundredSyncCallersOneKey_RunsOnce()
-    {
-        const int Callers = 100;
-        var executions = 0;
-        CachedFunc<int, int>? f = null;
-        f = Cachify.Wrap((int x) =>
-        {
-            Interlocked.Increment(ref executions);
-            Wait.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(f!.Self, x)) >= Callers, "every caller waits");
-            return x * 2;
-        }).Named("stampede-sync").NoSelf().Backend(Backend);
-
-        var results = new int[Callers];
-        var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() => results[i] = f.Invoke(21)) { IsBackground = true }).ToList();
-        threads.ForEach(t => t.Start());
-        Bounded.JoinAll(threads, "every caller returned");
-
-        Assert.All(results, v => Assert.Equal(42, v));
-        Assert.Equal(1, executions);
-    }
-
-    [RedisFact]
     public async Task Invoke_TwoProcessesFiftyCallersEach_RunsOnceInTotal_OwnerNotifiesTheWaiter()
     {
         var notifications = new List<string>();
@@ -72,7 +30,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Body(x, "b")).Named("two").NoSelf().Backend(b);
 
         var tasks = Enumerable.Range(0, 50).SelectMany(_ => new[] { fa.Invoke(1), fb.Invoke(1) }).ToArray();
-        Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+        Bounded.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
         release.SetResult();
 
         var results = await Task.WhenAll(tasks).Within("every caller of both processes got the value");
@@ -81,7 +39,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
 
         // The waiter left its marker, so the owner published once, naming the entry.
-        Wait.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
+        Bounded.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
         Assert.Equal(ValueKey(fa, 1), notifications[0]);
         await subscriber.UnsubscribeAsync(channel);
     }
@@ -100,7 +58,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var owner = fa.Invoke(1);
         await entered.Task.Within("the owner runs the function");
         var waiter = fb.Invoke(1);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "the other process waits");
+        Bounded.Until(() => b.Context.Waiters.Count == 1, "the other process waits");
         release.SetResult();
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => owner.Within("the owner failed"));
@@ -118,43 +76,9 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         Db.Publish(StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify"), Prefix + ":{k:1}");
 
-        Wait.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
+        Bounded.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
         Assert.True(wanted.TryTake());
         Assert.False(other.TryTake());
-    }
-
-    [RedisFact]
-    public void Invoke_SyncTwoProcesses_RunsOnceInTotal()
-    {
-        var executions = 0;
-        using var release = new ManualResetEventSlim();
-        var a = NewBackend();
-        var b = NewBackend(connection: NewConnection());
-        int Body(int x)
-        {
-            Interlocked.Increment(ref executions);
-            release.Wait();
-            return x;
-        }
-
-        var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(a);
-        var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("two-sync").Backend(b);
-        var results = new int[40];
-        var threads = Enumerable.Range(0, 40).Select(i => new Thread(() => results[i] = (i % 2 == 0 ? fa : fb).Invoke(5)) { IsBackground = true }).ToList();
-        threads.ForEach(t => t.Start());
-        try
-        {
-            Wait.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        Bounded.JoinAll(threads, "every caller of both processes returned");
-
-        Assert.All(results, v => Assert.Equal(5, v));
-        Assert.Equal(1, executions);
     }
 
     [Trait("Category", "Reliability")]
@@ -170,11 +94,11 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap(async (int x) => { Interlocked.Increment(ref executions); await release.Task; return "b"; }).Named("slow").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Volatile.Read(ref executions) == 1, "a runs");
+        Bounded.Until(() => Volatile.Read(ref executions) == 1, "a runs");
         var second = fb.Invoke(1);
 
         // Four renewals at LockTimeout/3 each: the function has run for longer than the lock timeout.
-        Wait.Until(() => a.Context.Renewals >= 4 && b.Context.Waiters.Count == 1, "a renewed its lock past the timeout while b waits");
+        Bounded.Until(() => a.Context.Renewals >= 4 && b.Context.Waiters.Count == 1, "a renewed its lock past the timeout while b waits");
         Assert.Equal(1, Volatile.Read(ref executions));
         Assert.False(second.IsCompleted);
 
@@ -195,7 +119,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("wait-limit").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
 
         Assert.Equal("b", await fb.Invoke(1).Within("b gave up waiting")); // gave up waiting, ran itself
         Assert.False(Db.KeyExists(ValueKey(fa, 1))); // and did not store: the lock is a's
@@ -218,7 +142,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var first = Task.Run(() => fa.Invoke(1));
         try
         {
-            Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+            Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
 
             var error = Assert.Throws<CachifyException>(() => fb.Invoke(1));
             Assert.IsType<TimeoutException>(error.InnerException);
@@ -231,65 +155,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         Assert.Equal("a", Bounded.Result(first, "a returned"));
         Assert.Equal("a", fb.Invoke(1));
-    }
-
-    [RedisFact]
-    public async Task Invalidate_InAnotherProcessDuringExecution_ResultIsNotStored()
-    {
-        var calls = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var fa = Cachify.Wrap(async (int x) =>
-        {
-            var n = Interlocked.Increment(ref calls);
-            if (n == 1)
-            {
-                await release.Task;
-            }
-
-            return n;
-        }).Named("inv-remote").NoSelf().Backend(Backend);
-        var fb = Cachify.Wrap((int x) => Task.FromResult(-1)).Named("inv-remote").NoSelf().Backend(NewBackend(connection: NewConnection()));
-
-        var first = fa.Invoke(1);
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
-        await fb.InvalidateAsync(1);
-        release.SetResult();
-
-        Assert.Equal(1, await first.Within("a returned"));
-        Assert.False(Db.KeyExists(ValueKey(fa, 1)));
-        Assert.Equal(2, await fa.Invoke(1));
-    }
-
-    [RedisFact]
-    public async Task Invalidate_DuringExecution_ResultIsReturnedButNotStored()
-    {
-        var calls = 0;
-        using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var f = Cachify.Wrap((int x) =>
-        {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                entered.Set();
-                release.Wait();
-            }
-
-            return calls;
-        }).Named("inv-local").NoSelf().Backend(Backend);
-
-        var first = Task.Run(() => f.Invoke(1));
-        try
-        {
-            Bounded.Wait(entered, "the function runs");
-            f.Invalidate(1);
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        Assert.Equal(1, await first.Within("the call returned"));
-        Assert.Equal(2, f.Invoke(1));
     }
 
     [Trait("Category", "Reliability")]
@@ -325,7 +190,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
             {
                 landed = true;
                 release.SetResult();
-                Assert.True(owned.Wait(Wait.Deadline), "the other process's execution ended");
+                Assert.True(owned.Wait(Bounded.Deadline), "the other process's execution ended");
             }
         };
         if (async)
@@ -344,71 +209,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     }
 
     [RedisFact]
-    public async Task Clear_DuringExecution_ResultIsNotStored()
-    {
-        var calls = 0;
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            var n = Interlocked.Increment(ref calls);
-            if (n == 1)
-            {
-                entered.SetResult();
-                await release.Task;
-            }
-
-            return n;
-        }).Named("clear-running").NoSelf().Backend(Backend);
-
-        var first = f.Invoke(1);
-        await entered.Task.Within("the function runs");
-        await f.ClearAsync();
-        release.SetResult();
-
-        Assert.Equal(1, await first.Within("the call returned"));
-        Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [RedisFact]
-    public async Task SkipCache_WhileAnotherProcessExecutes_WaitsThenRunsAndStores()
-    {
-        var calls = 0;
-        var running = 0;
-        var maxRunning = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async Task<int> Body(int x)
-        {
-            var n = Interlocked.Increment(ref calls);
-            var now = Interlocked.Increment(ref running);
-            Peak.Record(ref maxRunning, now);
-            if (n == 1)
-            {
-                await release.Task;
-            }
-
-            Interlocked.Decrement(ref running);
-            return n;
-        }
-
-        var b = NewBackend(connection: NewConnection());
-        var fa = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(Backend);
-        var fb = Cachify.Wrap<int, int>(Body).NoSelf().Named("skip-remote").Backend(b);
-
-        var normal = fa.Invoke(1);
-        Wait.Until(() => Volatile.Read(ref calls) == 1, "a runs");
-        var skip = fb.Invoke(1, skipCache: true);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "the skip-cache call waits for a's execution");
-        Assert.Equal(1, Volatile.Read(ref calls));
-
-        release.SetResult();
-        Assert.Equal(1, await normal.Within("a's call returned"));
-        Assert.Equal(2, await skip.Within("b's skip-cache call returned"));
-        Assert.Equal(1, maxRunning);
-        Assert.Equal(2, await fa.Invoke(1));
-    }
-
-    [RedisFact]
     public async Task Lock_TakenOverByAnotherOwner_IsNeitherReleasedNorOverwrittenByUs()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -416,7 +216,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         var first = f.Invoke(1);
         var lockKey = LockKey(ValueKey(f, 1));
-        Wait.Until(() => Db.KeyExists(lockKey), "the lock is held");
+        Bounded.Until(() => Db.KeyExists(lockKey), "the lock is held");
 
         // As if our lock had expired and another process had taken it.
         Db.StringSet(lockKey, "intruder");
@@ -436,9 +236,9 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         var fb = Cachify.Wrap((int x) => Task.FromResult("b")).Named("dispose-wait").NoSelf().Backend(b);
 
         var first = fa.Invoke(1);
-        Wait.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
+        Bounded.Until(() => Db.KeyExists(LockKey(ValueKey(fa, 1))), "a holds the lock");
         var second = fb.Invoke(1);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "b waits");
+        Bounded.Until(() => b.Context.Waiters.Count == 1, "b waits");
 
         b.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));

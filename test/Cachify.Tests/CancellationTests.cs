@@ -116,7 +116,7 @@ public class CancellationTests : IDisposable
         var locks = Internals.Keyspace(f.CurrentBinding).Locks;
         try
         {
-            Internals.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(f.Self, 1, default)) >= 2, "the waiter waits beside the owner");
+            Bounded.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(f.Self, 1, default)) >= 2, "the waiter waits beside the owner");
             await cts.CancelAsync();
 
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within("the cancelled waiter returned"));

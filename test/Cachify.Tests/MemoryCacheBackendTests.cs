@@ -77,7 +77,7 @@ public class MemoryCacheBackendTests
 
         fx.Cache.Compact(1.0); // the app (or memory pressure) empties the cache
         fx.Advance(MemorySweeper.Period); // the periodic sweep notices
-        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the sweep ran");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the sweep ran");
 
         Assert.Equal(0, fx.ScheduledEntries);
         f.Invoke(1);
@@ -241,7 +241,7 @@ public class MemoryCacheBackendTests
         {
             // Clear dooms key 1's execution (detaching it), then waits on key 2's store lock, before it removes entries.
             clearer = new RaceThread(f.Clear);
-            Internals.Until(() => locks.Current(one) is null, "Clear detached key 1's execution (it visits the gates in key order: 1, then 2)");
+            Bounded.Until(() => locks.Current(one) is null, "Clear detached key 1's execution (it visits the gates in key order: 1, then 2)");
 
             // Meanwhile a new execution of key 1 replaces the detached owner's entry.
             Assert.Equal(3, f.Invoke(1, skipCache: true));
@@ -265,7 +265,7 @@ public class MemoryCacheBackendTests
         var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Ttl(TimeSpan.FromMilliseconds(20)).Backend(backend);
 
         Assert.Equal(1, f.Invoke(1));
-        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the entry expired");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the entry expired");
         Assert.Equal(2, f.Invoke(1));
     }
 }

@@ -14,27 +14,6 @@ public class NeverDieTests : IDisposable
     private static int Versioned(int x) => (x * 1000) + Interlocked.Increment(ref _versions);
 
     [Fact]
-    public async Task NeverDie_RefreshesAtTtl()
-    {
-        var version = 0;
-        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref version)).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-        Assert.Equal(1, f.Invoke(1));
-
-        _fx.Advance(Ttl - TimeSpan.FromTicks(1));
-        await _fx.RefreshesDone();
-        Assert.Equal(1, version); // not yet due
-
-        _fx.Advance(TimeSpan.FromTicks(1));
-        await _fx.RefreshesDone();
-        Assert.Equal(2, version);
-        Assert.Equal(2, f.Invoke(1));
-
-        _fx.Advance(Ttl);
-        await _fx.RefreshesDone();
-        Assert.Equal(3, f.Invoke(1));
-    }
-
-    [Fact]
     public async Task NeverDie_ReadersKeepOldValueWhileRefreshRuns()
     {
         var version = 0;
@@ -70,50 +49,6 @@ public class NeverDieTests : IDisposable
 
     [Trait("Category", "Reliability")]
     [Fact]
-    public async Task NeverDie_FailedRefreshKeepsValueAndRetriesWithBackoff()
-    {
-        var fail = false;
-        var attempts = 0;
-        var f = Cachify.Wrap((int x) =>
-        {
-            var n = Interlocked.Increment(ref attempts);
-            return Volatile.Read(ref fail) ? throw new InvalidOperationException("source down") : n;
-        }).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-        Assert.Equal(1, f.Invoke(1));
-        Volatile.Write(ref fail, true);
-
-        _fx.Advance(Ttl); // refresh 1 fails
-        await _fx.RefreshesDone();
-        Assert.Equal(2, attempts);
-        Assert.Equal(1, f.Invoke(1));
-
-        // Next attempt after TTL × 1.25 = 12.5 s, not before.
-        _fx.Advance(TimeSpan.FromSeconds(12.5) - TimeSpan.FromTicks(1));
-        await _fx.RefreshesDone();
-        Assert.Equal(2, attempts);
-        _fx.Advance(TimeSpan.FromTicks(1));
-        await _fx.RefreshesDone();
-        Assert.Equal(3, attempts);
-        Assert.Equal(1, f.Invoke(1));
-
-        // Then TTL × 1.25² = 15.625 s.
-        _fx.Advance(TimeSpan.FromSeconds(15.625));
-        await _fx.RefreshesDone();
-        Assert.Equal(4, attempts);
-
-        // Recovery: the next attempt succeeds, the value changes and the back-off resets to TTL.
-        Volatile.Write(ref fail, false);
-        _fx.Advance(TimeSpan.FromSeconds(10 * 1.25 * 1.25 * 1.25));
-        await _fx.RefreshesDone();
-        Assert.Equal(5, attempts);
-        Assert.Equal(5, f.Invoke(1));
-        _fx.Advance(Ttl);
-        await _fx.RefreshesDone();
-        Assert.Equal(6, f.Invoke(1));
-    }
-
-    [Trait("Category", "Reliability")]
-    [Fact]
     public async Task NeverDie_BackoffIsCappedAtTenTtl()
     {
         var attempts = 0;
@@ -137,44 +72,6 @@ public class NeverDieTests : IDisposable
         await _fx.RefreshesDone();
         Assert.Equal(15, attempts);
         Assert.Equal(1, f.Invoke(1));
-    }
-
-    [Fact]
-    public async Task NeverDie_Async_RefreshesAndKeepsValueOnFailure()
-    {
-        var fail = false;
-        var version = 0;
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            await Task.Yield();
-            var n = Interlocked.Increment(ref version);
-            return Volatile.Read(ref fail) ? throw new InvalidOperationException("down") : n;
-        }).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-
-        Assert.Equal(1, await f.Invoke(1));
-        _fx.Advance(Ttl);
-        await _fx.RefreshesDone();
-        Assert.Equal(2, await f.Invoke(1));
-
-        Volatile.Write(ref fail, true);
-        _fx.Advance(Ttl);
-        await _fx.RefreshesDone();
-        Assert.Equal(2, await f.Invoke(1));
-    }
-
-    [Fact]
-    public async Task NeverDie_StopsWhenBackendIsDisposed()
-    {
-        var version = 0;
-        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref version)).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-        f.Invoke(1);
-
-        _fx.Backend.Dispose();
-        _fx.Advance(Ttl * 5);
-        await _fx.RefreshesDone();
-
-        Assert.Equal(1, version);
-        Assert.Equal(0, _fx.ScheduledEntries);
     }
 
     [Fact]
@@ -242,35 +139,6 @@ public class NeverDieTests : IDisposable
     }
 
     [Fact]
-    public async Task NeverDie_InvalidateDuringRefresh_RefreshResultIsDropped()
-    {
-        var version = 0;
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            var n = Interlocked.Increment(ref version);
-            if (n == 2)
-            {
-                entered.SetResult();
-                await release.Task;
-            }
-
-            return n;
-        }).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-        await f.Invoke(1);
-
-        _fx.Advance(Ttl);
-        await entered.Task.Within("the refresh started");
-        f.Invalidate(1);
-        release.SetResult();
-        await _fx.RefreshesDone();
-
-        Assert.Equal(0, _fx.ScheduledEntries);
-        Assert.Equal(3, await f.Invoke(1));
-    }
-
-    [Fact]
     public async Task NeverDie_PlainWrapperOfTheSameFunctionWithAShorterTtl_NeverReplacesTheNeverDieEntry()
     {
         // One method, so one function identity: only NeverDie tells the two wrappers apart.
@@ -286,37 +154,6 @@ public class NeverDieTests : IDisposable
         var refreshed = neverDie.Invoke(2);
         Assert.Equal(before, Volatile.Read(ref _versions));           // a never-die reader never misses
         Assert.NotEqual(first, refreshed);
-    }
-
-    [Fact]
-    public void NeverDie_AndPlainWrappersOfOneFunction_NeverReadEachOthersEntries()
-    {
-        var neverDie = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-        var plain = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).Backend(_fx.Backend);
-        var neverDieValue = neverDie.Invoke(3);
-        var plainValue = plain.Invoke(3);                             // runs: not a hit on the never-die entry
-
-        Assert.NotEqual(neverDieValue, plainValue);
-        Assert.Equal(neverDieValue, neverDie.Invoke(3));
-        Assert.Equal(plainValue, plain.Invoke(3));
-        Assert.NotSame(Internals.Keyspace(neverDie.CurrentBinding), Internals.Keyspace(plain.CurrentBinding));
-    }
-
-    [Fact]
-    public void NeverDie_PlainWrapperOfTheSameFunction_ClearAndInvalidateLeaveTheNeverDieEntries()
-    {
-        // As the README says: Clear and Invalidate reach the entries the wrapper reads, so the never-die ones stay.
-        var neverDie = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).NeverDie().Backend(_fx.Backend);
-        var plain = Cachify.Wrap<int, int>(Versioned).Ttl(Ttl).Backend(_fx.Backend);
-        var four = neverDie.Invoke(4);
-        var five = neverDie.Invoke(5);
-        plain.Invalidate(4);
-        plain.Clear();
-
-        Assert.Equal(four, neverDie.Invoke(4));
-        Assert.Equal(five, neverDie.Invoke(5));
-        neverDie.Clear();
-        Assert.NotEqual(four, neverDie.Invoke(4));
     }
 
     [Trait("Category", "Reliability")]

@@ -10,28 +10,6 @@ public class StampedeTests : IDisposable
     public void Dispose() => _fx.Dispose();
 
     [Fact]
-    public async Task Invoke_ThousandAsyncCallersOneKey_RunsOnce()
-    {
-        const int Callers = 1000;
-        var executions = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            Interlocked.Increment(ref executions);
-            await release.Task;
-            return x * 2;
-        }).Backend(_fx.Backend);
-
-        // Every Invoke has joined the execution by the time it returns its task.
-        var tasks = Enumerable.Range(0, Callers).Select(_ => f.Invoke(21)).ToArray();
-        Assert.All(tasks, t => Assert.False(t.IsCompleted));
-        release.SetResult();
-
-        Assert.All(await Task.WhenAll(tasks).Within("every caller got the value"), v => Assert.Equal(42, v));
-        Assert.Equal(1, executions);
-    }
-
-    [Fact]
     public void Invoke_ThousandSyncCallersOneKey_RunsOnce()
     {
         const int Callers = 1000;
@@ -41,7 +19,7 @@ public class StampedeTests : IDisposable
         {
             Interlocked.Increment(ref executions);
             // Hold the execution until every caller is inside (each blocked caller holds the key's gate).
-            Internals.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
+            Bounded.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
             return x * 2;
         }).Backend(_fx.Backend);
 
@@ -88,7 +66,7 @@ public class StampedeTests : IDisposable
         f = Cachify.Wrap((int key) =>
         {
             Interlocked.Increment(ref executions[key]);
-            Internals.Until(() => Locks(f!).Users(KeyOf(f!, key)) >= CallersPerKey, $"the callers of key {key} wait");
+            Bounded.Until(() => Locks(f!).Users(KeyOf(f!, key)) >= CallersPerKey, $"the callers of key {key} wait");
             return key;
         }).Backend(_fx.Backend);
 
@@ -107,44 +85,6 @@ public class StampedeTests : IDisposable
         Assert.All(results, (seen, thread) => Assert.Equal(Enumerable.Range(0, KeyCount).Where(k => k % Groups == thread % Groups), seen));
     }
 
-    [Fact]
-    public async Task Invoke_DifferentKeys_NeverWaitOnEachOther()
-    {
-        var blocked = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap((int key) => key == 1 ? blocked.Task : Task.FromResult(key)).Backend(_fx.Backend);
-
-        var slow = f.Invoke(1);
-        Assert.Equal(2, await f.Invoke(2)); // completes while key 1 is still running
-        Assert.False(slow.IsCompleted);
-        blocked.SetResult(1);
-        Assert.Equal(1, await slow.Within("the slow key's call returned"));
-    }
-
-    [Trait("Category", "Reliability")]
-    [Fact]
-    public async Task Invoke_ExecutionThrows_EveryWaiterGetsTheExceptionAndNothingIsCached()
-    {
-        var executions = 0;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var f = Cachify.Wrap(async (int x) =>
-        {
-            var n = Interlocked.Increment(ref executions);
-            await release.Task;
-            return n == 1 ? throw new TimeoutException("dependency down") : n;
-        }).Backend(_fx.Backend);
-
-        var tasks = Enumerable.Range(0, 100).Select(_ => f.Invoke(1)).ToArray();
-        release.SetResult();
-
-        foreach (var task in tasks)
-        {
-            Assert.Equal("dependency down", (await Assert.ThrowsAsync<TimeoutException>(() => task.Within("the waiter got the exception"))).Message);
-        }
-
-        Assert.Equal(1, executions);       // the failing dependency was called once, not once per waiter
-        Assert.Equal(2, await f.Invoke(1)); // nothing cached: the next call runs again
-    }
-
     [Trait("Category", "Reliability")]
     [Fact]
     public void Invoke_SyncExecutionThrows_EveryWaiterGetsTheException()
@@ -157,7 +97,7 @@ public class StampedeTests : IDisposable
             var n = Interlocked.Increment(ref executions);
             if (n == 1)
             {
-                Internals.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
+                Bounded.Until(() => Locks(f!).Users(KeyOf(f!, x)) >= Callers, "all callers wait");
                 throw new TimeoutException("dependency down");
             }
 

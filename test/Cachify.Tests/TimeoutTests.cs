@@ -152,7 +152,7 @@ public class TimeoutTests : IDisposable
         Assert.Equal(1, await call.Within("the soft timeout served")); // the soft timeout served the last value
 
         slow.SetResult(2);           // the execution goes on and stores its result
-        await Internals.UntilAsync(async () => await f.Invoke(1) == 2, "the late result is stored");
+        await Bounded.UntilAsync(async () => await f.Invoke(1) == 2, "the late result is stored");
         Assert.Equal(2, calls);
     }
 
@@ -200,7 +200,7 @@ public class TimeoutTests : IDisposable
         _time.Fake.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(1, await skip.Within("the soft timeout served the current value"));
         slow.SetResult(2);
-        await Internals.UntilAsync(async () => await f.Invoke(1) == 2, "the fresh value is stored");
+        await Bounded.UntilAsync(async () => await f.Invoke(1) == 2, "the fresh value is stored");
     }
 
     [Fact]
@@ -234,7 +234,7 @@ public class TimeoutTests : IDisposable
             slow.Set();
         }
 
-        Internals.Until(() => f.Invoke(1) == 2, "the late result is stored");
+        Bounded.Until(() => f.Invoke(1) == 2, "the late result is stored");
     }
 
     [Fact]
@@ -269,7 +269,7 @@ public class TimeoutTests : IDisposable
         Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
 
         slow.SetResult(2);
-        await Internals.UntilAsync(async () => await f.Invoke(1, CancellationToken.None) == 2, "the late result is stored");
+        await Bounded.UntilAsync(async () => await f.Invoke(1, CancellationToken.None) == 2, "the late result is stored");
         Assert.Equal(2, calls);
     }
 
@@ -306,13 +306,13 @@ public class TimeoutTests : IDisposable
         using var cancel = new CancellationTokenSource();
         var waiter = new RaceThread(() => Assert.ThrowsAny<OperationCanceledException>(() => f.Invoke(1, cancel.Token)));
         // The detached execution holds one reference to the key's gate, the waiting caller another.
-        Internals.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Users(new ArgsKey<int, CancellationToken>(f.Self, 1, default)) >= 2 && waiter.IsBlocked, "the second caller waits");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Users(new ArgsKey<int, CancellationToken>(f.Self, 1, default)) >= 2 && waiter.IsBlocked, "the second caller waits");
         cancel.Cancel();
         waiter.Join();
         Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
 
         slow.Set();
-        Internals.Until(() => f.Invoke(1, CancellationToken.None) == 2, "the late result is stored");
+        Bounded.Until(() => f.Invoke(1, CancellationToken.None) == 2, "the late result is stored");
         Assert.Equal(2, calls);
     }
 
@@ -361,7 +361,7 @@ public class TimeoutTests : IDisposable
         await f.Invoke(1);
 
         _time.Fake.Advance(Ttl); // the refresh starts and hangs
-        await Internals.UntilAsync(() => Task.FromResult(Volatile.Read(ref calls) == 2), "the refresh started");
+        await Bounded.UntilAsync(() => Task.FromResult(Volatile.Read(ref calls) == 2), "the refresh started");
         _time.Fake.Advance(TimeSpan.FromSeconds(3));
         await _fx.RefreshesDone();
 
@@ -395,7 +395,7 @@ public class TimeoutTests : IDisposable
             // A skip-cache call queues behind the running refresh; the refresh's timeout releases it.
             var skip = Task.Run(() => f.Invoke(1, skipCache: true));
             var locks = Internals.Keyspace(f.CurrentBinding).Locks;
-            Internals.Until(() => locks.Users(new ArgsKey<int>(f.Self, 1)) == 2, "the skip-cache call waits for the refresh");
+            Bounded.Until(() => locks.Users(new ArgsKey<int>(f.Self, 1)) == 2, "the skip-cache call waits for the refresh");
             Assert.False(skip.IsCompleted);
             _time.Fake.Advance(TimeSpan.FromSeconds(3));
 

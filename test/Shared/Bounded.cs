@@ -32,6 +32,33 @@ internal static class Bounded
         }
     }
 
+    /// <summary>
+    /// Checks <paramref name="condition"/> until it holds, spinning then yielding between checks (never a fixed sleep); fails after
+    /// <paramref name="deadline"/> (<see cref="Deadline"/> by default). For conditions other threads or background work make true.
+    /// </summary>
+    public static void Until(Func<bool> condition, string what, TimeSpan? deadline = null)
+    {
+        var limit = deadline ?? Deadline;
+        var watch = Stopwatch.StartNew();
+        var spinner = default(SpinWait);
+        while (!condition())
+        {
+            Assert.True(watch.Elapsed <= limit, TimedOut(what, limit));
+            spinner.SpinOnce();
+        }
+    }
+
+    /// <summary>Awaits <paramref name="condition"/> until it holds, yielding between checks; fails after <see cref="Deadline"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(watch.Elapsed <= Deadline, TimedOut(what));
+            await Task.Yield();
+        }
+    }
+
     /// <summary>Blocks until <paramref name="task"/> ends and returns its result (or throws its exception); fails after <see cref="Deadline"/>.</summary>
     public static T Result<T>(Task<T> task, string what)
     {
@@ -69,5 +96,5 @@ internal static class Bounded
 
     private static string TimedOut(string what) => TimedOut(what, Deadline);
 
-    private static string TimedOut(string what, TimeSpan deadline) => $"Timed out after {deadline.TotalSeconds:F0} s waiting until {what}.";
+    private static string TimedOut(string what, TimeSpan deadline) => $"Timed out after {deadline.TotalSeconds:0.###} s waiting until {what}.";
 }

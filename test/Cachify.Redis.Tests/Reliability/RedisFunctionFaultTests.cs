@@ -48,7 +48,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
 
         // The hung execution was abandoned: its lock goes with it, so the next call (here, or in another process)
         // runs the function at once instead of waiting for a lock nobody will release.
-        Wait.Until(() => !Db.KeyExists(LockKey(ValueKey(f, 1))), "the abandoned execution's lock is released");
+        Bounded.Until(() => !Db.KeyExists(LockKey(ValueKey(f, 1))), "the abandoned execution's lock is released");
         Assert.Equal(10, await f.Invoke(1).Within("the next call ran the function"));
         Assert.Equal(10, await other.Invoke(1).Within("the other process read the value")); // a hit: the fresh value was stored
 
@@ -84,7 +84,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
             time.Advance(TimeSpan.FromMilliseconds(300));
             await Assert.ThrowsAsync<TimeoutException>(() => caller.Within("the caller was released at the timeout"));
 
-            Wait.Until(() => !Db.KeyExists(LockKey(ValueKey(f, 1))), "the abandoned execution's lock is released");
+            Bounded.Until(() => !Db.KeyExists(LockKey(ValueKey(f, 1))), "the abandoned execution's lock is released");
             Assert.Equal(10, f.Invoke(1));
         }
         finally
@@ -115,13 +115,13 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         var held = owner.Invoke(1);
         await holding.Task.Within("the other process holds the lock");
         var waiting = waiter.Invoke(1);
-        Wait.Until(() => waiterBackend.Context.Waiters.Count == 1, "the caller waits for the other process");
+        Bounded.Until(() => waiterBackend.Context.Waiters.Count == 1, "the caller waits for the other process");
         time.Advance(TimeSpan.FromMilliseconds(200));
         await Assert.ThrowsAsync<TimeoutException>(() => waiting.Within("the waiting caller timed out"));
 
         // Without a caller, the wait ends at its next wake-up instead of running the function at LockWaitTimeout
         // (which would run it before the wait's registration is removed).
-        Wait.Until(() => waiterBackend.Context.Waiters.Count == 0, "the abandoned wait ended");
+        Bounded.Until(() => waiterBackend.Context.Waiters.Count == 0, "the abandoned wait ended");
         Assert.Equal(1, executions);
         hang.SetResult(1);
         Assert.Equal(1, await held.Within("the owner returned"));
@@ -154,16 +154,16 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
             .Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
         Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
         var valueKey = Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<int, CancellationToken>(f.Self, 1, CancellationToken.None));
-        Wait.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
+        Bounded.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
 
         time.Advance(ttl);
-        var token = await refreshing.Task.WaitAsync(Wait.Deadline);
+        var token = await refreshing.Task.WaitAsync(Bounded.Deadline);
         Assert.True(Db.KeyExists(LockKey(valueKey)), "the refresh holds the lock");
         time.Advance(TimeSpan.FromSeconds(5)); // the refresh's hard timeout
 
         // Abandoned at once, as a call is: its token cancelled, its lock released (not renewed while the function
         // hangs), counted and logged as a failed refresh, and the last good value kept.
-        Wait.Until(() => !Db.KeyExists(LockKey(valueKey)), "the abandoned refresh released its lock", TimeSpan.FromSeconds(10));
+        Bounded.Until(() => !Db.KeyExists(LockKey(valueKey)), "the abandoned refresh released its lock", TimeSpan.FromSeconds(10));
         Assert.True(token.IsCancellationRequested, "the refresh's token was cancelled");
         Assert.Equal(1, refreshes.Failures);
         Assert.Contains(logs.Entries, e => e.EventId == 1001 && e.Error is TimeoutException);
@@ -171,7 +171,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
 
         // The function ends late: its result is neither stored nor counted as a refresh.
         hang.SetResult(99);
-        await ((ICacheBackend)backend).Services.WhenIdle().WaitAsync(Wait.Deadline);
+        await ((ICacheBackend)backend).Services.WhenIdle().WaitAsync(Bounded.Deadline);
         Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(0, refreshes.Successes);
         Assert.Equal(2, executions);
@@ -201,14 +201,14 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         {
             Assert.Equal(1, f.Invoke(1));
             var valueKey = ValueKey(f, 1);
-            Wait.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
+            Bounded.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
             time.Advance(ttl);
-            Assert.True(refreshing.Wait(Wait.Deadline), "the refresh started");
+            Assert.True(refreshing.Wait(Bounded.Deadline), "the refresh started");
 
             // A skip-cache call queues behind the running refresh (never runs concurrently with it)...
             var skip = Task.Run(() => f.Invoke(1, skipCache: true));
             var locks = Keyspace(f.CurrentBinding).Locks;
-            Wait.Until(() => locks.Users(new ArgsKey<int>(f.Self, 1)) == 2, "the skip-cache call waits for the refresh");
+            Bounded.Until(() => locks.Users(new ArgsKey<int>(f.Self, 1)) == 2, "the skip-cache call waits for the refresh");
             Assert.False(skip.IsCompleted);
 
             // ...and the refresh's hard timeout releases it, as it releases callers of a hung call.
@@ -234,10 +234,10 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions) == 1 ? Task.FromResult("v1") : slow.Task)
             .Named("soft").NoSelf().Ttl(TimeSpan.FromMilliseconds(200)).SoftTimeout(TimeSpan.FromSeconds(1), maxStale: TimeSpan.FromMinutes(1)).Backend(backend);
         Assert.Equal("v1", await f.Invoke(1));
-        Wait.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
+        Bounded.Until(() => !Db.KeyExists(ValueKey(f, 1)), "Redis expired the entry");
 
         var call = f.Invoke(1);
-        Wait.Until(() => Volatile.Read(ref executions) == 2, "the execution started");
+        Bounded.Until(() => Volatile.Read(ref executions) == 2, "the execution started");
         time.Advance(TimeSpan.FromSeconds(2)); // past the soft timeout: no stale value to serve
         slow.SetResult("v2");
         Assert.Equal("v2", await call.Within("the call got the result"));        // the caller waited for the execution
@@ -271,7 +271,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.Within("the cancelled caller returned"));
 
-        Wait.Until(() => Keys().Count == 0, "the lock is released and nothing is stored");
+        Bounded.Until(() => Keys().Count == 0, "the lock is released and nothing is stored");
         Assert.Equal(5, await f.Invoke(5, CancellationToken.None));
         Assert.Equal(2, executions);
         Assert.Single(Keys(), k => !k.Contains(":lock:", StringComparison.Ordinal));

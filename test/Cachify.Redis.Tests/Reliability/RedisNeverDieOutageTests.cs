@@ -131,7 +131,7 @@ public sealed class RedisNeverDieOutageTests(RedisServerFixture fixture, ITestOu
         var recoverAt = clock.Elapsed;
 
         bool AllSawTheNewValue() => Enumerable.Range(0, 4).All(r => sequences.TryGetValue(r, out var seq) && Last(seq) == "v2");
-        Wait.Until(AllSawTheNewValue, "every reader got the new value (at most 10 TTL after recovery, by the back-off)");
+        Bounded.Until(AllSawTheNewValue, "every reader got the new value (at most 10 TTL after recovery, by the back-off)");
         var recoveredAfter = clock.Elapsed - recoverAt;
         Volatile.Write(ref stop, true);
         await Task.WhenAll(readers).Within("the readers stopped");

@@ -206,8 +206,8 @@ public sealed class SlowRedisTests(ITestOutputHelper output)
         Assert.InRange(maxLocks, 0, 3 * Keys);
 
         // Redis answers again: the connection recovers, the queue drains, nothing stays in flight, hits run nothing.
-        Wait.Until(() => connection.IsConnected && connection.GetCounters().TotalOutstanding == 0, "the multiplexer reconnected and drained");
-        Wait.Until(() => { f.Invoke(1); var before = Volatile.Read(ref executions); return f.Invoke(1) == 2 && Volatile.Read(ref executions) == before; }, "calls are hits again");
+        Bounded.Until(() => connection.IsConnected && connection.GetCounters().TotalOutstanding == 0, "the multiplexer reconnected and drained");
+        Bounded.Until(() => { f.Invoke(1); var before = Volatile.Read(ref executions); return f.Invoke(1) == 2 && Volatile.Read(ref executions) == before; }, "calls are hits again");
         Assert.Equal(0, LocksInUse());
         Assert.Equal(0, silent.Context.Waiters.Count);
         Assert.Equal(0, throwing.Context.Waiters.Count);

@@ -114,7 +114,7 @@ public class NeverDieOutageTests : IDisposable
             }
         }
 
-        Internals.Until(() => seen.All(SawTheNewValue), "every reader got the new value");
+        Bounded.Until(() => seen.All(SawTheNewValue), "every reader got the new value");
         Volatile.Write(ref stop, true);
         Bounded.JoinAll(readers, "the readers stopped");
 

@@ -67,7 +67,7 @@ internal sealed class LocalRedisCluster : IDisposable
     {
         var connection = RedisServer.Connect(EndPoints);
         var running = _nodes.Count(n => n.IsRunning);
-        Wait.Until(() => connection.GetServers().Count(s => s.IsConnected) >= running, "the multiplexer connected to every running node: " + string.Join(", ", connection.GetServers().Select(s => $"{s.EndPoint} {s.IsConnected} {s.ServerType}")), TimeSpan.FromSeconds(5));
+        Bounded.Until(() => connection.GetServers().Count(s => s.IsConnected) >= running, "the multiplexer connected to every running node: " + string.Join(", ", connection.GetServers().Select(s => $"{s.EndPoint} {s.IsConnected} {s.ServerType}")), TimeSpan.FromSeconds(5));
         return connection;
     }
 
@@ -108,7 +108,7 @@ internal sealed class LocalRedisCluster : IDisposable
     /// </summary>
     public void WaitHealthy()
     {
-        Wait.Until(() => _nodes.Where(n => n.IsRunning).All(Healthy), "every running cluster node reports cluster_state:ok", TimeSpan.FromSeconds(60));
+        Bounded.Until(() => _nodes.Where(n => n.IsRunning).All(Healthy), "every running cluster node reports cluster_state:ok", TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Whether <paramref name="node"/> reports <c>cluster_state:ok</c> and no running node as failing.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CachifyNet.Internal;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
@@ -44,37 +43,6 @@ internal static class Internals
     public static MemoryKeyspace<TKey, TValue> Keyspace<TKey, TValue>(Binding<TKey, TValue>? binding)
         where TKey : struct, IArgsKey<TKey>
         => (MemoryKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet: call it once.")).Keyspace;
-
-    /// <summary>Spins (yielding) until <paramref name="condition"/> holds; fails after 30 s. For conditions driven by other threads.</summary>
-    public static void Until(Func<bool> condition, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        var spinner = default(SpinWait);
-        while (!condition())
-        {
-            if (watch.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("Timed out waiting until " + what);
-            }
-
-            spinner.SpinOnce();
-        }
-    }
-
-    /// <summary>Yields until <paramref name="condition"/> holds; fails after 30 s. For conditions driven by background work.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (watch.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new TimeoutException("Timed out waiting until " + what);
-            }
-
-            await Task.Yield();
-        }
-    }
 }
 
 /// <summary>
@@ -103,7 +71,7 @@ internal sealed class CountingClock : TimeProvider
     }
 
     /// <summary>Waits until <paramref name="total"/> timers exist (the backend's scheduler owns the first).</summary>
-    public void WaitForTimers(int total) => Internals.Until(() => TimersCreated >= total, $"{total} timers were created");
+    public void WaitForTimers(int total) => Bounded.Until(() => TimersCreated >= total, $"{total} timers were created");
 }
 
 /// <summary>Tests that change <see cref="Cachify.DefaultTtl"/> or <see cref="Cachify.DefaultBackend"/> run alone.</summary>
@@ -247,7 +215,7 @@ internal sealed class RaceThread
     public bool IsBlocked => _thread.IsAlive && (_thread.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0;
 
     /// <summary>Waits until the thread has ended or is blocked (waiting for a lock the owner holds).</summary>
-    public void UntilBlockedOrDone() => Internals.Until(() => !IsAlive || IsBlocked, "the thread ended or blocked");
+    public void UntilBlockedOrDone() => Bounded.Until(() => !IsAlive || IsBlocked, "the thread ended or blocked");
 
     /// <summary>Waits for the thread to end (asserting that it does within <see cref="Bounded.Deadline"/>) and rethrows what it threw.</summary>
     public void Join()

@@ -57,7 +57,7 @@ internal sealed class WorkerProcess : IDisposable
         {
             while (!_lines.Contains(line))
             {
-                var left = Wait.Deadline - watch.Elapsed;
+                var left = Bounded.Deadline - watch.Elapsed;
                 if (left <= TimeSpan.Zero)
                 {
                     throw new TimeoutException($"Worker {_process.Id} did not print '{line}'. Output:\n" + string.Join('\n', _lines));
@@ -71,7 +71,7 @@ internal sealed class WorkerProcess : IDisposable
     /// <summary>Waits for the worker to exit and returns its exit code.</summary>
     public int WaitForExit()
     {
-        if (!_process.WaitForExit(Wait.Deadline))
+        if (!_process.WaitForExit(Bounded.Deadline))
         {
             throw new TimeoutException($"Worker {_process.Id} did not exit. Output:\n" + string.Join('\n', Lines));
         }
