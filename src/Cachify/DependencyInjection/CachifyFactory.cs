@@ -4,11 +4,14 @@ using Microsoft.Extensions.Options;
 namespace CachifyNet.DependencyInjection;
 
 /// <summary>The <see cref="ICachify"/> that <c>AddCachify</c> registers: the app's backend and options.</summary>
-internal sealed class CachifyFactory(IOptions<CachifyOptions> options, ICacheBackend backend) : ICachify
+internal sealed class CachifyFactory(IOptions<CachifyOptions> options, ICacheBackend backend, ServiceLifetimes? lifetimes = null) : ICachify
 {
     public TimeSpan DefaultTtl { get; } = options.Value.DefaultTtl;
 
     public ICacheBackend Backend { get; } = backend;
+
+    /// <summary>Tells wrappers whose target is a scoped or transient service (null when made outside <c>AddCachify</c>).</summary>
+    public ServiceLifetimes? Lifetimes { get; } = lifetimes;
 }
 
 /// <summary>Validates <see cref="CachifyOptions"/> at start-up with the same rules as the fluent options.</summary>

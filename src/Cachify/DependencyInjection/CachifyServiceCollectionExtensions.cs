@@ -39,6 +39,7 @@ public static class CachifyServiceCollectionExtensions
                 LoggerFactory = provider.GetService<ILoggerFactory>(),
                 EntrySize = provider.GetRequiredService<IOptions<CachifyOptions>>().Value.MemoryEntrySize,
             }));
+        services.TryAddSingleton(provider => new ServiceLifetimes(services, provider.GetService<ILoggerFactory>()));
         services.TryAddSingleton<ICachify, CachifyFactory>();
         return services;
     }

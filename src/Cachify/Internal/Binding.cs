@@ -33,8 +33,12 @@ internal abstract class Binding<TKey, TValue> : IBinding
         HardTimeout = config.HardTimeout;
         ReferenceMask = KeyRules.ReferenceMask(config);
         SoftTimeout = config.SoftTimeout;
+        Lifetimes = config.Defaults.Lifetimes;
         MaxStaleTicks = config.MaxStale is { } maxStale ? keyspace.Services.ToTicks(maxStale) : 0;
     }
+
+    /// <summary>The service lifetimes of the container the wrapper was made from, to warn about per-request targets; null outside DI.</summary>
+    public DependencyInjection.ServiceLifetimes? Lifetimes { get; }
 
     /// <summary>Bit i set when argument i is keyed by reference (see <see cref="KeyRules.ReferenceMask"/>).</summary>
     public int ReferenceMask { get; }

@@ -168,7 +168,13 @@ internal abstract class Keyspace<TKey, TValue> : IKeyspace
         {
             instance = InstanceKey.Of(argument);
         }
-        if (instance is null || Volatile.Read(ref _warnedNeverHits) != 0)
+        if (instance is null)
+        {
+            return;
+        }
+
+        binding.Lifetimes?.Check(instance, binding.Name);
+        if (Volatile.Read(ref _warnedNeverHits) != 0)
         {
             return;
         }

@@ -43,14 +43,17 @@ internal sealed class InstanceKey : TargetKey
     {
         _target = new WeakReference(target);
         Id = Interlocked.Increment(ref s_next);
-        TypeName = TypeNames.Short(target.GetType());
+        Type = target.GetType();
     }
 
     /// <summary>A number no other instance of this process ever gets.</summary>
     public long Id { get; }
 
+    /// <summary>The instance's type.</summary>
+    public Type Type { get; }
+
     /// <summary>The instance's type, for messages.</summary>
-    public string TypeName { get; }
+    public string TypeName => TypeNames.Short(Type);
 
     /// <summary>Set at the first miss that brings this instance to a keyspace (see <c>Keyspace.TrackTarget</c>).</summary>
     public int Seen;
@@ -239,6 +242,26 @@ internal sealed class ClosurePlan
     /// <summary>A class the compiler made to hold captured variables.</summary>
     public static bool IsClosureClass(Type type)
         => type.IsClass && type.IsDefined(typeof(CompilerGeneratedAttribute), false) && type.Name.Contains("DisplayClass", StringComparison.Ordinal);
+
+    /// <summary>The <c>this</c> the closure captured (the first of its paths that is set); null when none.</summary>
+    public object? SelfOf(object closure)
+    {
+        foreach (var path in _selfPaths)
+        {
+            object? current = closure;
+            foreach (var field in path)
+            {
+                current = current is null ? null : field.GetValue(current);
+            }
+
+            if (current is not null)
+            {
+                return current;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The key of one closure instance.</summary>
     public CapturedKey KeyOf(object closure)

@@ -9,6 +9,9 @@ internal abstract class WrapDefaults
     /// <summary>The backend of wrappers that do not call <c>Backend(...)</c>.</summary>
     public abstract ICacheBackend Backend { get; }
 
+    /// <summary>The service lifetimes of the container the wrapper was made from (<c>AddCachify</c>'s <see cref="ICachify"/>); null elsewhere.</summary>
+    public virtual DependencyInjection.ServiceLifetimes? Lifetimes => null;
+
     /// <summary>The defaults of the static <see cref="Cachify"/> entry point.</summary>
     public static WrapDefaults Static { get; } = new StaticDefaults();
 
@@ -24,6 +27,8 @@ internal abstract class WrapDefaults
         public override TimeSpan Ttl => cachify.DefaultTtl;
 
         public override ICacheBackend Backend => cachify.Backend;
+
+        public override DependencyInjection.ServiceLifetimes? Lifetimes => (cachify as DependencyInjection.CachifyFactory)?.Lifetimes;
     }
 
     private sealed class StaticDefaults : WrapDefaults
