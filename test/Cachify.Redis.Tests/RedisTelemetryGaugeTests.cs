@@ -26,7 +26,7 @@ public class RedisTelemetryGaugeTests(RedisServerFixture fixture) : RedisTestBas
         var owner = fa.Invoke(1);
         await entered.Task.Within("a runs the function");
         var waiter = fb.Invoke(1);
-        Wait.Until(() => b.Context.Waiters.Count == 1, "b waits for a's lock");
+        Bounded.Until(() => b.Context.Waiters.Count == 1, "b waits for a's lock");
         Assert.Equal(waiters + 1, Read(CachifyTelemetry.LockWaiterCount));
         Assert.Equal(locks + 2, Read(CachifyTelemetry.LockCount)); // the key in each process's lock table
 
