@@ -37,7 +37,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         f = Cachify.Wrap((int x) =>
         {
             Interlocked.Increment(ref executions);
-            Wait.Until(() => Keyspace(f!.CurrentTargetedBinding).Locks.Users(new TargetedKey<ArgsKey<int>>(f!.Self, new(x))) >= Callers, "every caller waits");
+            Wait.Until(() => Keyspace(f!.CurrentBinding).Locks.Users(new ArgsKey<int>(x)) >= Callers, "every caller waits");
             return x * 2;
         }).Named("stampede-sync").NoSelf().Backend(Backend);
 
