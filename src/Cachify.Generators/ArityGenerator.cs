@@ -699,7 +699,6 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 // ({{textBindingType}}). Which one is fixed by the wrapper's settings and backend; one field keeps the wrapper small.
                 private IBinding? _other;
                 private readonly TargetKey? _self;
-                private {{funcType}}? _asFunc;
 
                 private {{name}}({{funcType}} func, WrapperConfig config, TargetKey? self)
                 {
@@ -844,7 +843,12 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 /// <summary>Returns the cached function as a plain delegate (the same instance on every call).</summary>
                 /// <returns>A delegate that calls <c>Invoke</c> without skipping the cache.</returns>
-                public {{funcType}} AsFunc() => _asFunc ??= {{asFuncBody}};
+                public {{funcType}} AsFunc() => AsFuncs.GetValue(this, static self => self.MakeFunc());
+
+                private {{funcType}} MakeFunc() => {{asFuncBody}};
+
+                // Kept beside the wrappers, not in them: a field would make every wrapper 8 B larger, one made inline at each call too.
+                private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<{{self}}, {{funcType}}> AsFuncs = new();
 
                 /// <summary>Converts the cached function to a plain delegate, for fields and APIs that take one.</summary>
                 /// <param name="cached">The cached function.</param>
