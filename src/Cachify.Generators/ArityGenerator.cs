@@ -243,43 +243,41 @@ public sealed class ArityGenerator : IIncrementalGenerator
     private static string Key(Arity a)
     {
         var fields = string.Concat(a.Indices.Select(i => $"    public readonly T{i} A{i};\n"));
-        var ctorParams = string.Concat(a.Indices.Select(i => $", T{i} a{i}"));
         var assigns = string.Concat(a.Indices.Select(i => $"        A{i} = a{i};\n"));
         // A CancellationToken is never part of a key (its slot always holds default): skipped by Equals and GetHashCode,
         // which saves hashing the token's source on every hit. typeof(T) == typeof(CancellationToken) folds at JIT time.
-        var equals = string.Concat(a.Indices.Select(i => $" && (typeof(T{i}) == typeof(CancellationToken) || EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i}))"));
+        var equals = a.N == 0
+            ? "true"
+            : string.Join(" && ", a.Indices.Select(i => $"(typeof(T{i}) == typeof(CancellationToken) || EqualityComparer<T{i}>.Default.Equals(A{i}, other.A{i}))"));
         var hash = a.N switch
         {
-            0 => "TargetKey.Hash(S)",
-            1 => "KeyHash.Of(A1) ^ TargetKey.Hash(S)",
-            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"KeyHash.Of(A{i})"))}) ^ TargetKey.Hash(S)",
+            0 => "0",
+            1 => "KeyHash.Of(A1)",
+            _ => $"HashCode.Combine({string.Join(", ", a.Indices.Select(i => $"KeyHash.Of(A{i})"))})",
         };
         var writes = string.Concat(a.Indices.Select(i => $"        writer.Write({i - 1}, A{i});\n"));
         var refArgs = string.Concat(a.Indices.Select(i => $"        if ((mask & {1 << (i - 1)}) != 0 && (object?)A{i} is {{ }} a{i})\n        {{\n            return a{i};\n        }}\n\n"));
-        var plainCtor = a.N == 0 ? string.Empty : "\n    /// <summary>A key without a target.</summary>\n    public ArgsKey(" + string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"))
-            + ")\n        : this(null" + string.Concat(a.Indices.Select(i => $", a{i}")) + ")\n    {\n    }\n";
+        var ctor = a.N == 0 ? string.Empty : "\n    public ArgsKey(" + string.Join(", ", a.Indices.Select(i => $"T{i} a{i}"))
+            + ")\n    {\n" + assigns + "    }\n";
         return Header + $$"""
             namespace CachifyNet.Internal;
 
-            /// <summary>The typed key of a function of {{a.N}} argument(s): its target's key, if any, and its key-relevant arguments (ignored ones hold default).</summary>
+            /// <summary>
+            /// The typed key of a function of {{a.N}} argument(s): its key-relevant arguments (ignored ones hold default). No target:
+            /// a wrapper whose target is part of its keys uses <see cref="TargetedKey{TKey}"/> of this key.
+            /// </summary>
             [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
             internal readonly struct {{a.KeyType}} : IArgsKey<{{a.KeyType}}>
             {
-                public readonly TargetKey? S;
-            {{fields}}
-                public ArgsKey(TargetKey? s{{ctorParams}})
-                {
-                    S = s;
-            {{assigns}}    }
-            {{plainCtor}}
-                public TargetKey? Target => S;
+            {{fields}}{{ctor}}
+                public TargetKey? Target => null;
 
                 public object? ReferenceArgument(int mask)
                 {
             {{refArgs}}        return null;
                 }
 
-                public bool Equals({{a.KeyType}} other) => TargetKey.AreEqual(S, other.S){{equals}};
+                public bool Equals({{a.KeyType}} other) => {{equals}};
 
                 public override bool Equals(object? obj) => obj is {{a.KeyType}} other && Equals(other);
 
@@ -287,7 +285,6 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 public void WriteText(KeyTextWriter writer)
                 {
-                    S?.WriteText(writer);
             {{writes}}    }
             }
 
@@ -445,9 +442,11 @@ public sealed class ArityGenerator : IIncrementalGenerator
         var bindingType = $"Binding<{k.KeyType}, {argsTuple}, TResult>";
         var invoker = isAsync ? "AsyncInvoker" : "SyncInvoker";
         var textBindingType = $"Binding<StringKey, {argsTuple}, TResult>";
-        var tokenKey = token ? ", default(CancellationToken)" : string.Empty;
-        var keyArgs = string.Concat(a.Indices.Select(i => $", (binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!")) + tokenKey;
-        var rawArgs = string.Concat(a.Indices.Select(i => $", arg{i}")) + tokenKey;
+        var keyArgs = string.Join(", ", a.Indices.Select(i => $"(binding.KeyMask & {1 << (i - 1)}) != 0 ? arg{i} : default!")
+            .Concat(token ? ["default(CancellationToken)"] : Enumerable.Empty<string>()));
+        var targetedKeyType = $"TargetedKey<{k.KeyType}>";
+        var targetBindingType = $"Binding<{targetedKeyType}, {argsTuple}, TResult>";
+        var rawArgs = string.Join(", ", a.Indices.Select(i => $"arg{i}").Concat(token ? ["default(CancellationToken)"] : Enumerable.Empty<string>()));
         var newTuple = k.NewArgsTuple(isAsync);
         var syncTokenParam = token ? ", CancellationToken cancellationToken" : string.Empty;
         var syncTokenArg = token ? ", cancellationToken" : string.Empty;
@@ -473,10 +472,30 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     var binding = _binding;
                     if (binding is null)
                     {
+                        return InvokeTargeted({{a.Lead(args)}}skipCache, cancellationToken);
+                    }
+
+                    var key = new {{k.KeyType}}({{keyArgs}});
+                    if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
+                    {
+                        Telemetry.Hit(binding.Tags);
+                        return task!;
+                    }
+
+                    return MissAsync(binding, in key{{trailArgs}}, skipCache, cancellationToken);
+                }
+
+                // A wrapper whose target is part of its keys (their key type holds it; the one above holds no reference), else
+                // an unbound wrapper or one with text keys.
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private Task<TResult> InvokeTargeted({{a.Lead(a.Params)}}bool skipCache, CancellationToken cancellationToken)
+                {
+                    if (_other is not {{targetBindingType}} binding)
+                    {
                         return InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken);
                     }
 
-                    var key = new {{k.KeyType}}(_self{{keyArgs}});
+                    var key = new {{targetedKeyType}}(_self, new {{k.KeyType}}({{keyArgs}}));
                     if (!skipCache && binding.Keyspace.TryGetTask(in key, binding, out var task))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -490,7 +509,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 // A binding whose backend was disposed (it holds no entries any more, so every call misses) binds again here,
                 // off the hit path.
-                private Task<TResult> MissAsync({{bindingType}} binding, in {{k.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
+                private Task<TResult> MissAsync<TKey>(Binding<TKey, {{argsTuple}}, TResult> binding, in TKey key{{a.Trail(a.Params)}}, bool skipCache, CancellationToken cancellationToken)
+                    where TKey : struct, IArgsKey<TKey>
                     => binding.IsStale
                         ? InvokeUnbound({{a.Lead(args)}}skipCache, cancellationToken)
                         : binding.Keyspace.InvokeAsync(key, {{newTuple}}, binding, skipCache, cancellationToken);
@@ -502,7 +522,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     bool typed;
                     try
                     {
-                        typed = !HasLiveTextBinding() && Bind();
+                        typed = !HasLiveTextBinding() && Bind() != TextKeys;
                     }
                     catch (Exception error)
                     {
@@ -515,7 +535,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
                         return Invoke({{a.Lead(args)}}skipCache, cancellationToken);
                     }
 
-                    var binding = _textBinding!;
+                    var binding = TextBinding;
                     StringKey key;
                     try
                     {
@@ -540,20 +560,33 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <returns>A task that completes when the entry is removed.</returns>
                 public ValueTask InvalidateAsync({{a.Lead(a.Params)}}CancellationToken cancellationToken = default)
                 {
-                    if (Typed() is { } binding)
+                    switch (Bound())
                     {
-                        return binding.Keyspace.RemoveAsync(new {{k.KeyType}}(_self{{keyArgs}}), cancellationToken);
-                    }
+                        case PlainKeys:
+                        {
+                            var binding = _binding!;
+                            return binding.Keyspace.RemoveAsync(new {{k.KeyType}}({{keyArgs}}), cancellationToken);
+                        }
 
-                    var text = _textBinding!;
-                    return text.Keyspace.RemoveAsync(TextKey(text{{trailArgs}}), cancellationToken);
+                        case TargetedKeys:
+                        {
+                            var binding = ({{targetBindingType}})_other!;
+                            return binding.Keyspace.RemoveAsync(new {{targetedKeyType}}(_self, new {{k.KeyType}}({{keyArgs}})), cancellationToken);
+                        }
+
+                        default:
+                        {
+                            var text = TextBinding;
+                            return text.Keyspace.RemoveAsync(TextKey(text{{trailArgs}}), cancellationToken);
+                        }
+                    }
                 }
 
                 /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 /// <param name="cancellationToken">Cancels the removal (shared backends only).</param>
                 /// <returns>A task that completes when the entries are removed.</returns>
                 public ValueTask ClearAsync(CancellationToken cancellationToken = default)
-                    => Typed() is { } binding ? binding.Keyspace.ClearAsync(cancellationToken) : _textBinding!.Keyspace.ClearAsync(cancellationToken);
+                    => (Bound() == PlainKeys ? _binding! : _other!).ClearAsync(cancellationToken);
 
             """
             : $$"""
@@ -565,10 +598,30 @@ public sealed class ArityGenerator : IIncrementalGenerator
                     var binding = _binding;
                     if (binding is null)
                     {
+                        return InvokeTargeted({{a.Lead(args)}}skipCache{{syncTokenArg}});
+                    }
+
+                    var key = new {{k.KeyType}}({{keyArgs}});
+                    if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
+                    {
+                        Telemetry.Hit(binding.Tags);
+                        return value;
+                    }
+
+                    return Miss(binding, in key{{trailArgs}}, skipCache{{syncTokenArg}});
+                }
+
+                // A wrapper whose target is part of its keys (their key type holds it; the one above holds no reference), else
+                // an unbound wrapper or one with text keys.
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+                private TResult InvokeTargeted({{a.Lead(a.Params)}}bool skipCache{{syncTokenParam}})
+                {
+                    if (_other is not {{targetBindingType}} binding)
+                    {
                         return InvokeUnbound({{a.Lead(args)}}skipCache{{syncTokenArg}});
                     }
 
-                    var key = new {{k.KeyType}}(_self{{keyArgs}});
+                    var key = new {{targetedKeyType}}(_self, new {{k.KeyType}}({{keyArgs}}));
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
                         Telemetry.Hit(binding.Tags);
@@ -582,7 +635,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 // A binding whose backend was disposed (it holds no entries any more, so every call misses) binds again here,
                 // off the hit path.
-                private TResult Miss({{bindingType}} binding, in {{k.KeyType}} key{{a.Trail(a.Params)}}, bool skipCache{{syncTokenParam}})
+                private TResult Miss<TKey>(Binding<TKey, {{argsTuple}}, TResult> binding, in TKey key{{a.Trail(a.Params)}}, bool skipCache{{syncTokenParam}})
+                    where TKey : struct, IArgsKey<TKey>
                     => binding.IsStale
                         ? InvokeUnbound({{a.Lead(args)}}skipCache{{syncTokenArg}})
                         : binding.Keyspace.Invoke(in key, {{newTuple}}, binding, skipCache);
@@ -591,12 +645,12 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
                 private TResult InvokeUnbound({{a.Lead(a.Params)}}bool skipCache{{syncTokenParam}})
                 {
-                    if (!HasLiveTextBinding() && Bind())
+                    if (!HasLiveTextBinding() && Bind() != TextKeys)
                     {
                         return Invoke({{a.Lead(args)}}skipCache{{syncTokenArg}});
                     }
 
-                    var binding = _textBinding!;
+                    var binding = TextBinding;
                     var key = TextKey(binding{{trailArgs}});
                     if (!skipCache && binding.Keyspace.TryGet(in key, binding, out var value))
                     {
@@ -635,10 +689,16 @@ public sealed class ArityGenerator : IIncrementalGenerator
             {
                 private readonly {{funcType}} _func;
                 private readonly WrapperConfig _config;
+                private const int TextKeys = 0;
+                private const int PlainKeys = 1;
+                private const int TargetedKeys = 2;
+
+                // The binding of a wrapper without a target in its keys (typed keys that hold no reference: the fastest hit).
                 private {{bindingType}}? _binding;
-                private {{textBindingType}}? _textBinding;
+                // Else the binding of a wrapper whose target is part of its keys ({{targetBindingType}}), or of one with text keys
+                // ({{textBindingType}}). Which one is fixed by the wrapper's settings and backend; one field keeps the wrapper small.
+                private IBinding? _other;
                 private readonly TargetKey? _self;
-                private {{funcType}}? _asFunc;
 
                 private {{name}}({{funcType}} func, WrapperConfig config, TargetKey? self)
                 {
@@ -750,39 +810,56 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
             {{paramDocs}}    public void Invalidate({{a.Params}})
                 {
-                    if (Typed() is { } binding)
+                    switch (Bound())
                     {
-                        binding.Keyspace.Remove(new {{k.KeyType}}(_self{{keyArgs}}));
-                        return;
-                    }
+                        case PlainKeys:
+                        {
+                            var binding = _binding!;
+                            binding.Keyspace.Remove(new {{k.KeyType}}({{keyArgs}}));
+                            return;
+                        }
 
-                    var text = _textBinding!;
-                    text.Keyspace.Remove(TextKey(text{{trailArgs}}));
+                        case TargetedKeys:
+                        {
+                            var binding = ({{targetBindingType}})_other!;
+                            binding.Keyspace.Remove(new {{targetedKeyType}}(_self, new {{k.KeyType}}({{keyArgs}})));
+                            return;
+                        }
+
+                        default:
+                        {
+                            var text = TextBinding;
+                            text.Keyspace.Remove(TextKey(text{{trailArgs}}));
+                            return;
+                        }
+                    }
                 }
 
                 /// <summary>Removes every entry of this function that this wrapper reads: those of wrappers with the same key settings and the same never-die setting. Executions running now are not stored.</summary>
                 public void Clear()
                 {
-                    if (Typed() is { } binding)
-                    {
-                        binding.Keyspace.Clear();
-                    }
-                    else
-                    {
-                        _textBinding!.Keyspace.Clear();
-                    }
+                    (Bound() == PlainKeys ? _binding! : _other!).Clear();
                 }
 
                 /// <summary>Returns the cached function as a plain delegate (the same instance on every call).</summary>
                 /// <returns>A delegate that calls <c>Invoke</c> without skipping the cache.</returns>
-                public {{funcType}} AsFunc() => _asFunc ??= {{asFuncBody}};
+                public {{funcType}} AsFunc() => AsFuncs.GetValue(this, static self => self.MakeFunc());
+
+                private {{funcType}} MakeFunc() => {{asFuncBody}};
+
+                // Kept beside the wrappers, not in them: a field would make every wrapper 8 B larger, one made inline at each call too.
+                private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<{{self}}, {{funcType}}> AsFuncs = new();
 
                 /// <summary>Converts the cached function to a plain delegate, for fields and APIs that take one.</summary>
                 /// <param name="cached">The cached function.</param>
                 [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(cached))]
                 public static implicit operator {{funcType}}?({{self}}? cached) => cached?.AsFunc();
 
+                /// <summary>The binding of a wrapper without a target in its keys, once bound (tests and the soak read its keyspace).</summary>
                 internal {{bindingType}}? CurrentBinding => _binding;
+
+                /// <summary>The binding of a wrapper whose target is part of its keys, once bound.</summary>
+                internal {{targetBindingType}}? CurrentTargetedBinding => _other as {{targetBindingType}};
 
                 /// <summary>The key of the wrapper's target, or null (tests build keys with it).</summary>
                 internal TargetKey? Self => _self;
@@ -811,10 +888,15 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 private {{self}} Derive(WrapperConfig config) => _self is null && !config.Function.HasTarget ? Create(_func, config) : new(_func, config, _self);
 
                 /// <summary>The typed binding, made now if the wrapper was not called yet (tests that need its keyspace before a call).</summary>
-                internal {{bindingType}} EnsureBound() => Typed() ?? throw new InvalidOperationException("This wrapper has text keys.");
+                internal {{bindingType}} EnsureBound()
+                    => Bound() == PlainKeys ? _binding! : throw new InvalidOperationException("This wrapper has text keys, or its target is part of its keys (EnsureTargetedBound).");
+
+                /// <summary>The typed binding of a wrapper whose target is part of its keys, made now if the wrapper was not called yet.</summary>
+                internal {{targetBindingType}} EnsureTargetedBound()
+                    => Bound() == TargetedKeys ? ({{targetBindingType}})_other! : throw new InvalidOperationException("This wrapper has text keys, or no target in its keys (EnsureBound).");
 
                 /// <summary>Binds the wrapper now (typed or text keys), throwing what its backend refuses; DI validates registrations at start with it.</summary>
-                internal void BindNow() => _ = Typed();
+                internal void BindNow() => _ = Bound();
 
                 /// <summary>The wrapper's settings (backends that pick themselves, such as <c>UseRedis()</c>, read them).</summary>
                 internal WrapperConfig Config => _config;
@@ -822,45 +904,62 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <summary>A wrapper of the same function with other settings.</summary>
                 internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _self);
 
-                /// <summary>The typed binding, or null when the wrapper's keys are text (then <c>_textBinding</c> is set).</summary>
-                private {{bindingType}}? Typed()
+                /// <summary>Binds the wrapper unless it is bound to a live backend; returns which binding it has (<see cref="PlainKeys"/>, <see cref="TargetedKeys"/> or <see cref="TextKeys"/>).</summary>
+                private int Bound()
                 {
-                    var binding = _binding;
-                    if (binding is not null && !binding.IsStale)
+                    if (_binding is { IsStale: false })
                     {
-                        return binding;
+                        return PlainKeys;
                     }
 
-                    return !HasLiveTextBinding() && Bind() ? _binding : null;
+                    var other = Volatile.Read(ref _other);
+                    if (other is { IsStale: false })
+                    {
+                        return other is {{textBindingType}} ? TextKeys : TargetedKeys;
+                    }
+
+                    return Bind();
                 }
 
                 /// <summary>Whether the wrapper is bound with text keys to a backend that is not disposed.</summary>
-                private bool HasLiveTextBinding() => _textBinding is { IsStale: false };
+                private bool HasLiveTextBinding() => _other is {{textBindingType}} { IsStale: false };
+
+                /// <summary>The text binding (set when <see cref="HasLiveTextBinding"/> was true, or <see cref="Bind"/> returned <see cref="TextKeys"/>).</summary>
+                private {{textBindingType}} TextBinding => ({{textBindingType}})_other!;
 
                 private StringKey TextKey({{textBindingType}} binding{{a.Trail(a.Params)}})
                     => _config.KeyBy is { } keyBy
                         ? new(null, (({{keyByType}})keyBy)({{args}}) ?? throw KeyErrors.KeyByReturnedNull(binding.Name))
-                        : new(_self, KeyTextWriter.Encode(new {{k.KeyType}}(null{{rawArgs}}), binding.KeyMask, binding.Keyspace.Services.WritesKeysAsText ? KeyJson.ObjectText : KeyRules.MemoryObjectText));
+                        : new(_self, KeyTextWriter.Encode(new {{k.KeyType}}({{rawArgs}}), binding.KeyMask, binding.Keyspace.Services.WritesKeysAsText ? KeyJson.ObjectText : KeyRules.MemoryObjectText));
 
                 /// <summary>
-                /// Binds the wrapper (see <see cref="BindingFactory"/>); true for typed keys, false for text keys. A binding whose
+                /// Binds the wrapper (see <see cref="BindingFactory"/>); returns which binding it made (as <see cref="Bound"/>). A binding whose
                 /// backend was disposed is replaced: a wrapper whose backend comes from its defaults (<c>UseRedis()</c>, an
                 /// <see cref="ICachify"/>) follows the backend configured now; one with a disposed explicit backend throws.
                 /// </summary>
-                private bool Bind()
+                private int Bind()
                 {
                     var backend = BindingFactory.BackendOf(_config);
                     if (BindingFactory.UsesTextKeys(_config, backend))
                     {
                         var text = BindingFactory.Create<StringKey, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{k.TypesWithResult}}>.Instance, text: true);
-                        Replace(ref _textBinding, text);
+                        Replace<IBinding>(ref _other, text);
                         Volatile.Write(ref _binding, null);
-                        return false;
+                        return TextKeys;
+                    }
+
+                    // Fixed by the settings: a wrapper keyed by its target (an instance, or a closure's captured values) has keys
+                    // that hold the target's key; every other wrapper has keys of its arguments alone.
+                    if (_config.KeyHasTarget)
+                    {
+                        var targeted = BindingFactory.Create<{{targetedKeyType}}, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{k.TypesWithResult}}>.Instance, text: false);
+                        Replace<IBinding>(ref _other, targeted);
+                        return TargetedKeys;
                     }
 
                     var binding = BindingFactory.Create<{{k.KeyType}}, {{argsTuple}}, TResult>(_config, backend, {{invoker}}<{{k.TypesWithResult}}>.Instance, text: false);
                     Replace(ref _binding, binding);
-                    return true;
+                    return PlainKeys;
                 }
 
                 /// <summary>Sets <paramref name="field"/> unless a concurrent first call already set it to a live binding (the first one wins).</summary>

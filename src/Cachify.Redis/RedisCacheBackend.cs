@@ -86,9 +86,10 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         var mask = RedisKeyRules.KeyMask(config);
 
         // Same identity, same keys: wrappers share the local single flight. The mask is part of the id because two
-        // wrappers of one name may ignore arguments at different positions.
+        // wrappers of one name may ignore arguments at different positions; whether the target is part of the keys, because
+        // such keys have their own type (their texts differ anyway: a closure's captured values come first).
         return _services.GetKeyspace<TKey, TValue>(
-            new KeyspaceId(identity, mask),
+            new KeyspaceId(identity, mask, config.KeyHasTarget),
             config.DisplayName,
             () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results));
     }
@@ -114,5 +115,5 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         }
     }
 
-    private readonly record struct KeyspaceId(string Identity, int Mask);
+    private readonly record struct KeyspaceId(string Identity, int Mask, bool Targeted);
 }

@@ -113,10 +113,10 @@ public class CancellationTests : IDisposable
 
         // Cancel only once the waiter is blocked in the key's gate beside the owner: cancelling before would test a
         // call made with a cancelled token, not a wait given up.
-        var locks = Internals.Keyspace(f.CurrentBinding).Locks;
+        var locks = Internals.Keyspace(f.CurrentTargetedBinding).Locks; // the lambda captures: its keys hold the closure's key
         try
         {
-            Bounded.Until(() => locks.Users(new ArgsKey<int, CancellationToken>(f.Self, 1, default)) >= 2, "the waiter waits beside the owner");
+            Bounded.Until(() => locks.Users(new TargetedKey<ArgsKey<int, CancellationToken>>(f.Self, new(1, default))) >= 2, "the waiter waits beside the owner");
             await cts.CancelAsync();
 
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within("the cancelled waiter returned"));

@@ -83,6 +83,48 @@ public class KeyTests : IDisposable
     }
 
     [Fact]
+    public void Key_TwoLambdasOfOneClosureWrappedInline_NeverShare()
+    {
+        // Both lambdas live in one closure class and capture the same variable: only their methods tell them apart,
+        // also when each inline wrap brings a new delegate (found by its code, not by Delegate.Method, after the first).
+        var backend = _fx.Backend;
+        int Call(int offset, int x, bool second) => second
+            ? Cachify.Wrap((int v) => v * 100 + offset).Backend(backend).Invoke(x)
+            : Cachify.Wrap((int v) => v * 10 + offset).Backend(backend).Invoke(x);
+
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.Equal(11, Call(1, 1, second: false));
+            Assert.Equal(101, Call(1, 1, second: true));
+            Assert.Equal(12, Call(2, 1, second: false));
+            Assert.Equal(102, Call(2, 1, second: true));
+        }
+    }
+
+    [Fact]
+    public void Key_ClosureCapturingSeveralValues_HitsOnlyWhenAllAreEqual()
+    {
+        // The lambda captures prefix and scale only (a counter it captured would be part of the key, read at each wrap).
+        var backend = _fx.Backend;
+        var before = Volatile.Read(ref s_severalCalls);
+        string Call(string prefix, int scale, int x) => Cachify.Wrap((int v) => CountedConcat(prefix, v * scale)).Backend(backend).Invoke(x);
+
+        Assert.Equal("a2", Call("a", 2, 1));
+        Assert.Equal("a2", Call("a", 2, 1));
+        Assert.Equal("a3", Call("a", 3, 1));
+        Assert.Equal("b2", Call("b", 2, 1));
+        Assert.Equal(3, Volatile.Read(ref s_severalCalls) - before);
+    }
+
+    private static int s_severalCalls;
+
+    private static string CountedConcat(string prefix, int value)
+    {
+        Interlocked.Increment(ref s_severalCalls);
+        return prefix + value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public void Key_SameStatelessLambdaWrappedTwice_SharesEntries()
     {
         CachedFunc<int, int> MakeStateless() => Cachify.Wrap((int x) => StatelessCounter.Next(x)).Backend(_fx.Backend);

@@ -20,7 +20,7 @@ public class MemoryCacheBackendTests
 
         Assert.Equal(50, calls);
         fx.Backend.Sweep(); // entries the cache compacted away in the background leave the front too
-        Assert.True(Internals.Keyspace(f.CurrentBinding).Count <= fx.Cache.Count);
+        Assert.True(Internals.Keyspace(f.CurrentTargetedBinding).Count <= fx.Cache.Count);
     }
 
     [Trait("Category", "Reliability")]
@@ -37,7 +37,7 @@ public class MemoryCacheBackendTests
 
         Assert.Equal(2, f.Invoke(2));
         Assert.Equal(3, calls);
-        Assert.Equal(1, Internals.Keyspace(f.CurrentBinding).Count);
+        Assert.Equal(1, Internals.Keyspace(f.CurrentTargetedBinding).Count);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public class MemoryCacheBackendTests
 
         fx.Cache.Compact(1.0); // the app (or memory pressure) empties the cache
         fx.Advance(MemorySweeper.Period); // the periodic sweep notices
-        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the sweep ran");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentTargetedBinding).Count == 0, "the sweep ran");
 
         Assert.Equal(0, fx.ScheduledEntries);
         f.Invoke(1);
@@ -156,7 +156,7 @@ public class MemoryCacheBackendTests
         var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var f = Cachify.Wrap((int x) => release.Task).Backend(fx.Backend);
         var call = f.Invoke(1);
-        var keyspace = Internals.Keyspace(f.CurrentBinding);
+        var keyspace = Internals.Keyspace(f.CurrentTargetedBinding);
 
         fx.Backend.Dispose();
         release.SetResult(7);
@@ -224,7 +224,7 @@ public class MemoryCacheBackendTests
 
             return n;
         }).NoSelf().Backend(race.Backend); // no target in the keys: the lock table lists keys 1 and 2 in that order
-        var one = new ArgsKey<int>(f.Self, 1);
+        var one = new ArgsKey<int>(1);
 
         // Key 1: the owner's entry is in the front, not yet in the app's cache. Key 2: an execution runs.
         var owner = new RaceThread(() => f.Invoke(1));
@@ -234,7 +234,7 @@ public class MemoryCacheBackendTests
         var second = new RaceThread(() => f.Invoke(2));
         Bounded.Wait(holding, "key 2 runs");
         var locks = Internals.Keyspace(f.CurrentBinding).Locks;
-        var flightOfTwo = locks.Current(new ArgsKey<int>(f.Self, 2))!;
+        var flightOfTwo = locks.Current(new ArgsKey<int>(2))!;
 
         RaceThread clearer;
         lock (flightOfTwo.StoreLock)
@@ -265,7 +265,7 @@ public class MemoryCacheBackendTests
         var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Ttl(TimeSpan.FromMilliseconds(20)).Backend(backend);
 
         Assert.Equal(1, f.Invoke(1));
-        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Count == 0, "the entry expired");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentTargetedBinding).Count == 0, "the entry expired");
         Assert.Equal(2, f.Invoke(1));
     }
 }

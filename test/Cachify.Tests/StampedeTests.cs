@@ -140,9 +140,10 @@ public class StampedeTests : IDisposable
         Assert.Equal(100_000, Internals.Keyspace(f.CurrentBinding).Count);
     }
 
-    private static AsyncKeyedLock<ArgsKey<int>, int> Locks(CachedFunc<int, int> f) => Internals.Keyspace(f.CurrentBinding).Locks;
+    // The lambdas of these tests capture: their keys hold the closure's key.
+    private static AsyncKeyedLock<TargetedKey<ArgsKey<int>>, int> Locks(CachedFunc<int, int> f) => Internals.Keyspace(f.CurrentTargetedBinding).Locks;
 
-    private static ArgsKey<int> KeyOf(CachedFunc<int, int> f, int x) => new(f.Self, x);
+    private static TargetedKey<ArgsKey<int>> KeyOf(CachedFunc<int, int> f, int x) => new(f.Self, new(x));
 
     private static T[] RunOnThreads<T>(int count, Func<T> body) => RunOnThreads(count, _ => body());
 

@@ -306,7 +306,7 @@ public class TimeoutTests : IDisposable
         using var cancel = new CancellationTokenSource();
         var waiter = new RaceThread(() => Assert.ThrowsAny<OperationCanceledException>(() => f.Invoke(1, cancel.Token)));
         // The detached execution holds one reference to the key's gate, the waiting caller another.
-        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Users(new ArgsKey<int, CancellationToken>(f.Self, 1, default)) >= 2 && waiter.IsBlocked, "the second caller waits");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentTargetedBinding).Locks.Users(new TargetedKey<ArgsKey<int, CancellationToken>>(f.Self, new(1, default))) >= 2 && waiter.IsBlocked, "the second caller waits");
         cancel.Cancel();
         waiter.Join();
         Assert.False(shared.IsCancellationRequested);                       // the first caller handed it to the store
@@ -394,8 +394,8 @@ public class TimeoutTests : IDisposable
 
             // A skip-cache call queues behind the running refresh; the refresh's timeout releases it.
             var skip = Task.Run(() => f.Invoke(1, skipCache: true));
-            var locks = Internals.Keyspace(f.CurrentBinding).Locks;
-            Bounded.Until(() => locks.Users(new ArgsKey<int>(f.Self, 1)) == 2, "the skip-cache call waits for the refresh");
+            var locks = Internals.Keyspace(f.CurrentTargetedBinding).Locks;
+            Bounded.Until(() => locks.Users(new TargetedKey<ArgsKey<int>>(f.Self, new(1))) == 2, "the skip-cache call waits for the refresh");
             Assert.False(skip.IsCompleted);
             _time.Fake.Advance(TimeSpan.FromSeconds(3));
 

@@ -1,8 +1,8 @@
 namespace CachifyNet.Internal;
 
 /// <summary>
-/// A typed key: the key-relevant arguments of one call. Generated per arity as a struct, so memory lookups
-/// neither box nor build strings. (The target is not in the key: in memory each target has its own keyspace.)
+/// A typed key: the key-relevant arguments of one call (generated per arity as a struct, so memory lookups
+/// neither box nor build strings), with the wrapper's target for wrappers that have one (<see cref="TargetedKey{TKey}"/>).
 /// </summary>
 internal interface IArgsKey<TSelf> : IEquatable<TSelf>
     where TSelf : struct, IArgsKey<TSelf>
@@ -40,6 +40,36 @@ internal readonly struct StringKey(TargetKey? target, string value) : IArgsKey<S
     {
         S?.WriteText(writer);
         writer.WriteString(Value);
+    }
+}
+
+/// <summary>
+/// The key of a wrapper whose target is part of its keys: the target's key (an instance, or a closure's captured values)
+/// and the arguments' key. Wrappers without a target use <typeparamref name="TKey"/> alone, so their keys hold no
+/// reference and their hits compare and hash the arguments only. The text is the target's, then the arguments'.
+/// </summary>
+/// <typeparam name="TKey">The arguments' key.</typeparam>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
+internal readonly struct TargetedKey<TKey>(TargetKey? target, TKey key) : IArgsKey<TargetedKey<TKey>>
+    where TKey : struct, IArgsKey<TKey>
+{
+    public readonly TargetKey? S = target;
+    public readonly TKey Key = key;
+
+    public TargetKey? Target => S;
+
+    public object? ReferenceArgument(int mask) => Key.ReferenceArgument(mask);
+
+    public bool Equals(TargetedKey<TKey> other) => TargetKey.AreEqual(S, other.S) && Key.Equals(other.Key);
+
+    public override bool Equals(object? obj) => obj is TargetedKey<TKey> other && Equals(other);
+
+    public override int GetHashCode() => Key.GetHashCode() ^ TargetKey.Hash(S);
+
+    public void WriteText(KeyTextWriter writer)
+    {
+        S?.WriteText(writer);
+        Key.WriteText(writer);
     }
 }
 

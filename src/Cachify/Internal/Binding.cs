@@ -8,6 +8,12 @@ internal interface IBinding
     /// name now (after <c>CachifyRedis.Reset()</c> and <c>Configure()</c>, or a new host), or throws <see cref="ObjectDisposedException"/>.
     /// </summary>
     bool IsStale { get; }
+
+    /// <summary>Removes every entry of the binding's keyspace.</summary>
+    void Clear();
+
+    /// <summary>Removes every entry of the binding's keyspace (shared backends: in the store).</summary>
+    ValueTask ClearAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -65,6 +71,12 @@ internal abstract class Binding<TKey, TValue> : IBinding
 
     /// <inheritdoc/>
     public bool IsStale => _services.IsDisposed;
+
+    /// <inheritdoc/>
+    public void Clear() => Keyspace.Clear();
+
+    /// <inheritdoc/>
+    public ValueTask ClearAsync(CancellationToken cancellationToken) => Keyspace.ClearAsync(cancellationToken);
 
     /// <summary>Name for logs and metrics.</summary>
     public string Name { get; }

@@ -77,9 +77,22 @@ internal sealed class InstanceKey : TargetKey
 internal sealed class CapturedKey : TargetKey
 {
     private readonly ClosurePlan _plan;
-    private readonly object?[] _values;
+
+    // The captured values, one per plan value: the value itself when the closure captured exactly one (no array to
+    // allocate: a closure wrapped inline makes a key at every call), else an object?[].
+    private readonly object? _values;
     private readonly int _hash;
 
+    /// <summary>A key of a closure that captured exactly one value.</summary>
+    public CapturedKey(ClosurePlan plan, InstanceKey? self, object? value)
+    {
+        _plan = plan;
+        Self = self;
+        _values = value;
+        _hash = HashCode.Combine(RuntimeHelpers.GetHashCode(plan), self, value);
+    }
+
+    /// <summary>A key of a closure that captured none, or more than one value.</summary>
     public CapturedKey(ClosurePlan plan, InstanceKey? self, object?[] values)
     {
         _plan = plan;
@@ -101,12 +114,16 @@ internal sealed class CapturedKey : TargetKey
 
     public override bool IsAlive => Self is null || Self.IsAlive;
 
+    private int Count => _plan.Values.Length;
+
+    private object? Value(int i) => Count == 1 ? _values : ((object?[])_values!)[i];
+
     public override void WriteText(KeyTextWriter writer)
     {
         Self?.WriteText(writer);
-        for (var i = 0; i < _values.Length; i++)
+        for (var i = 0; i < Count; i++)
         {
-            writer.WriteCaptured(_values[i], _plan.Values[i]);
+            writer.WriteCaptured(Value(i), _plan.Values[i]);
         }
     }
 
@@ -117,9 +134,9 @@ internal sealed class CapturedKey : TargetKey
             return false;
         }
 
-        for (var i = 0; i < _values.Length; i++)
+        for (var i = 0; i < Count; i++)
         {
-            if (!Equals(_values[i], other._values[i]))
+            if (!Equals(Value(i), other.Value(i)))
             {
                 return false;
             }
@@ -283,22 +300,35 @@ internal sealed class ClosurePlan
         }
 
         var captured = Values;
+        if (captured.Length == 1)
+        {
+            var one = KeyValue(captured[0], closure, ref self);
+            return new CapturedKey(this, self, one);
+        }
+
         var values = captured.Length == 0 ? [] : new object?[captured.Length];
         for (var i = 0; i < captured.Length; i++)
         {
-            var value = captured[i].Read(closure);
-            if (value is not null && captured[i].Kind == KeyKind.Reference)
-            {
-                var instance = InstanceKey.Of(value);
-                self ??= instance;
-                values[i] = instance;
-            }
-            else
-            {
-                values[i] = value is not null && captured[i].Kind == KeyKind.Content ? Snapshot(KeyJson.Text(value, captured[i].Type)) : value;
-            }
+            values[i] = KeyValue(captured[i], closure, ref self);
         }
 
         return new CapturedKey(this, self, values);
+    }
+
+    /// <summary>
+    /// What one captured variable adds to the key: its value, a snapshot of its content, or the key of the instance it
+    /// refers to (then also <paramref name="self"/>, when no instance was found before).
+    /// </summary>
+    private static object? KeyValue(CapturedValue captured, object closure, ref InstanceKey? self)
+    {
+        var value = captured.Read(closure);
+        if (value is not null && captured.Kind == KeyKind.Reference)
+        {
+            var instance = InstanceKey.Of(value);
+            self ??= instance;
+            return instance;
+        }
+
+        return value is not null && captured.Kind == KeyKind.Content ? Snapshot(KeyJson.Text(value, captured.Type)) : value;
     }
 }

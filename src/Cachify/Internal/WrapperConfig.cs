@@ -127,8 +127,19 @@ internal sealed class WrapperConfig
     public static WrapperConfig CreateSync<TResult>(Delegate func, WrapDefaults defaults)
     {
         ArgumentNullException.ThrowIfNull(func);
-        Guard.SyncResult(typeof(TResult), nameof(func));
+        if (!SyncResultChecked<TResult>.Ok)
+        {
+            Guard.SyncResult(typeof(TResult), nameof(func));
+            SyncResultChecked<TResult>.Ok = true;
+        }
+
         return Create(func, defaults);
+    }
+
+    /// <summary>Set once <typeparamref name="TResult"/> passed <see cref="Guard.SyncResult"/> (checked once per type, not at every inline wrap).</summary>
+    private static class SyncResultChecked<TResult>
+    {
+        public static bool Ok;
     }
 
     public static WrapperConfig Create(Delegate func, WrapDefaults defaults)

@@ -80,7 +80,7 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
         var identity = SharedKeyRules.Identity(config);
         var mask = SharedKeyRules.KeyMask(config);
         return _services.GetKeyspace<TKey, TValue>(
-            new KeyspaceId(identity, mask),
+            new KeyspaceId(identity, mask, config.KeyHasTarget), // keys with a target have their own type
             config.DisplayName,
             () => new StoreKeyspace<TKey, TValue>(_context, identity, mask, config.DisplayName, results));
     }
@@ -102,5 +102,5 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
         }
     }
 
-    private readonly record struct KeyspaceId(string Identity, int Mask);
+    private readonly record struct KeyspaceId(string Identity, int Mask, bool Targeted);
 }

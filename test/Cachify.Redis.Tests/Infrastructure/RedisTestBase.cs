@@ -79,11 +79,16 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
         where TKey : struct, IArgsKey<TKey>
         => (RedisKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet.")).Keyspace;
 
+    // A wrapper whose target is part of its keys (a capturing lambda) has keys of their own type, holding the target's key.
     protected static string ValueKey<T1, TResult>(CachedFunc<T1, TResult> f, T1 arg)
-        => Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(f.Self, arg));
+        => f.Config.KeyHasTarget
+            ? Keyspace(f.EnsureTargetedBound()).ValueKey(new TargetedKey<ArgsKey<T1>>(f.Self, new(arg)))
+            : Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg));
 
     protected static string ValueKey<T1, TResult>(AsyncCachedFunc<T1, TResult> f, T1 arg)
-        => Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(f.Self, arg));
+        => f.Config.KeyHasTarget
+            ? Keyspace(f.EnsureTargetedBound()).ValueKey(new TargetedKey<ArgsKey<T1>>(f.Self, new(arg)))
+            : Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg));
 
     protected static string LockKey(string valueKey) => valueKey.Insert(valueKey.IndexOf(':', StringComparison.Ordinal) + 1, "lock:");
 

@@ -36,7 +36,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
 
         var call = f.Invoke(1);
         await started.Task.Within("the function runs");
-        var flight = Keyspace(f.CurrentBinding).Locks.Current(new ArgsKey<int>(f.Self, 1));
+        var flight = Keyspace(f.CurrentBinding).Locks.Current(new ArgsKey<int>(1));
         Assert.NotNull(flight);
 
         // Released by the timeout (the timer fires inside Advance), not before it.
@@ -153,7 +153,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
         var f = Cachify.Wrap<int, CancellationToken, int>(Body).Named("nd.refresh.hangs").NoSelf()
             .Ttl(ttl).NeverDie().Timeout(TimeSpan.FromSeconds(5)).Backend(backend);
         Assert.Equal(1, await f.Invoke(1, CancellationToken.None));
-        var valueKey = Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<int, CancellationToken>(f.Self, 1, CancellationToken.None));
+        var valueKey = Keyspace(f.CurrentBinding).ValueKey(new ArgsKey<int, CancellationToken>(1, CancellationToken.None));
         Bounded.Until(() => Db.KeyTimeToLive(valueKey) is { } left && left <= 10 * ttl, "the entry reached its TTL by Redis' clock");
 
         time.Advance(ttl);
@@ -208,7 +208,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
             // A skip-cache call queues behind the running refresh (never runs concurrently with it)...
             var skip = Task.Run(() => f.Invoke(1, skipCache: true));
             var locks = Keyspace(f.CurrentBinding).Locks;
-            Bounded.Until(() => locks.Users(new ArgsKey<int>(f.Self, 1)) == 2, "the skip-cache call waits for the refresh");
+            Bounded.Until(() => locks.Users(new ArgsKey<int>(1)) == 2, "the skip-cache call waits for the refresh");
             Assert.False(skip.IsCompleted);
 
             // ...and the refresh's hard timeout releases it, as it releases callers of a hung call.

@@ -47,8 +47,8 @@ public class BadInputTests : IDisposable
         await Assert.ThrowsAsync<InvalidOperationException>(() => g.InvalidateAsync(new BadHash()).AsTask());
 
         Assert.Equal(0, calls);
-        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Count);
-        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Locks.Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentTargetedBinding).Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentTargetedBinding).Locks.Count);
     }
 
     [Fact]
@@ -75,9 +75,9 @@ public class BadInputTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => g.Invoke(new NeverEqual()));
 
         Assert.Equal(0, calls);
-        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Count);
-        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Locks.Count);
-        Assert.Equal(0, Internals.Keyspace(g.CurrentBinding).Locks.Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentTargetedBinding).Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentTargetedBinding).Locks.Count);
+        Assert.Equal(0, Internals.Keyspace(g.CurrentTargetedBinding).Locks.Count);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public class BadInputTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() => f.Invoke(new RandomHash()));
         Assert.Contains("GetHashCode", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, calls);
-        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Locks.Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentTargetedBinding).Locks.Count);
     }
 
     public sealed class BadHash

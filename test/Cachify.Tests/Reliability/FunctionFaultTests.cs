@@ -59,7 +59,7 @@ public class FunctionFaultTests : IDisposable
         Assert.Equal(10, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(10, await f.Invoke(1, CancellationToken.None));
         Assert.Equal(2, executions);
-        Assert.Equal(0, Internals.Keyspace(f.CurrentBinding).Locks.Count);
+        Assert.Equal(0, Internals.Keyspace(f.CurrentTargetedBinding).Locks.Count);
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public class FunctionFaultTests : IDisposable
             hang.Set(); // the abandoned executions end late; their results are not stored
         }
 
-        Bounded.Until(() => Internals.Keyspace(f.CurrentBinding).Locks.Count == 0, "the abandoned executions ended");
+        Bounded.Until(() => Internals.Keyspace(f.CurrentTargetedBinding).Locks.Count == 0, "the abandoned executions ended");
         Assert.Equal(1, _fx.Cache.Count);
     }
 }

@@ -162,11 +162,11 @@ public class LoadTests(ITestOutputHelper output)
         Assert.True(executions.Sum() >= Keys / 2, "the load ran the function"); // sanity: the bound was not trivially met
         for (var g = 0; g < Groups; g++)
         {
-            Assert.Equal(0, Internals.Keyspace(sync[g].CurrentBinding).Locks.Count);
+            Assert.Equal(0, Internals.Keyspace(sync[g].CurrentTargetedBinding).Locks.Count);
         }
 
         // Every entry still held is scheduled exactly once (its expiry or refresh): no dead registrations.
-        var held = Enumerable.Range(0, Groups).Sum(g => Internals.Keyspace(sync[g].CurrentBinding).Count);
+        var held = Enumerable.Range(0, Groups).Sum(g => Internals.Keyspace(sync[g].CurrentTargetedBinding).Count);
         Assert.Equal(held, fx.ScheduledEntries);
     }
 
