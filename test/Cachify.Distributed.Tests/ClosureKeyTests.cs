@@ -72,6 +72,22 @@ public sealed class ClosureKeyTests : IDisposable
     }
 
     [Fact]
+    public void Invoke_LambdaReadsAVariableThroughANeighbourDelegate_IsKeyedByEveryVariable()
+    {
+        using var memory = new MemoryCacheBackend();
+        var y = 0;
+        Func<int> inner = () => y;
+        var got = new List<int>();
+        for (y = 0; y < 3; y++)
+        {
+            // The lambda's own IL loads only 'inner'; 'inner' reads 'y' from the same closure object.
+            got.Add(Cachify.Wrap(() => inner() * 10).Backend(memory).Invoke());
+        }
+
+        Assert.Equal([0, 10, 20], got);
+    }
+
+    [Fact]
     public void Invoke_TheLambdaItselfReadsARequestObject_IsStillRefused()
     {
         var context = new RequestContext();

@@ -51,10 +51,10 @@ internal static class ClosureFields
             if (lambda.GetCustomAttribute<StateMachineAttribute>() is { } machine)
             {
                 var moveNext = machine.StateMachineType.GetMethod("MoveNext", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public);
-                return moveNext is null ? null : Walk(moveNext, argumentIsClosure: false, lambda);
+                return moveNext is null ? null : WalkTwice(moveNext, argumentIsClosure: false, lambda);
             }
 
-            return Walk(lambda, argumentIsClosure: true, lambda);
+            return WalkTwice(lambda, argumentIsClosure: true, lambda);
         }
         catch (Exception error) when (error is ArgumentException or BadImageFormatException or NotSupportedException or InvalidOperationException or MemberAccessException)
         {
@@ -62,8 +62,23 @@ internal static class ClosureFields
         }
     }
 
+    /// <summary>
+    /// Walks twice: the second walk knows from the start every local the first saw holding the closure, so a load of such a
+    /// local that comes before its store in IL order (reached by a backward branch) is checked too.
+    /// </summary>
+    private static HashSet<(Type, string)>? WalkTwice(MethodInfo method, bool argumentIsClosure, MethodInfo lambda)
+    {
+        var closureLocals = new HashSet<int>();
+        return Walk(method, argumentIsClosure, lambda, closureLocals) is null ? null : Walk(method, argumentIsClosure, lambda, closureLocals);
+    }
+
+    /// <summary>Whether a captured value of <paramref name="type"/> could hold a way back to the closure (and read its other variables).</summary>
+    private static bool MayReachClosure(Type type)
+        => typeof(Delegate).IsAssignableFrom(type) || type == typeof(object) || type.IsInterface || type.IsAbstract
+            || (!type.IsValueType && type != typeof(string) && KeyRules.KindOf(type) == KeyKind.Reference);
+
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The IL and the tokens it names are read from the same module as it runs, so they agree after trimming; without IL (native AOT) the walk returns null and every field is keyed.")]
-    private static HashSet<(Type, string)>? Walk(MethodInfo method, bool argumentIsClosure, MethodInfo lambda)
+    private static HashSet<(Type, string)>? Walk(MethodInfo method, bool argumentIsClosure, MethodInfo lambda, HashSet<int> closureLocals)
     {
         var il = method.GetMethodBody()?.GetILAsByteArray();
         if (il is null)
@@ -74,7 +89,6 @@ internal static class ClosureFields
         var typeArguments = method.DeclaringType is { IsGenericType: true } declaring ? declaring.GetGenericArguments() : null;
         var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
         var used = new HashSet<(Type, string)>();
-        var closureLocals = new HashSet<int>();
         var pendingClosure = false;
         for (var i = 0; i < il.Length;)
         {
@@ -133,6 +147,13 @@ internal static class ClosureFields
                         if (!isFieldLoad)
                         {
                             return null; // a captured variable written, or a static of a closure class: keep to the safe side
+                        }
+
+                        if (!ClosurePlan.IsClosureClass(field.FieldType) && MayReachClosure(field.FieldType))
+                        {
+                            // A captured delegate (a neighbouring lambda, a LINQ query) or object may read the closure's
+                            // other variables when called: every field is keyed, as before the walk.
+                            return null;
                         }
 
                         used.Add((Definition(owner), field.Name));

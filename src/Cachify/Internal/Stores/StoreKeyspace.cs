@@ -176,7 +176,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         {
             if (!StoreContext.IsStoreError(error, token))
             {
-                throw error;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
             }
 
             if (_store.Failed(reader.Tags, reader.Name, "get", error) is { } fatal)
@@ -292,7 +292,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             {
                 if (binding.NeverDie)
                 {
-                    RegisterRead(in key, in args, binding, read.AgeMs);
+                    RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
                 }
 
                 return read.Value;
@@ -434,7 +434,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
         if (binding.NeverDie)
         {
-            RegisterWrite(in key, in args, binding);
+            RegisterWrite(in key, in args, binding, flight, generation);
         }
 
         if (!MayStore(flight, generation))
@@ -463,7 +463,8 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     /// <summary>
     /// The store TTL of a value: the TTL; for never-die entries 11 × TTL, so the last good value survives failed refreshes
-    /// (each failure extends it) but expires once no process refreshes it any more.
+    /// for ten TTLs after it was written, and expires once no process refreshes it any more. (A failure does not extend it:
+    /// rewriting the bytes read could bring back a value invalidated, or replaced by another process, meanwhile.)
     /// </summary>
     private static TimeSpan Expiry(Binding<TKey, TValue> binding)
     {
@@ -565,7 +566,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     // ---------------------------------------------------------------- never-die
 
     /// <summary>A never-die reader found a usable value: refresh it when it reaches its TTL (at once if it already has).</summary>
-    private void RegisterRead<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long ageMs)
+    private void RegisterRead<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long ageMs, Flight<TValue> flight, int generation)
     {
         if (_neverDie.ContainsKey(key))
         {
@@ -573,14 +574,19 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
 
         var age = Services.ToTicks(TimeSpan.FromMilliseconds(ageMs));
-        Register(in key, in args, binding, Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false);
+        Register(in key, in args, binding, Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false, flight, generation);
     }
 
     /// <summary>A never-die wrapper stored a value: refresh it one TTL from now, with this wrapper's arguments.</summary>
-    private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding)
-        => Register(in key, in args, binding, Services.Now + binding.TtlTicks, replace: true);
+    private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+        => Register(in key, in args, binding, Services.Now + binding.TtlTicks, replace: true, flight, generation);
 
-    private void Register<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long due, bool replace)
+    /// <summary>
+    /// Registers the key to be refreshed, unless Invalidate or Clear doomed the execution that found or wrote its value:
+    /// checked under the registration lock, which they take to drop registrations after dooming, so a registration
+    /// never outlives the Invalidate or Clear it raced with.
+    /// </summary>
+    private void Register<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long due, bool replace, Flight<TValue> flight, int generation)
     {
         if (Services.IsDisposed)
         {
@@ -589,6 +595,11 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
         lock (_registrationLock)
         {
+            if (!MayStore(flight, generation))
+            {
+                return;
+            }
+
             if (_neverDie.TryGetValue(key, out var existing))
             {
                 if (!replace)
@@ -614,17 +625,23 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private void DropRegistration(in TKey key)
     {
-        if (_neverDie.TryGetValue(key, out var item))
+        lock (_registrationLock)
         {
-            Drop(item);
+            if (_neverDie.TryGetValue(key, out var item))
+            {
+                Drop(item);
+            }
         }
     }
 
     private void ForgetAll()
     {
-        foreach (var pair in _neverDie)
+        lock (_registrationLock)
         {
-            Drop(pair.Value);
+            foreach (var pair in _neverDie)
+            {
+                Drop(pair.Value);
+            }
         }
     }
 
@@ -652,29 +669,6 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         var delay = state.RetryDelay();
         Log.RefreshFailed(Logger, state.Binding.Name, state.Failures, Math.Round(Services.ToTimeSpan(delay).TotalMilliseconds, 1), error);
         Services.Scheduler.Schedule(registration, Services.Now + delay);
-        _ = ExtendAsync(registration.Key, state.Binding, Services.ToTimeSpan(delay));
-    }
-
-    /// <summary>
-    /// Keeps the last good value in the store until after the next attempt plus a value's whole lifetime (11 × TTL): the
-    /// store would otherwise expire it while refreshes fail. Best effort: a failure is logged, and the value may expire.
-    /// </summary>
-    private async Task ExtendAsync(TKey key, Binding<TKey, TValue> binding, TimeSpan retryIn)
-    {
-        var valueKey = ValueKey(in key);
-        try
-        {
-            var raw = await Store.ReadAsync(valueKey, CancellationToken.None).ConfigureAwait(false);
-            if (raw is not null && !Services.IsDisposed)
-            {
-                await Store.WriteAsync(valueKey, raw, retryIn + Expiry(binding), CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch (Exception error)
-        {
-            Telemetry.BackendError(binding.Tags, "extend");
-            _store.BackgroundFailed(binding.Name, "extend", error);
-        }
     }
 
     /// <summary>The scheduler's callback (must be quick): stop if idle, else start the refresh on the thread pool.</summary>
