@@ -38,6 +38,11 @@ public sealed class SoakRun : IDisposable
     private readonly List<ConnectionMultiplexer> _connections = [];
     private readonly List<RedisCacheBackend> _redisBackends = [];
     private readonly Stopwatch _clock = new();
+
+    /// <summary>When the current Redis outage ends (clock ticks of <see cref="_clock"/>): from the kill to 5 s after the restart, the time a multiplexer takes to reconnect.</summary>
+    private long _outageEndsTicks = long.MinValue;
+
+    private bool InOutage => _clock.Elapsed.Ticks < Volatile.Read(ref _outageEndsTicks);
     private readonly int[] _memoryExecutions;
     private readonly int[] _skips;
     private readonly int[] _invalidations;
@@ -269,7 +274,17 @@ public sealed class SoakRun : IDisposable
                             var redisGroup = key % RedisTtls.Length;
                             if (roll < 300)
                             {
-                                _redisSync[process][redisGroup].Invalidate(key);
+                                try
+                                {
+                                    _redisSync[process][redisGroup].Invalidate(key);
+                                }
+                                catch (CachifyException) when (InOutage)
+                                {
+                                    // By design, Invalidate throws in every error mode while Redis is away (its entry may
+                                    // still be served elsewhere until it expires): counted apart, not a failed call.
+                                    stats.RemovalsRefused++;
+                                }
+
                                 stats.Calls++;
                                 continue;
                             }
@@ -322,7 +337,15 @@ public sealed class SoakRun : IDisposable
                             var redisGroup = key % RedisTtls.Length;
                             if (roll < 300)
                             {
-                                await _redisAsync[process][redisGroup].InvalidateAsync(key);
+                                try
+                                {
+                                    await _redisAsync[process][redisGroup].InvalidateAsync(key);
+                                }
+                                catch (CachifyException) when (InOutage)
+                                {
+                                    stats.RemovalsRefused++; // see the synchronous worker
+                                }
+
                                 stats.Calls++;
                                 continue;
                             }
@@ -386,11 +409,13 @@ public sealed class SoakRun : IDisposable
             }
 
             await Task.Delay(next - _clock.Elapsed);
+            Volatile.Write(ref _outageEndsTicks, long.MaxValue);
             redis.Kill();
             Interlocked.Increment(ref _kills);
             Console.WriteLine($"  {_clock.Elapsed.TotalSeconds,6:F1} s  redis-server killed (SIGKILL)");
             await Task.Delay(RedisDownFor);
             redis.Start();
+            Volatile.Write(ref _outageEndsTicks, (_clock.Elapsed + TimeSpan.FromSeconds(5)).Ticks);
             Console.WriteLine($"  {_clock.Elapsed.TotalSeconds,6:F1} s  redis-server restarted on the same port");
         }
     }

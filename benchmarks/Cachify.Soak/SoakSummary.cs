@@ -46,6 +46,10 @@ public sealed class SoakSummary
         output.WriteLine($"  calls           {t.Calls:N0} (memory {t.Memory.Count:N0}, never-die {t.NeverDie.Count:N0}, redis {t.Redis.Count:N0}; the rest invalidations and clears)");
         output.WriteLine($"  wrong values    {t.Wrong:N0}" + (t.WrongSamples.Count > 0 ? " e.g. " + string.Join("; ", t.WrongSamples.Take(3)) : string.Empty));
         output.WriteLine($"  failed calls    {t.FailedCount:N0}" + (t.Failures.Count > 0 ? " (" + string.Join(", ", t.Failures.Select(f => $"{f.Value:N0} {f.Key}")) + ")" : string.Empty));
+        if (t.RemovalsRefused > 0)
+        {
+            output.WriteLine($"  invalidations refused while Redis was away (CachifyException, by design in every error mode) {t.RemovalsRefused:N0}");
+        }
         output.WriteLine($"  latency memory  {Latency(t.Memory)}");
         output.WriteLine($"  latency never-die {Latency(t.NeverDie)}");
         if (o.UsesRedis)

@@ -7,6 +7,9 @@ public sealed class WorkerStats
     public long Wrong;
     public long FailedCount;
 
+    /// <summary>Invalidations refused (thrown) during a Redis outage: by design in every error mode, so not failures.</summary>
+    public long RemovalsRefused;
+
     public LatencyHistogram Memory { get; } = new();
 
     public LatencyHistogram NeverDie { get; } = new();
@@ -51,6 +54,7 @@ public sealed class WorkerStats
         Calls += other.Calls;
         Wrong += other.Wrong;
         FailedCount += other.FailedCount;
+        RemovalsRefused += other.RemovalsRefused;
         Memory.Add(other.Memory);
         NeverDie.Add(other.NeverDie);
         Redis.Add(other.Redis);
