@@ -65,8 +65,10 @@ public sealed class RedisConformanceTests(RedisServerFixture fixture) : CacheSto
         }
     }
 
+    // A lock of a minute: renewed every third of it on the thread pool, it cannot lapse on a loaded machine while a test
+    // holds an execution at a gate (with the default 10 s a starved renewal once let a second process refresh too).
     private RedisCacheBackend NewBackend(IConnectionMultiplexer connection, TimeProvider time)
-        => new(connection, new RedisCacheOptions { KeyPrefix = _prefix, TimeProvider = time });
+        => new(connection, new RedisCacheOptions { KeyPrefix = _prefix, TimeProvider = time, LockTimeout = TimeSpan.FromMinutes(1) });
 
     /// <summary>A redis-server of its own behind a fixed endpoint, killed (SIGKILL) and started again empty.</summary>
     private sealed class RedisFault : StoreFault

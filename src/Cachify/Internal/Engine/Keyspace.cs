@@ -116,18 +116,41 @@ internal abstract partial class Keyspace<TKey, TValue> : IKeyspace
     }
 
     /// <summary>Runs the asynchronous function once, timed and traced.</summary>
-    protected static async Task<TValue> ExecuteAsync<TArgs>(Binding<TKey, TArgs, TValue> binding, TArgs args, Flight<TValue> flight)
+    protected static Task<TValue> ExecuteAsync<TArgs>(Binding<TKey, TArgs, TValue> binding, TArgs args, Flight<TValue> flight)
     {
         var activity = Telemetry.StartExecution(binding.Tags, out var started);
+        Task<TValue> task;
         try
         {
-            var value = await binding.Invoker.InvokeAsync(in args, flight.Token).ConfigureAwait(false);
-            Telemetry.Executed(binding.Tags, activity, started, error: null);
+            task = binding.Invoker.InvokeAsync(in args, flight.Token);
+            if (task.IsCompletedSuccessfully)
+            {
+                // Completed already (a cached or synchronous source): its own task, with no state machine or task of ours.
+                Telemetry.Executed(binding.Tags, activity, started, error: null);
+                return task;
+            }
+        }
+        catch (Exception error)
+        {
+            // Thrown before returning a task (or a null task): a faulted task, as an async method would give.
+            Telemetry.Executed(binding.Tags, activity, started, error);
+            return Task.FromException<TValue>(error);
+        }
+
+        return AwaitExecution(task, binding.Tags, activity, started);
+    }
+
+    private static async Task<TValue> AwaitExecution(Task<TValue> task, Telemetry.Tags tags, System.Diagnostics.Activity? activity, long started)
+    {
+        try
+        {
+            var value = await task.ConfigureAwait(false);
+            Telemetry.Executed(tags, activity, started, error: null);
             return value;
         }
         catch (Exception error)
         {
-            Telemetry.Executed(binding.Tags, activity, started, error);
+            Telemetry.Executed(tags, activity, started, error);
             throw;
         }
     }

@@ -132,16 +132,29 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return value;
     }
 
-    protected override async Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
         var generation = Generation;
         if (!skipCache && TryGet(in key, binding, out var hit))
         {
-            return hit;
+            return Task.FromResult(hit);
         }
 
-        var value = await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
-        Store(in key, value, binding, in args, flight, generation, (MemoryEntry<TKey, TValue>?)refreshing);
+        var execution = ExecuteAsync(binding, args, flight);
+        if (!execution.IsCompletedSuccessfully)
+        {
+            return StoreWhenDone(execution, key, args, binding, flight, generation, (MemoryEntry<TKey, TValue>?)refreshing);
+        }
+
+        // Completed already: stored now, and the function's own task is the result (no state machine, no task of ours).
+        Store(in key, execution.Result, binding, in args, flight, generation, (MemoryEntry<TKey, TValue>?)refreshing);
+        return execution;
+    }
+
+    private async Task<TValue> StoreWhenDone<TArgs>(Task<TValue> execution, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, MemoryEntry<TKey, TValue>? refreshing)
+    {
+        var value = await execution.ConfigureAwait(false);
+        Store(in key, value, binding, in args, flight, generation, refreshing);
         return value;
     }
 
