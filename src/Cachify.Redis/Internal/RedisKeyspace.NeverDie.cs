@@ -17,73 +17,25 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>A never-die reader found a usable value: refresh it when it reaches its TTL (at once if it already has).</summary>
     private void RegisterRead<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long ageMs)
     {
-        if (_neverDie.ContainsKey(key))
+        if (_neverDie.Contains(in key))
         {
             return;
         }
 
         var age = Services.ToTicks(TimeSpan.FromMilliseconds(ageMs));
-        Register(in key, in args, binding, Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false);
+        _neverDie.Register(in key, new RedisNeverDieState<TKey, TArgs, TValue>(binding, args), Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false);
     }
 
     /// <summary>A never-die wrapper stored a value: refresh it one TTL from now, with this wrapper's arguments.</summary>
     private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding)
-        => Register(in key, in args, binding, Services.Now + binding.TtlTicks, replace: true);
+        => _neverDie.Register(in key, new RedisNeverDieState<TKey, TArgs, TValue>(binding, args), Services.Now + binding.TtlTicks, replace: true);
 
-    private void Register<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long due, bool replace)
-    {
-        if (Services.IsDisposed)
-        {
-            return;
-        }
-
-        lock (_registrationLock)
-        {
-            if (_neverDie.TryGetValue(key, out var existing))
-            {
-                if (!replace)
-                {
-                    return;
-                }
-
-                if (ReferenceEquals(existing.State.Binding, binding))
-                {
-                    existing.State.Failures = 0;
-                    Services.Scheduler.Schedule(existing, due);
-                    return;
-                }
-
-                Drop(existing);
-            }
-
-            var item = new RedisNeverDieItem<TKey, TValue>(this, in key, new RedisNeverDieState<TKey, TArgs, TValue>(binding, args) { LastRead = Services.Now });
-            _neverDie[key] = item;
-            Services.Scheduler.Schedule(item, due);
-        }
-    }
-
-    private void DropRegistration(in TKey key)
-    {
-        if (_neverDie.TryGetValue(key, out var item))
-        {
-            Drop(item);
-        }
-    }
-
-    private void Drop(RedisNeverDieItem<TKey, TValue> item)
-    {
-        item.Dead = true;
-        _neverDie.TryRemove(new KeyValuePair<TKey, RedisNeverDieItem<TKey, TValue>>(item.Key, item));
-        Services.Scheduler.Unschedule(item);
-    }
-
-    protected override bool IsCurrent(in TKey key, ScheduledItem item)
-        => !item.IsDead && _neverDie.TryGetValue(key, out var current) && ReferenceEquals(current, item);
+    protected override bool IsCurrent(in TKey key, ScheduledItem item) => _neverDie.IsCurrent(in key, item);
 
     /// <summary>A refresh failed (the function threw, or Redis could not be reached): keep the value, retry after TTL × 1.25ⁿ (at most 10 × TTL).</summary>
     protected override void OnRefreshFailed(ScheduledItem item, Exception error)
     {
-        var registration = (RedisNeverDieItem<TKey, TValue>)item;
+        var registration = (NeverDieRegistration<TKey, TValue>)item;
         var state = registration.State;
         state.Failures++;
         var delay = state.RetryDelay();
@@ -103,40 +55,14 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         Services.Scheduler.Schedule(registration, Services.Now + delay);
     }
 
-    /// <summary>The scheduler's callback (must be quick): stop if idle, else start the refresh on the thread pool.</summary>
-    internal void OnNeverDieDue(RedisNeverDieItem<TKey, TValue> item)
-    {
-        if (item.Dead || Services.IsDisposed)
-        {
-            return;
-        }
-
-        var state = item.State;
-        var now = Services.Now;
-        if (item.Touched)
-        {
-            item.Touched = false;
-            state.LastRead = now;
-        }
-
-        if (now - state.LastRead >= state.Binding.IdleTicks)
-        {
-            // Nobody here read it for the idle limit: stop refreshing. The entry stays for other processes and expires by itself.
-            Drop(item);
-            return;
-        }
-
-        state.StartRefresh(item.Key, item);
-    }
-
-    internal void BeginRefresh<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, RedisNeverDieItem<TKey, TValue> item)
+    internal void BeginRefresh<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, NeverDieRegistration<TKey, TValue> item)
     {
         Services.BeginWork();
         var work = new RefreshWork<TArgs>(this, key, binding, args, item);
         ThreadPool.UnsafeQueueUserWorkItem(static work => _ = work.RunAsync(), work, preferLocal: false);
     }
 
-    private async Task RefreshAsync<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, RedisNeverDieItem<TKey, TValue> item)
+    private async Task RefreshAsync<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, NeverDieRegistration<TKey, TValue> item)
     {
         var entry = Entry(in key);
         RedisValue[] checkArgs = [default, _redis.LockMs, Envelope.TtlMs(binding.Ttl)];
@@ -164,7 +90,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             switch (status)
             {
                 case RedisScripts.Gone:
-                    Drop(item);
+                    _neverDie.Drop(item);
                     return;
                 case RedisScripts.Fresh:
                     // Another process refreshed it: due again when that value reaches its TTL.
@@ -205,7 +131,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// cancelled, local callers are released, the lock is released, the failure is counted and logged and retried
     /// with back-off, and the last good value is kept); the function's late result is dropped.
     /// </summary>
-    private async Task OwnRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, RedisNeverDieItem<TKey, TValue> item)
+    private async Task OwnRefreshAsync<TArgs>(EntryKeys entry, RedisValue token, AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, NeverDieRegistration<TKey, TValue> item)
     {
         var registration = flight.LeaveWhen(Services.Stopping);
         var generation = Generation;
@@ -253,7 +179,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         await outcome.ConfigureAwait(false);
     }
 
-    private async Task StoreRefreshAsync<TArgs>(RefreshRun run, TValue value, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, RedisNeverDieItem<TKey, TValue> item)
+    private async Task StoreRefreshAsync<TArgs>(RefreshRun run, TValue value, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, NeverDieRegistration<TKey, TValue> item)
     {
         if (!MayStore(flight, generation))
         {
@@ -314,11 +240,11 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         private readonly RedisKeyspace<TKey, TValue> _keyspace;
         private readonly Binding<TKey, TValue> _binding;
-        private readonly RedisNeverDieItem<TKey, TValue> _item;
+        private readonly NeverDieRegistration<TKey, TValue> _item;
         private readonly LockRenewal _renewal;
         private int _released;
 
-        public RefreshRun(RedisKeyspace<TKey, TValue> keyspace, EntryKeys entry, RedisValue token, Binding<TKey, TValue> binding, RedisNeverDieItem<TKey, TValue> item)
+        public RefreshRun(RedisKeyspace<TKey, TValue> keyspace, EntryKeys entry, RedisValue token, Binding<TKey, TValue> binding, NeverDieRegistration<TKey, TValue> item)
         {
             _keyspace = keyspace;
             Entry = entry;
@@ -367,7 +293,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    private sealed class RefreshWork<TArgs>(RedisKeyspace<TKey, TValue> keyspace, TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, RedisNeverDieItem<TKey, TValue> item)
+    private sealed class RefreshWork<TArgs>(RedisKeyspace<TKey, TValue> keyspace, TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, NeverDieRegistration<TKey, TValue> item)
     {
         public async Task RunAsync()
         {

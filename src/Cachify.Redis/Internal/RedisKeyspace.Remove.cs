@@ -32,7 +32,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
-        DropRegistration(in key);
+        _neverDie.Drop(in key);
         var entry = Entry(in key);
         try
         {
@@ -49,7 +49,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
-        DropRegistration(in key);
+        _neverDie.Drop(in key);
         var entry = Entry(in key);
         try
         {
@@ -196,10 +196,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         NextGeneration();
         Locks.DoomAll();
-        foreach (var item in _neverDie.Values)
-        {
-            Drop(item);
-        }
+        _neverDie.ForgetAll();
     }
 
     /// <summary>Removes a value written while a Clear ran (the Clear's SCAN may have missed it).</summary>

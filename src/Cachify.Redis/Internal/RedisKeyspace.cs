@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using CachifyNet.Internal;
 using StackExchange.Redis;
@@ -24,8 +23,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private readonly string _lockScanPattern;
     private readonly string _displayName;
     private readonly Telemetry.Tags _tags;
-    private readonly ConcurrentDictionary<TKey, RedisNeverDieItem<TKey, TValue>> _neverDie = new();
-    private readonly object _registrationLock = new();
+    private readonly NeverDieRegistry<TKey, TValue> _neverDie;
     private readonly ResultContract? _results;
     private int _unfaithfulLogged;
 
@@ -33,6 +31,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         : base(redis.Services, identity)
     {
         _redis = redis;
+        _neverDie = new NeverDieRegistry<TKey, TValue>(redis.Services);
         _results = results;
         _mask = mask;
         _displayName = displayName;
@@ -65,7 +64,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         value = default!;
 
         // The first read of a never-die entry goes through Produce, which knows the arguments and registers the refresh.
-        if (Services.IsDisposed || (reader.NeverDie && !_neverDie.ContainsKey(key)))
+        if (Services.IsDisposed || (reader.NeverDie && !_neverDie.Contains(in key)))
         {
             return false;
         }
@@ -105,7 +104,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     /// <summary>The asynchronous call path: GET first, then (on a miss) the core's single flight and <see cref="ProduceAsync"/>.</summary>
     public override Task<TValue> InvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken cancellationToken)
     {
-        if (skipCache || Services.IsDisposed || (binding.NeverDie && !_neverDie.ContainsKey(key)))
+        if (skipCache || Services.IsDisposed || (binding.NeverDie && !_neverDie.Contains(in key)))
         {
             return base.InvokeAsync(key, args, binding, skipCache, cancellationToken);
         }
@@ -165,10 +164,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             return false;
         }
 
-        if (_neverDie.TryGetValue(key, out var item) && !item.Touched)
-        {
-            item.Touched = true;
-        }
+        _neverDie.Touch(in key);
 
         return true;
     }

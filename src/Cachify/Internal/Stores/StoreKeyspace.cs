@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using CachifyNet.Stores;
 
@@ -32,14 +31,14 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private readonly string _displayName;
     private readonly Telemetry.Tags _tags;
     private readonly ResultContract? _results;
-    private readonly ConcurrentDictionary<TKey, StoreNeverDieItem<TKey, TValue>> _neverDie = new();
-    private readonly object _registrationLock = new();
+    private readonly NeverDieRegistry<TKey, TValue> _neverDie;
     private int _unfaithfulLogged;
 
     public StoreKeyspace(StoreContext store, string identity, int mask, string displayName, ResultContract? results)
         : base(store.Services, identity)
     {
         _store = store;
+        _neverDie = new NeverDieRegistry<TKey, TValue>(store.Services);
         _mask = mask;
         _displayName = displayName;
         _results = results;
@@ -61,7 +60,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         value = default!;
 
         // The first read of a never-die entry goes through Produce, which knows the arguments and registers the refresh.
-        if (Services.IsDisposed || (reader.NeverDie && !_neverDie.ContainsKey(key)))
+        if (Services.IsDisposed || (reader.NeverDie && !_neverDie.Contains(in key)))
         {
             return false;
         }
@@ -80,7 +79,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     /// <summary>The asynchronous call path: read first, then (on a miss) the core's single flight and <see cref="ProduceAsync"/>.</summary>
     public override Task<TValue> InvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken cancellationToken)
     {
-        if (skipCache || Services.IsDisposed || (binding.NeverDie && !_neverDie.ContainsKey(key)))
+        if (skipCache || Services.IsDisposed || (binding.NeverDie && !_neverDie.Contains(in key)))
         {
             return base.InvokeAsync(key, args, binding, skipCache, cancellationToken);
         }
@@ -104,10 +103,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private void Served(in TKey key)
     {
-        if (_neverDie.TryGetValue(key, out var item) && !item.Touched)
-        {
-            item.Touched = true;
-        }
+        _neverDie.Touch(in key);
     }
 
     /// <summary>
@@ -267,18 +263,18 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     protected override TValue Produce<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
         // Every store call of SyncIo completes synchronously, and so does a synchronous function: so does the whole.
-        return SyncIo.Result(Produce<SyncIo, TArgs>(key, args, binding, flight, skipCache, (StoreNeverDieItem<TKey, TValue>?)refreshing));
+        return SyncIo.Result(Produce<SyncIo, TArgs>(key, args, binding, flight, skipCache, (NeverDieRegistration<TKey, TValue>?)refreshing));
     }
 
     protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
-        => Produce<AsyncIo, TArgs>(key, args, binding, flight, skipCache, (StoreNeverDieItem<TKey, TValue>?)refreshing).AsTask();
+        => Produce<AsyncIo, TArgs>(key, args, binding, flight, skipCache, (NeverDieRegistration<TKey, TValue>?)refreshing).AsTask();
 
     /// <summary>
     /// The owner's work: re-read (unless skipping the cache), make sure the function has a generation, run the function,
     /// store the result under that generation unless doomed meanwhile. A store failure in Silent mode leaves the result
     /// uncached.
     /// </summary>
-    private async ValueTask<TValue> Produce<TIo, TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, StoreNeverDieItem<TKey, TValue>? refreshing)
+    private async ValueTask<TValue> Produce<TIo, TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, NeverDieRegistration<TKey, TValue>? refreshing)
         where TIo : struct, IStoreIo
     {
         var generation = Generation;
@@ -380,7 +376,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return raw;
     }
 
-    private async ValueTask StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, StoreNeverDieItem<TKey, TValue>? refreshing)
+    private async ValueTask StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, NeverDieRegistration<TKey, TValue>? refreshing)
         where TIo : struct, IStoreIo
     {
         if (!MayStore(flight, generation))
@@ -453,7 +449,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     }
 
     /// <summary>A refreshed value that could not be stored: keep the registration, due again in one TTL.</summary>
-    private void RescheduleAfterSkippedStore(StoreNeverDieItem<TKey, TValue>? refreshing, Binding<TKey, TValue> binding)
+    private void RescheduleAfterSkippedStore(NeverDieRegistration<TKey, TValue>? refreshing, Binding<TKey, TValue> binding)
     {
         if (refreshing is not null && !refreshing.IsDead)
         {
@@ -498,7 +494,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
-        DropRegistration(in key);
+        _neverDie.Drop(in key);
         try
         {
             Store.Remove(ValueKey(in key));
@@ -513,7 +509,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
-        DropRegistration(in key);
+        _neverDie.Drop(in key);
         try
         {
             await Store.RemoveAsync(ValueKey(in key), cancellationToken).ConfigureAwait(false);
@@ -557,108 +553,39 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         NextGeneration();
         Locks.DoomAll();
-        ForgetAll();
+        _neverDie.ForgetAll();
     }
 
     /// <summary>The backend was disposed: stop refreshing. Entries stay in the store for other processes.</summary>
-    public override void OnBackendDisposed() => ForgetAll();
+    public override void OnBackendDisposed() => _neverDie.ForgetAll();
 
     // ---------------------------------------------------------------- never-die
 
     /// <summary>A never-die reader found a usable value: refresh it when it reaches its TTL (at once if it already has).</summary>
     private void RegisterRead<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long ageMs, Flight<TValue> flight, int generation)
     {
-        if (_neverDie.ContainsKey(key))
+        if (_neverDie.Contains(in key))
         {
             return;
         }
 
         var age = Services.ToTicks(TimeSpan.FromMilliseconds(ageMs));
-        Register(in key, in args, binding, Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false, flight, generation);
+        _neverDie.Register(in key, new NeverDieState<TKey, TArgs, TValue>(binding, args), Services.Now + Math.Max(0, binding.TtlTicks - age), replace: false, () => MayStore(flight, generation));
     }
-
-    /// <summary>A never-die wrapper stored a value: refresh it one TTL from now, with this wrapper's arguments.</summary>
-    private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
-        => Register(in key, in args, binding, Services.Now + binding.TtlTicks, replace: true, flight, generation);
 
     /// <summary>
-    /// Registers the key to be refreshed, unless Invalidate or Clear doomed the execution that found or wrote its value:
-    /// checked under the registration lock, which they take to drop registrations after dooming, so a registration
-    /// never outlives the Invalidate or Clear it raced with.
+    /// A never-die wrapper stored a value: refresh it one TTL from now, with this wrapper's arguments, unless Invalidate or
+    /// Clear doomed the execution meanwhile (checked under the registry's lock, which they drop registrations under).
     /// </summary>
-    private void Register<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, long due, bool replace, Flight<TValue> flight, int generation)
-    {
-        if (Services.IsDisposed)
-        {
-            return;
-        }
+    private void RegisterWrite<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+        => _neverDie.Register(in key, new NeverDieState<TKey, TArgs, TValue>(binding, args), Services.Now + binding.TtlTicks, replace: true, () => MayStore(flight, generation));
 
-        lock (_registrationLock)
-        {
-            if (!MayStore(flight, generation))
-            {
-                return;
-            }
-
-            if (_neverDie.TryGetValue(key, out var existing))
-            {
-                if (!replace)
-                {
-                    return;
-                }
-
-                if (ReferenceEquals(existing.State.Binding, binding))
-                {
-                    existing.State.Failures = 0;
-                    Services.Scheduler.Schedule(existing, due);
-                    return;
-                }
-
-                Drop(existing);
-            }
-
-            var item = new StoreNeverDieItem<TKey, TValue>(this, in key, new NeverDieState<TKey, TArgs, TValue>(binding, args) { LastRead = Services.Now });
-            _neverDie[key] = item;
-            Services.Scheduler.Schedule(item, due);
-        }
-    }
-
-    private void DropRegistration(in TKey key)
-    {
-        lock (_registrationLock)
-        {
-            if (_neverDie.TryGetValue(key, out var item))
-            {
-                Drop(item);
-            }
-        }
-    }
-
-    private void ForgetAll()
-    {
-        lock (_registrationLock)
-        {
-            foreach (var pair in _neverDie)
-            {
-                Drop(pair.Value);
-            }
-        }
-    }
-
-    private void Drop(StoreNeverDieItem<TKey, TValue> item)
-    {
-        item.Dead = true;
-        _neverDie.TryRemove(new KeyValuePair<TKey, StoreNeverDieItem<TKey, TValue>>(item.Key, item));
-        Services.Scheduler.Unschedule(item);
-    }
-
-    protected override bool IsCurrent(in TKey key, ScheduledItem item)
-        => !item.IsDead && _neverDie.TryGetValue(key, out var current) && ReferenceEquals(current, item);
+    protected override bool IsCurrent(in TKey key, ScheduledItem item) => _neverDie.IsCurrent(in key, item);
 
     /// <summary>A refresh failed (the function threw, or the store failed): keep the value, retry after TTL × 1.25ⁿ (at most 10 × TTL).</summary>
     protected override void OnRefreshFailed(ScheduledItem item, Exception error)
     {
-        var registration = (StoreNeverDieItem<TKey, TValue>)item;
+        var registration = (NeverDieRegistration<TKey, TValue>)item;
         if (registration.IsDead)
         {
             return;
@@ -671,32 +598,6 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Services.Scheduler.Schedule(registration, Services.Now + delay);
     }
 
-    /// <summary>The scheduler's callback (must be quick): stop if idle, else start the refresh on the thread pool.</summary>
-    internal void OnNeverDieDue(StoreNeverDieItem<TKey, TValue> item)
-    {
-        if (item.Dead || Services.IsDisposed)
-        {
-            return;
-        }
-
-        var state = item.State;
-        var now = Services.Now;
-        if (item.Touched)
-        {
-            item.Touched = false;
-            state.LastRead = now;
-        }
-
-        if (now - state.LastRead >= state.Binding.IdleTicks)
-        {
-            // Nobody here read it for the idle limit: stop refreshing. The entry stays for other processes and expires by itself.
-            Drop(item);
-            return;
-        }
-
-        state.StartRefresh(item.Key, item);
-    }
-
     private enum ReadStatus
     {
         Miss,
@@ -706,34 +607,4 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     /// <summary>What a read found; <see cref="Generation"/> is null when the function has none (or it was not read).</summary>
     private readonly record struct ReadOutcome(ReadStatus Status, TValue Value, long AgeMs, long? Generation, bool GenerationKnown);
-}
-
-/// <summary>
-/// This process's registration to refresh one never-die entry of a store: one small record per key it wrote or read, in
-/// the backend's scheduler. Dropped on Invalidate or Clear, or when idle.
-/// </summary>
-internal sealed class StoreNeverDieItem<TKey, TValue> : ScheduledItem
-    where TKey : struct, IArgsKey<TKey>
-{
-    public readonly TKey Key;
-    public readonly NeverDieState<TKey, TValue> State;
-
-    /// <summary>Set by readers; the scheduler turns it into <see cref="NeverDieState{TKey, TValue}.LastRead"/>.</summary>
-    public bool Touched;
-
-    /// <summary>Set when the registration is dropped; the scheduler then ignores it.</summary>
-    public volatile bool Dead;
-
-    private readonly StoreKeyspace<TKey, TValue> _keyspace;
-
-    public StoreNeverDieItem(StoreKeyspace<TKey, TValue> keyspace, in TKey key, NeverDieState<TKey, TValue> state)
-    {
-        _keyspace = keyspace;
-        Key = key;
-        State = state;
-    }
-
-    internal override bool IsDead => Dead;
-
-    internal override void OnDue() => _keyspace.OnNeverDieDue(this);
 }
