@@ -21,6 +21,17 @@ public sealed class CacheStoreBackendOptions
     /// <value>The default is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider? TimeProvider { get; init; }
 
+    /// <summary>Gets the local level: copies of entries in this process's memory, so that a hit costs no store read.</summary>
+    /// <value>The default is on, with the defaults of <see cref="LocalCacheOptions"/>. Set <c>new() { Enabled = false }</c> to read the store every time.</value>
+    public LocalCacheOptions LocalCache { get; init; } = new();
+
+    /// <summary>
+    /// Gets the backplane that tells the other processes of the store's changes, so their local copies never outlive a
+    /// write, Invalidate or Clear made here by more than its delivery time (Cachify.Redis has <c>RedisBackplane</c>).
+    /// </summary>
+    /// <value>The default is none: a change made elsewhere shows here once the local copy reaches <see cref="LocalCacheOptions.MaxLifetime"/> (1 second by default).</value>
+    public CacheBackplane? Backplane { get; init; }
+
     /// <summary>Gets the logger factory (category "Cachify").</summary>
     /// <value>The default logs nothing.</value>
     public ILoggerFactory? LoggerFactory { get; init; }
