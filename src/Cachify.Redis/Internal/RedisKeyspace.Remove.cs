@@ -28,7 +28,17 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// </summary>
     internal Action<bool>? ClearPageScanned { get; set; }
 
-    public override void Remove(in TKey key)
+    public override void Remove(in TKey key) => SyncRedisIo.Result(Remove<SyncRedisIo>(key, CancellationToken.None));
+
+    public override ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken) => Remove<AsyncRedisIo>(key, cancellationToken);
+
+    public override void Clear() => SyncRedisIo.Result(Clear<SyncRedisIo>(CancellationToken.None));
+
+    public override ValueTask ClearAsync(CancellationToken cancellationToken) => Clear<AsyncRedisIo>(cancellationToken);
+
+    /// <summary>Invalidate: this process's execution of the key stores nothing, its never-die registration goes, then the entry and its lock go in Redis.</summary>
+    private async ValueTask Remove<TIo>(TKey key, CancellationToken cancellationToken)
+        where TIo : struct, IRedisIo
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
@@ -37,7 +47,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         try
         {
             _redis.Ready(entry.Value);
-            _redis.Database.ScriptEvaluate(RedisScripts.Invalidate, entry.All, [_redis.ChannelName, entry.Text]);
+            await TIo.ScriptEvaluate(_redis.Database, RedisScripts.Invalidate, entry.All, [_redis.ChannelName, entry.Text], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -45,124 +55,84 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    public override async ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken)
-    {
-        Services.ThrowIfDisposed();
-        Locks.Doom(key);
-        _neverDie.Drop(in key);
-        var entry = Entry(in key);
-        try
-        {
-            _redis.Ready(entry.Value);
-            await WithCancellation(_redis.Database.ScriptEvaluateAsync(RedisScripts.Invalidate, entry.All, [_redis.ChannelName, entry.Text]), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
-        }
-    }
-
-    public override void Clear()
+    /// <summary>Clear: the local part (<see cref="ForgetAll"/>), then every primary's locks, then every primary's values and markers (see the remarks on this class).</summary>
+    private async ValueTask Clear<TIo>(CancellationToken cancellationToken)
+        where TIo : struct, IRedisIo
     {
         Services.ThrowIfDisposed();
         ForgetAll();
         try
         {
-            var primaries = Primaries(probe => (string?)probe.Execute("EVAL", ClusterSlots.NodesScript, 0));
-            ScanAndUnlinkAll(primaries, locks: true);
-            ScanAndUnlinkAll(primaries, locks: false);
+            var servers = _redis.Connection.GetServers();
+            var probe = ClusterProbe(servers);
+            var nodes = probe is null ? null : (string?)await TIo.Execute(probe, "EVAL", [ClusterSlots.NodesScript, 0]).ConfigureAwait(false);
+            var primaries = Primaries(servers, probe, nodes);
+            await ScanAndUnlink<TIo>(primaries, locks: true, cancellationToken).ConfigureAwait(false);
+            await ScanAndUnlink<TIo>(primaries, locks: false, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
             throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
         }
-    }
-
-    public override async ValueTask ClearAsync(CancellationToken cancellationToken)
-    {
-        Services.ThrowIfDisposed();
-        ForgetAll();
-        try
-        {
-            await RemoveEverywhereAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
-        }
-    }
-
-    /// <summary>Every primary's locks, then every primary's values and markers (see the remarks on this class); the primaries in parallel.</summary>
-    private async Task RemoveEverywhereAsync(CancellationToken cancellationToken)
-    {
-        var servers = _redis.Connection.GetServers();
-        var probe = ClusterProbe(servers);
-        var nodes = probe is null ? null : (string?)await probe.ExecuteAsync("EVAL", ClusterSlots.NodesScript, 0).ConfigureAwait(false);
-        var primaries = Primaries(servers, probe, nodes);
-        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: true, cancellationToken))).ConfigureAwait(false);
-        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: false, cancellationToken))).ConfigureAwait(false);
-    }
-
-    /// <summary>One pass of Clear on one server: this function's locks, or its values and wait markers.</summary>
-    private async Task ScanAndUnlinkAsync(IServer server, bool locks, CancellationToken cancellationToken)
-    {
-        RedisValue cursor = 0;
-        do
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
-            cursor = (RedisValue)reply[0];
-            ClearPageScanned?.Invoke(locks);
-            await Task.WhenAll(Unlinks(server, PassKeys((RedisKey[])reply[1]!, locks))).ConfigureAwait(false);
-        }
-        while (cursor != 0);
     }
 
     /// <summary>
-    /// The synchronous pass of Clear over every primary at once, in lockstep: one SCAN page from each primary, then
-    /// every UNLINK of those pages (one per hash slot on a cluster), each round sent together and waited for together.
-    /// It blocks on StackExchange.Redis' own tasks only (completed by its I/O, never by continuations on the thread
-    /// pool), so it costs round trips, not threads, and cannot starve the pool.
+    /// One pass of Clear over every primary, in lockstep: one SCAN page from each primary, then every UNLINK of those
+    /// pages (one per hash slot on a cluster). Asynchronous callers send each round's commands together and wait for
+    /// them together; synchronous callers send them one after the other with the synchronous API.
     /// </summary>
-    private void ScanAndUnlinkAll(List<IServer> primaries, bool locks)
+    private async ValueTask ScanAndUnlink<TIo>(List<IServer> primaries, bool locks, CancellationToken cancellationToken)
+        where TIo : struct, IRedisIo
     {
         var cursors = Enumerable.Repeat((RedisValue)0, primaries.Count).ToArray();
         var pending = Enumerable.Range(0, primaries.Count).ToList();
         var pattern = locks ? _lockScanPattern : _scanPattern;
         while (pending.Count > 0)
         {
-            var scans = pending.Select(i => primaries[i].ExecuteAsync("SCAN", cursors[i], "MATCH", pattern, "COUNT", ScanPageSize)).ToArray();
-            WaitAll(scans);
-            var unlinks = new List<Task>();
+            cancellationToken.ThrowIfCancellationRequested();
+            var scans = await All(pending.ConvertAll(i => TIo.Execute(primaries[i], "SCAN", [cursors[i], "MATCH", pattern, "COUNT", ScanPageSize]))).ConfigureAwait(false);
+            var unlinks = new List<(IServer Server, object[] Keys)>();
             for (var n = 0; n < scans.Length; n++)
             {
                 var i = pending[n];
-                var reply = (RedisResult[])scans[n].Result!;
+                var reply = (RedisResult[])scans[n]!;
                 cursors[i] = (RedisValue)reply[0];
                 ClearPageScanned?.Invoke(locks);
                 unlinks.AddRange(Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks)));
             }
 
-            WaitAll([.. unlinks]);
+            await All(unlinks.ConvertAll(unlink => TIo.Execute(unlink.Server, "UNLINK", unlink.Keys))).ConfigureAwait(false);
             pending.RemoveAll(i => cursors[i] == 0);
         }
     }
 
-    /// <summary>Waits for every task and throws the first failure itself (not wrapped in an AggregateException).</summary>
-    private static void WaitAll(Task[] tasks)
+    /// <summary>Waits for every call (each awaited, so none fails unobserved) and throws the first failure.</summary>
+    private static async ValueTask<RedisResult[]> All(List<ValueTask<RedisResult>> calls)
     {
-        try
+        var results = new RedisResult[calls.Count];
+        Exception? first = null;
+        for (var i = 0; i < calls.Count; i++)
         {
-            Task.WaitAll(tasks);
+            try
+            {
+                results[i] = await calls[i].ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                first ??= error;
+            }
         }
-        catch (AggregateException error) when (error.InnerExceptions.Count > 0)
+
+        if (first is not null)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.InnerExceptions[0]);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         }
+
+        return results;
     }
 
-    /// <summary>UNLINKs of one page's keys on one server, sent at once: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
-    private List<Task<RedisResult>> Unlinks(IServer server, RedisKey[] keys)
+    /// <summary>The UNLINKs of one page's keys on one server: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
+    private IEnumerable<(IServer Server, object[] Keys)> Unlinks(IServer server, RedisKey[] keys)
     {
         if (keys.Length == 0)
         {
@@ -171,10 +141,10 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
 
         if (server.ServerType != ServerType.Cluster)
         {
-            return [server.ExecuteAsync("UNLINK", Array.ConvertAll(keys, static key => (object)key))];
+            return [(server, Array.ConvertAll(keys, static key => (object)key))];
         }
 
-        return [.. keys.GroupBy(_redis.Connection.HashSlot).Select(slot => server.ExecuteAsync("UNLINK", slot.Select(static key => (object)key).ToArray()))];
+        return keys.GroupBy(_redis.Connection.HashSlot).Select(slot => (server, slot.Select(static key => (object)key).ToArray()));
     }
 
     /// <summary>The keys of a page this pass removes: the second pass skips locks (taken after the first pass, by executions that began during the Clear).</summary>
@@ -200,25 +170,13 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     }
 
     /// <summary>Removes a value written while a Clear ran (the Clear's SCAN may have missed it).</summary>
-    private void Unlink(in EntryKeys entry)
+    private async ValueTask Unlink<TIo>(EntryKeys entry)
+        where TIo : struct, IRedisIo
     {
         try
         {
             _redis.Ready(entry.Value);
-            _redis.Database.KeyDelete(entry.Value);
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            _redis.BackgroundFailed(_tags, _displayName, "clear", error);
-        }
-    }
-
-    private async Task UnlinkAsync(EntryKeys entry)
-    {
-        try
-        {
-            _redis.Ready(entry.Value);
-            await _redis.Database.KeyDeleteAsync(entry.Value).ConfigureAwait(false);
+            await TIo.KeyDelete(_redis.Database, entry.Value).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -229,13 +187,6 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>A connected node of a cluster, to ask which primaries own slots; null when not on a cluster.</summary>
     private static IServer? ClusterProbe(IServer[] servers)
         => Array.Find(servers, static server => server.IsConnected && server.ServerType == ServerType.Cluster);
-
-    private List<IServer> Primaries(Func<IServer, string?> readNodes)
-    {
-        var servers = _redis.Connection.GetServers();
-        var probe = ClusterProbe(servers);
-        return Primaries(servers, probe, probe is null ? null : readNodes(probe));
-    }
 
     /// <summary>
     /// The servers to scan. Not a cluster (<paramref name="probe"/> null): every primary the multiplexer knows. A
