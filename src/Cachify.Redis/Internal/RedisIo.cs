@@ -17,8 +17,15 @@ internal interface IRedisIo
 
     static abstract ValueTask KeyDelete(IDatabase database, RedisKey key);
 
-    /// <summary>A command sent to one server (SCAN, UNLINK, CLUSTER NODES).</summary>
+    /// <summary>A command sent to one server (the script that reads CLUSTER NODES).</summary>
     static abstract ValueTask<RedisResult> Execute(IServer server, string command, object[] args);
+
+    /// <summary>
+    /// A round of commands to servers (a Clear's SCAN pages, its UNLINKs), replies in order; the first failure is thrown.
+    /// The asynchronous form sends them all at once and waits for them together; the synchronous form sends them one
+    /// after the other (each a round trip).
+    /// </summary>
+    static abstract ValueTask<RedisResult[]> ExecuteAll(List<ServerCommand> commands);
 
     static abstract ValueTask Subscribe(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler);
 
@@ -56,6 +63,9 @@ internal readonly struct SyncRedisIo : IRedisIo
 
     public static ValueTask<RedisResult> Execute(IServer server, string command, object[] args) => new(server.Execute(command, args));
 
+    public static ValueTask<RedisResult[]> ExecuteAll(List<ServerCommand> commands)
+        => new(commands.ConvertAll(static command => command.Server.Execute(command.Command, command.Args)).ToArray());
+
     public static ValueTask Subscribe(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
     {
         subscriber.Subscribe(channel, handler);
@@ -83,8 +93,37 @@ internal readonly struct AsyncRedisIo : IRedisIo
 
     public static ValueTask<RedisResult> Execute(IServer server, string command, object[] args) => new(server.ExecuteAsync(command, args));
 
+    public static async ValueTask<RedisResult[]> ExecuteAll(List<ServerCommand> commands)
+    {
+        var calls = commands.ConvertAll(static command => command.Server.ExecuteAsync(command.Command, command.Args));
+        var results = new RedisResult[calls.Count];
+        Exception? first = null;
+        for (var i = 0; i < calls.Count; i++)
+        {
+            // Each one awaited, so none fails unobserved.
+            try
+            {
+                results[i] = await calls[i].ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                first ??= error;
+            }
+        }
+
+        if (first is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
+
+        return results;
+    }
+
     public static ValueTask Subscribe(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler)
         => new(subscriber.SubscribeAsync(channel, handler));
 
     public static ValueTask Wait(LockWait wait, TimeSpan delay, CancellationToken token) => new(wait.WaitAsync(delay, token));
 }
+
+/// <summary>A command of a round (<see cref="IRedisIo.ExecuteAll"/>).</summary>
+internal readonly record struct ServerCommand(IServer Server, string Command, object[] Args);

@@ -77,9 +77,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     }
 
     /// <summary>
-    /// One pass of Clear over every primary, in lockstep: one SCAN page from each primary, then every UNLINK of those
-    /// pages (one per hash slot on a cluster). Asynchronous callers send each round's commands together and wait for
-    /// them together; synchronous callers send them one after the other with the synchronous API.
+    /// One pass of Clear over every primary, in lockstep: a round of one SCAN page from each primary, then a round of
+    /// every UNLINK of those pages (one per hash slot on a cluster); see <see cref="IRedisIo.ExecuteAll"/>.
     /// </summary>
     private async ValueTask ScanAndUnlink<TIo>(List<IServer> primaries, bool locks, CancellationToken cancellationToken)
         where TIo : struct, IRedisIo
@@ -90,61 +89,40 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         while (pending.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var scans = await All(pending.ConvertAll(i => TIo.Execute(primaries[i], "SCAN", [cursors[i], "MATCH", pattern, "COUNT", ScanPageSize]))).ConfigureAwait(false);
-            var unlinks = new List<(IServer Server, object[] Keys)>();
+            var scans = await TIo.ExecuteAll(pending.ConvertAll(i => new ServerCommand(primaries[i], "SCAN", [cursors[i], "MATCH", pattern, "COUNT", ScanPageSize]))).ConfigureAwait(false);
+            var unlinks = new List<ServerCommand>();
             for (var n = 0; n < scans.Length; n++)
             {
                 var i = pending[n];
                 var reply = (RedisResult[])scans[n]!;
                 cursors[i] = (RedisValue)reply[0];
                 ClearPageScanned?.Invoke(locks);
-                unlinks.AddRange(Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks)));
+                Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks), unlinks);
             }
 
-            await All(unlinks.ConvertAll(unlink => TIo.Execute(unlink.Server, "UNLINK", unlink.Keys))).ConfigureAwait(false);
+            await TIo.ExecuteAll(unlinks).ConfigureAwait(false);
             pending.RemoveAll(i => cursors[i] == 0);
         }
     }
 
-    /// <summary>Waits for every call (each awaited, so none fails unobserved) and throws the first failure.</summary>
-    private static async ValueTask<RedisResult[]> All(List<ValueTask<RedisResult>> calls)
-    {
-        var results = new RedisResult[calls.Count];
-        Exception? first = null;
-        for (var i = 0; i < calls.Count; i++)
-        {
-            try
-            {
-                results[i] = await calls[i].ConfigureAwait(false);
-            }
-            catch (Exception error)
-            {
-                first ??= error;
-            }
-        }
-
-        if (first is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-        }
-
-        return results;
-    }
-
     /// <summary>The UNLINKs of one page's keys on one server: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
-    private IEnumerable<(IServer Server, object[] Keys)> Unlinks(IServer server, RedisKey[] keys)
+    private void Unlinks(IServer server, RedisKey[] keys, List<ServerCommand> commands)
     {
         if (keys.Length == 0)
         {
-            return [];
+            return;
         }
 
         if (server.ServerType != ServerType.Cluster)
         {
-            return [(server, Array.ConvertAll(keys, static key => (object)key))];
+            commands.Add(new ServerCommand(server, "UNLINK", Array.ConvertAll(keys, static key => (object)key)));
+            return;
         }
 
-        return keys.GroupBy(_redis.Connection.HashSlot).Select(slot => (server, slot.Select(static key => (object)key).ToArray()));
+        foreach (var slot in keys.GroupBy(_redis.Connection.HashSlot))
+        {
+            commands.Add(new ServerCommand(server, "UNLINK", slot.Select(static key => (object)key).ToArray()));
+        }
     }
 
     /// <summary>The keys of a page this pass removes: the second pass skips locks (taken after the first pass, by executions that began during the Clear).</summary>
