@@ -6,9 +6,8 @@ namespace CachifyNet.Redis.Internal;
 /// Invalidate and Clear. Invalidate removes the value and the lock in one script, so an execution running in any
 /// process finds its lock gone and stores nothing. Clear scans every primary for this function's keys
 /// (<c>SCAN MATCH</c>, never <c>KEYS</c>; on a cluster, the primaries that own slots now) and unlinks them in
-/// batches, in two passes: locks first, then values and wait markers. Asynchronous callers scan the primaries
-/// concurrently and send a page's batches (one per hash slot on a cluster) at once; synchronous callers make the same
-/// calls one after the other with the synchronous API (<see cref="IRedisIo.ExecuteAll"/>). A failed Invalidate or
+/// batches, in two passes: locks first, then values and wait markers. The primaries are scanned concurrently, and a
+/// page's batches (one per hash slot on a cluster) are sent at once (<see cref="IRedisIo.ExecuteAll"/>). A failed Invalidate or
 /// Clear throws in both error modes (<see cref="RedisContext.RemovalFailed"/>). Both are written once for the two call
 /// forms (<see cref="IRedisIo"/>).
 /// </summary>
