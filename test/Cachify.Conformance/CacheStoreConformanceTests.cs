@@ -86,10 +86,12 @@ public abstract partial class CacheStoreConformanceTests : IDisposable
     protected virtual Task? BackgroundWorkDone(ICacheBackend backend) => null;
 
     /// <summary>
-    /// Makes a backend over a store the test can break and repair, with <paramref name="errors"/> as its error mode;
-    /// null (the default) when the fixture cannot inject faults: the fault tests are skipped with <see cref="FaultSkipReason"/>.
+    /// Makes a backend over a store the test can break and repair, with <paramref name="errors"/> as its error mode, and
+    /// with its local level (copies in process memory) on or off (<paramref name="localLevel"/>; the store's own path is
+    /// tested with it off); null (the default) when the fixture cannot inject faults, or has no local level and one is
+    /// asked for: the fault tests are skipped with <see cref="FaultSkipReason"/>.
     /// </summary>
-    protected virtual StoreFault? CreateFaultyStore(StoreErrors errors) => null;
+    protected virtual StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel) => null;
 
     /// <summary>Why the fault tests are skipped when <see cref="CreateFaultyStore"/> gives nothing.</summary>
     protected virtual string FaultSkipReason => "The fixture injects no faults of its store (it does not override CreateFaultyStore).";
@@ -188,9 +190,9 @@ public abstract partial class CacheStoreConformanceTests : IDisposable
         return done!.Within("the background refreshes ended");
     }
 
-    private StoreFault NewFaultyStore(StoreErrors errors)
+    private StoreFault NewFaultyStore(StoreErrors errors, bool localLevel = false)
     {
-        var fault = CreateFaultyStore(errors);
+        var fault = CreateFaultyStore(errors, localLevel);
         Skip.If(fault is null, FaultSkipReason);
         return Own(fault!);
     }

@@ -49,7 +49,7 @@ public sealed class RedisConformanceTests(RedisServerFixture fixture) : CacheSto
 
     protected override Task? BackgroundWorkDone(ICacheBackend backend) => backend.Services.WhenIdle();
 
-    protected override StoreFault? CreateFaultyStore(StoreErrors errors) => new RedisFault(errors == StoreErrors.Throw ? RedisErrorMode.Throw : RedisErrorMode.Silent);
+    protected override StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel) => localLevel ? null : new RedisFault(errors == StoreErrors.Throw ? RedisErrorMode.Throw : RedisErrorMode.Silent);
 
     protected override void AgeStoredEntries(TimeSpan by)
     {
