@@ -32,6 +32,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 
     private readonly BackendServices _services;
     private readonly RedisContext _redis;
+    private readonly LocalHub? _local;
 
     /// <summary>Creates a backend over a connection the application owns.</summary>
     /// <param name="connection">The multiplexer; the backend does not dispose it.</param>
@@ -46,8 +47,10 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         Connection = connection;
         Options = options;
         _services = new BackendServices(nameof(RedisCacheBackend), RedisTelemetry.Kind, options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
-        _redis = new RedisContext(connection, options, _services);
+        _local = options.LocalCache.Enabled ? new LocalHub(_services, options.LocalCache, CreateBackplane(connection, options)) : null;
+        _redis = new RedisContext(connection, options, _services) { Local = _local };
         RedisTelemetry.Track(_redis.Waiters);
+        _local?.Start();
     }
 
     /// <summary>Gets the connection the backend uses.</summary>
@@ -75,8 +78,13 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         CachifyRedis.Unregister(this);
         RedisTelemetry.Untrack(_redis.Waiters);
         _services.Dispose();
+        _local?.Dispose();
         _redis.Dispose();
     }
+
+    /// <summary>The backplane of the local level: Redis pub/sub on <c>{KeyPrefix}:backplane</c>.</summary>
+    private static CachifyNet.Stores.CacheBackplane? CreateBackplane(IConnectionMultiplexer connection, RedisCacheOptions options)
+        => null; // TODO(lead): RedisBackplane lands with the backplane branch
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
@@ -98,6 +106,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     internal static void Validate(RedisCacheOptions options)
     {
         RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
+        LocalHub.Validate(options.LocalCache, nameof(RedisCacheOptions), nameof(options));
         if (options.LockTimeout < MinLockTimeout || options.LockTimeout > RedisCacheOptions.MaxTimeout)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "RedisCacheOptions.LockTimeout must be between 100 milliseconds and 1 day. It bounds how long a dead process's lock blocks a key; 10 seconds suits most functions.");

@@ -143,7 +143,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>Decodes a value found by a script (with Redis' time); a never-die reader registers to refresh it.</summary>
     private bool TryUse<TArgs>(RedisValue raw, long nowMs, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, out TValue value)
     {
-        if (Decode(raw, binding, nowMs, out value, out var ageMs) != ReadResult.Hit)
+        if (Decode(raw, binding, nowMs, out value, out _, out var ageMs) != ReadResult.Hit)
         {
             return false;
         }
