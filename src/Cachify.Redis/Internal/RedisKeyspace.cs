@@ -223,6 +223,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 throw fatal;
             }
 
+            value = default!;
             read = _local is not null && _local.TryGetFallback(in key, binding, out value) ? ReadResult.Hit : ReadResult.Miss;
         }
 
