@@ -81,6 +81,7 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
     private long _assigned;
     private long _acked;
     private int _sending;
+    private long _otherHeartbeats;
 
     /// <summary>Subscribes to the channel and starts the heartbeat.</summary>
     /// <param name="connection">The multiplexer; the backplane does not dispose it.</param>
@@ -124,6 +125,15 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
             }
         }
     }
+
+    /// <summary>This backplane's id, in its heartbeats.</summary>
+    internal Guid Id => _id;
+
+    /// <summary>Heartbeats numbered so far (each was published, or tried).</summary>
+    internal long HeartbeatsSent => Interlocked.Read(ref _assigned);
+
+    /// <summary>Heartbeats of other backplanes received on the channel (and not delivered).</summary>
+    internal long OtherHeartbeats => Interlocked.Read(ref _otherHeartbeats);
 
     /// <inheritdoc/>
     /// <exception cref="RedisException">Redis is not connected, or the PUBLISH failed or timed out.</exception>
@@ -261,7 +271,8 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
                 Heard(number, acked);
                 break;
             case BackplaneFrame.Kind.Heartbeat:
-                break; // another backplane's
+                Interlocked.Increment(ref _otherHeartbeats); // another backplane's
+                break;
             default:
                 RedisLog.BackplaneUnreadableMessage(_logger, _channelName, frame.Length);
                 break;
