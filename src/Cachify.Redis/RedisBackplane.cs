@@ -97,7 +97,10 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
         _subscriber = connection.GetSubscriber();
         _database = connection.GetDatabase();
         _channelName = options.Channel;
-        _channel = RedisChannel.Literal(options.Channel);
+        // Key routing: on a Redis Cluster every process subscribes and publishes on the primary that owns the channel name's
+        // hash slot, so one publisher's notices always take one path (a literal channel is routed to any node, and notices
+        // published through two nodes can overtake each other on the cluster bus). Elsewhere it changes nothing.
+        _channel = RedisChannel.Literal(options.Channel).WithKeyRouting();
         _time = options.TimeProvider;
         _logger = options.LoggerFactory?.CreateLogger<RedisBackplane>() ?? NullLogger<RedisBackplane>.Instance;
         _onFailed = OnConnectionFailed;

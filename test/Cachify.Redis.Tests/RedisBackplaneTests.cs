@@ -17,6 +17,9 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
 
     private string Channel => Prefix + ":backplane";
 
+    /// <summary>The channel as the backplane subscribes and publishes it (routed by its hash slot on a cluster).</summary>
+    private RedisChannel BackplaneChannel => RedisChannel.Literal(Channel).WithKeyRouting();
+
     [RedisFact]
     public async Task Publish_TwoConnections_EverySubscriberGetsEveryNotice_ItsOwnIncluded()
     {
@@ -94,7 +97,7 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
         // Not backplane messages: an unknown kind, an empty message, a heartbeat of the wrong length. Sent on a's connection,
         // so they reach Redis before the fence.
         var raw = connection.GetSubscriber();
-        var channel = RedisChannel.Literal(Channel);
+        var channel = BackplaneChannel;
         raw.Publish(channel, new byte[] { 9, 1, 2 });
         raw.Publish(channel, Array.Empty<byte>());
         raw.Publish(channel, new byte[] { 2, 1, 2, 3 });
@@ -159,7 +162,7 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
         RedisBackplane? a = null;
         var observed = 0;
         var fenced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var observer = await NewConnection().GetSubscriber().SubscribeAsync(RedisChannel.Literal(Channel));
+        var observer = await NewConnection().GetSubscriber().SubscribeAsync(BackplaneChannel);
         observer.OnMessage(message =>
         {
             var frame = ((ReadOnlyMemory<byte>)message.Message).Span;
@@ -189,7 +192,7 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
         }
 
         // On a's connection, after anything a published: once it arrives, every heartbeat of a has arrived.
-        await connection.GetSubscriber().PublishAsync(RedisChannel.Literal(Channel), "fence"u8.ToArray());
+        await connection.GetSubscriber().PublishAsync(BackplaneChannel, "fence"u8.ToArray());
         await fenced.Task.Within("the fence arrived");
         Assert.Equal(sent, a.HeartbeatsSent);
         Assert.Equal(sent, Volatile.Read(ref observed));
