@@ -272,6 +272,27 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
     }
 
     [RedisFact]
+    public async Task CreatedWhileRedisIsDown_LostUntilRedisComes_ThenRestoredAndDelivering()
+    {
+        using var server = new RestartableRedis();
+        server.Kill();
+        var connection = server.Connect();
+        Owned(connection);
+        var a = NewBackplane(connection);
+        var at = Subscribed(a);
+        Assert.Equal([Lost], at.Events); // nothing proves the channel yet
+
+        server.Start();
+        await at.WhenFlowingAsync().Within("the backplane subscribed once Redis came");
+        var other = server.Connect();
+        Owned(other);
+        NewBackplane(other).Publish(Bytes("hello"));
+        await at.WhenAsync(e => e.Contains("hello")).Within("the notice arrived");
+        Assert.Equal(["hello"], at.Notices);
+        at.AssertWellFormed();
+    }
+
+    [RedisFact]
     public async Task HeartbeatsStopComingBack_LostAfterOneSecondOfItsClock_RestoredByAHeartbeatSentAfter()
     {
         // A silent failure: no connection drops, but nothing published arrives (CLIENT PAUSE WRITE holds every PUBLISH).
