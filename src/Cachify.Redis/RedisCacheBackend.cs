@@ -33,6 +33,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     private readonly BackendServices _services;
     private readonly RedisContext _redis;
     private readonly LocalHub? _local;
+    private readonly RedisBackplane? _backplane;
 
     /// <summary>Creates a backend over a connection the application owns.</summary>
     /// <param name="connection">The multiplexer; the backend does not dispose it.</param>
@@ -47,7 +48,12 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         Connection = connection;
         Options = options;
         _services = new BackendServices(nameof(RedisCacheBackend), RedisTelemetry.Kind, options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
-        _local = options.LocalCache.Enabled ? new LocalHub(_services, options.LocalCache, CreateBackplane(connection, options)) : null;
+        if (options.LocalCache.Enabled)
+        {
+            _backplane = CreateBackplane(connection, options);
+            _local = new LocalHub(_services, options.LocalCache, _backplane);
+        }
+
         _redis = new RedisContext(connection, options, _services) { Local = _local };
         RedisTelemetry.Track(_redis.Waiters);
         _local?.Start();
@@ -79,12 +85,16 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         RedisTelemetry.Untrack(_redis.Waiters);
         _services.Dispose();
         _local?.Dispose();
+        _backplane?.Dispose();
         _redis.Dispose();
     }
 
-    /// <summary>The backplane of the local level: Redis pub/sub on <c>{KeyPrefix}:backplane</c>.</summary>
-    private static CachifyNet.Stores.CacheBackplane? CreateBackplane(IConnectionMultiplexer connection, RedisCacheOptions options)
-        => null; // TODO(lead): RedisBackplane lands with the backplane branch
+    /// <summary>
+    /// The backplane of the local level: Redis pub/sub on <c>{KeyPrefix}:backplane</c>, on the backend's connection. Its
+    /// heartbeats follow real time whatever the backend's clock, because a lost subscription is lost in real time.
+    /// </summary>
+    private static RedisBackplane CreateBackplane(IConnectionMultiplexer connection, RedisCacheOptions options)
+        => new(connection, new RedisBackplaneOptions { Channel = options.KeyPrefix + ":backplane", LoggerFactory = options.LoggerFactory });
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
