@@ -69,6 +69,9 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 
     internal RedisContext Context => _redis;
 
+    /// <summary>Whether local copies are trusted: no local level, or its backplane is subscribed (tests wait for it before relying on copies).</summary>
+    internal bool LocalLevelTrusted => _local?.Trusted ?? true;
+
     /// <summary>Whether <see cref="Dispose"/> has run.</summary>
     internal bool IsDisposed => _services.IsDisposed;
 
@@ -109,7 +112,7 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         return _services.GetKeyspace<TKey, TValue>(
             new KeyspaceId(identity, mask, config.KeyHasTarget),
             config.DisplayName,
-            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results));
+            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results, KeyRules.TypedKeyMatchesText(config)));
     }
 
     /// <summary>Checks the options (also used by <c>AddCachifyRedis</c> at registration); the message names the option and the fix.</summary>

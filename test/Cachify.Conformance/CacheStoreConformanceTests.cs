@@ -135,6 +135,29 @@ public abstract partial class CacheStoreConformanceTests : IDisposable
     /// running at once never share entries or telemetry), through the synchronous API or the asynchronous one; the
     /// asynchronous form yields before it runs the body, so it completes asynchronously.
     /// </summary>
+    /// <summary>
+    /// Calls <paramref name="call"/> for <paramref name="x"/> until it answers something other than <paramref name="old"/>,
+    /// and returns that answer. A change another process made reaches this one's local level (if it has one) through a
+    /// backplane, in a bounded time during which the local copy may still answer; a test of what such a change does waits
+    /// for it here (without running the function meanwhile, since a copy answering does not run it). Fails after
+    /// <see cref="Bounded.Deadline"/>.
+    /// </summary>
+    protected static async Task<T> Changed<T>(Call<T> call, T old, int x = 1)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await call.Invoke(x);
+            if (!EqualityComparer<T>.Default.Equals(value, old))
+            {
+                return value;
+            }
+
+            Assert.True(watch.Elapsed < Bounded.Deadline, $"The change of key {x} never reached this process (it still answers {old}).");
+            await Task.Yield();
+        }
+    }
+
     protected Call<T> Wrap<T>(bool async, string name, Func<int, T> body, TimeSpan? ttl = null, bool neverDie = false, TimeSpan? idleTimeout = null, ICacheBackend? backend = null)
         => async
             ? Configure(Cachify.Wrap(async (int x) => { await Task.Yield(); return body(x); }), name, ttl, neverDie, idleTimeout, backend)

@@ -28,7 +28,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private readonly LocalLevel<TKey, TValue>? _local;
     private int _unfaithfulLogged;
 
-    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName, ResultContract? results = null)
+    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName, ResultContract? results = null, bool typedKeyMatchesText = true)
         : base(redis.Services, identity)
     {
         _redis = redis;
@@ -45,7 +45,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         _scanPattern = redis.Prefix + ":*{" + RedisKeyRules.GlobEscape(identity) + ":*";
         _lockScanPattern = redis.Prefix + ":lock:{" + RedisKeyRules.GlobEscape(identity) + ":*";
         _tags = new Telemetry.Tags(displayName, redis.Services.Kind);
-        _local = redis.Local?.CreateLevel<TKey, TValue>(_valuePrefix);
+        _local = redis.Local?.CreateLevel<TKey, TValue>(_valuePrefix, typedKeyMatchesText ? null : key => ValueKey(in key));
     }
 
     /// <summary>Never-die entries this process refreshes (tests).</summary>

@@ -90,7 +90,7 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
         return _services.GetKeyspace<TKey, TValue>(
             new KeyspaceId(identity, mask, config.KeyHasTarget), // keys with a target have their own type
             config.DisplayName,
-            () => new StoreKeyspace<TKey, TValue>(_context, identity, mask, config.DisplayName, results));
+            () => new StoreKeyspace<TKey, TValue>(_context, identity, mask, config.DisplayName, results, KeyRules.TypedKeyMatchesText(config)));
     }
 
     private static void ValidatePrefix(string? prefix, string paramName)

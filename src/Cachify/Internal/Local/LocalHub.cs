@@ -103,11 +103,15 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
         }
     }
 
-    /// <summary>The local level of the function known to other processes as <paramref name="function"/>.</summary>
-    public LocalLevel<TKey, TValue> CreateLevel<TKey, TValue>(string function)
+    /// <summary>
+    /// The local level of the function known to other processes as <paramref name="function"/>. <paramref name="textOf"/>
+    /// is given when typed keys may be equal while their texts differ (see <see cref="KeyRules.TypedKeyMatchesText"/>):
+    /// each hit then checks that the copy was made for the key's text.
+    /// </summary>
+    public LocalLevel<TKey, TValue> CreateLevel<TKey, TValue>(string function, Func<TKey, string>? textOf)
         where TKey : struct, IArgsKey<TKey>
     {
-        var level = new LocalLevel<TKey, TValue>(this, function);
+        var level = new LocalLevel<TKey, TValue>(this, function, textOf);
         _levels.AddOrUpdate(function, static (_, level) => [level], static (_, levels, level) => [.. levels, level], level);
         return level;
     }

@@ -8,10 +8,11 @@ namespace CachifyNet.Internal;
 /// reads one dictionary node and two fields: no clock, no lock, no allocation (the copy holds its completed task). A
 /// copy leaves at its entry's expiry (the scheduler drops it), on a change of its entry, or past the size limit.
 /// </summary>
-internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function) : ILocalLevel
+internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function, Func<TKey, string>? textOf) : ILocalLevel
     where TKey : struct, IArgsKey<TKey>
 {
     private readonly LocalHub _hub = hub;
+    private readonly Func<TKey, string>? _textOf = textOf;
     private readonly ConcurrentDictionary<TKey, Copy> _copies = new();
     private int _epoch;
 
@@ -26,7 +27,7 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function) : 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value, out bool neverDie)
     {
-        if (_copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services))
+        if (_copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services) && IsFor(copy, in key))
         {
             value = copy.Value;
             neverDie = copy.NeverDie;
@@ -42,7 +43,7 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function) : 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task, out bool neverDie)
     {
-        if (_copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services))
+        if (_copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services) && IsFor(copy, in key))
         {
             task = copy.Task ??= Task.FromResult(copy.Value);
             neverDie = copy.NeverDie;
@@ -57,7 +58,7 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function) : 
     /// <summary>A copy even while the backplane is lost: the store failed too, and it is the last value this process knew (within its TTL).</summary>
     public bool TryGetFallback(in TKey key, Binding<TKey, TValue> reader, out TValue value)
     {
-        if (_copies.TryGetValue(key, out var copy) && copy.Serves(reader, _hub.Services))
+        if (_copies.TryGetValue(key, out var copy) && copy.Serves(reader, _hub.Services) && IsFor(copy, in key))
         {
             value = copy.Value;
             return true;
@@ -66,6 +67,10 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function) : 
         value = default!;
         return false;
     }
+
+    /// <summary>Whether <paramref name="copy"/> was made for the text of <paramref name="key"/> (always, when typed keys match their texts).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsFor(Copy copy, in TKey key) => _textOf is null || string.Equals(_textOf(key), copy.KeyText, StringComparison.Ordinal);
 
     /// <summary>Notes what a copy of <paramref name="keyText"/> made from now on depends on (take it before reading the store or running the function).</summary>
     public Stamp Observe(string keyText)

@@ -35,7 +35,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private readonly LocalLevel<TKey, TValue>? _local;
     private int _unfaithfulLogged;
 
-    public StoreKeyspace(StoreContext store, string identity, int mask, string displayName, ResultContract? results)
+    public StoreKeyspace(StoreContext store, string identity, int mask, string displayName, ResultContract? results, bool typedKeyMatchesText)
         : base(store.Services, identity)
     {
         _store = store;
@@ -46,7 +46,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         _valuePrefix = store.Prefix + ":v:" + identity + ":";
         _generationKey = store.Prefix + ":g:" + identity;
         _tags = new Telemetry.Tags(displayName, store.Services.Kind);
-        _local = store.Local?.CreateLevel<TKey, TValue>(_generationKey);
+        _local = store.Local?.CreateLevel<TKey, TValue>(_generationKey, typedKeyMatchesText ? null : key => ValueKey(in key));
     }
 
     private CacheStore Store => _store.Store;
