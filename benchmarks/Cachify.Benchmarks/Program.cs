@@ -20,6 +20,11 @@ public static class Program
             return RetainedMemory.Run(args);
         }
 
+        if (args.Contains("--backplane-latency"))
+        {
+            return Redis.BackplaneLatency.Run(args);
+        }
+
         // Metrics measured inside benchmark processes (see RecordedMetric) go to a fresh folder per run.
         var metrics = Path.Combine(Path.GetTempPath(), "cachify-bench-metrics-" + Environment.ProcessId);
         Environment.SetEnvironmentVariable(RecordedMetric.DirectoryVariable, metrics);

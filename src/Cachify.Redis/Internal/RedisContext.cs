@@ -80,6 +80,9 @@ internal sealed class RedisContext : IDisposable
 
     public ICacheSerializer Serializer { get; }
 
+    /// <summary>The local level (copies in this process's memory), or null when it is off. Set once by the backend.</summary>
+    public LocalHub? Local { get; init; }
+
     public WaiterRegistry Waiters { get; } = new();
 
     /// <summary>Whether <see cref="Dispose"/> has run (for good).</summary>

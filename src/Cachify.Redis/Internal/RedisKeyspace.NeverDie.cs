@@ -208,6 +208,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return;
         }
 
+        var stamp = _local?.Observe(run.Entry.Text);
         bool stored;
         try
         {
@@ -220,7 +221,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return;
         }
 
-        await Committed<AsyncRedisIo, TArgs>(stored, key, args, binding, flight, generation, run.Entry).ConfigureAwait(false);
+        await Committed<AsyncRedisIo, TArgs>(stored, key, args, value, binding, flight, generation, run.Entry, stamp).ConfigureAwait(false);
         if (!stored)
         {
             Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);

@@ -25,6 +25,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         var generation = Generation;
         var entry = Entry(in key);
+        var stamp = _local?.Observe(entry.Text);
         var token = NewToken();
         var mode = skipCache ? AcquireMode.LockOnly : AcquireMode.ValueFirst;
         LockWait? wait = null;
@@ -50,7 +51,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                     return await Run<TIo, TArgs>(binding, args, flight).ConfigureAwait(false);
                 }
 
-                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, out var found, out var delay))
+                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, stamp, out var found, out var delay))
                 {
                     case Step.Return:
                         return found;
@@ -58,7 +59,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                         await Release<TIo>(entry, token, extendMs: 0, binding).ConfigureAwait(false);
                         return found;
                     case Step.Own:
-                        return await RunAsOwner<TIo, TArgs>(entry, token, key, args, binding, flight, generation).ConfigureAwait(false);
+                        return await RunAsOwner<TIo, TArgs>(entry, token, key, args, binding, flight, generation, stamp).ConfigureAwait(false);
                     case Step.Subscribe:
                         await _redis.EnsureSubscribed<TIo>().ConfigureAwait(false);
                         break;
@@ -90,14 +91,14 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         => TIo.IsAsync ? new(ExecuteAsync(binding, args, flight)) : new(Execute(binding, in args, flight));
 
     /// <summary>What to do after one <see cref="RedisScripts.Acquire"/>.</summary>
-    private Step Decide<TArgs>(in AcquireReply reply, ref AcquireMode mode, bool skipCache, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, ref LockWait? wait, in EntryKeys entry, out TValue found, out TimeSpan delay)
+    private Step Decide<TArgs>(in AcquireReply reply, ref AcquireMode mode, bool skipCache, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, ref LockWait? wait, in EntryKeys entry, LocalLevel<TKey, TValue>.Stamp? stamp, out TValue found, out TimeSpan delay)
     {
         found = default!;
         delay = default;
         switch (reply.Status)
         {
             case AcquireReply.Found:
-                if (TryUse(reply.Value, reply.Number, in key, in args, binding, out found))
+                if (TryUse(reply.Value, reply.Number, in key, in args, binding, entry.Text, stamp, out found))
                 {
                     return Step.Return;
                 }
@@ -108,7 +109,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
 
             case AcquireReply.Taken:
                 // Double check under the lock: another process may have stored the value just before.
-                if (mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, out found))
+                if (mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, entry.Text, stamp, out found))
                 {
                     return Step.ReleaseAndReturn;
                 }
@@ -140,13 +141,15 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Decodes a value found by a script (with Redis' time); a never-die reader registers to refresh it.</summary>
-    private bool TryUse<TArgs>(RedisValue raw, long nowMs, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, out TValue value)
+    /// <summary>Decodes a value found by a script (with Redis' time); a never-die reader registers to refresh it, and the local level keeps a copy.</summary>
+    private bool TryUse<TArgs>(RedisValue raw, long nowMs, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, string valueKey, LocalLevel<TKey, TValue>.Stamp? stamp, out TValue value)
     {
-        if (Decode(raw, binding, nowMs, out value, out var ageMs) != ReadResult.Hit)
+        if (Decode(raw, binding, nowMs, out value, out var header, out var ageMs) != ReadResult.Hit)
         {
             return false;
         }
+
+        Keep(in key, valueKey, stamp, ReadResult.Hit, value, in header, ageMs);
 
         if (binding.NeverDie)
         {
@@ -156,7 +159,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         return true;
     }
 
-    private async ValueTask<TValue> RunAsOwner<TIo, TArgs>(EntryKeys entry, RedisValue token, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    private async ValueTask<TValue> RunAsOwner<TIo, TArgs>(EntryKeys entry, RedisValue token, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, LocalLevel<TKey, TValue>.Stamp? stamp)
         where TIo : struct, IRedisIo
     {
         TValue value;
@@ -212,7 +215,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return value;
         }
 
-        await Committed<TIo, TArgs>(stored, key, args, binding, flight, generation, entry).ConfigureAwait(false);
+        await Committed<TIo, TArgs>(stored, key, args, value, binding, flight, generation, entry, stamp).ConfigureAwait(false);
         return value;
     }
 
@@ -231,9 +234,10 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
 
     /// <summary>
     /// After the final write (of a call's owner or of a never-die refresh): the one place where a value this process
-    /// computed is known to be stored. A never-die value registers to be refreshed; a value a Clear raced with goes.
+    /// computed is known to be stored. A never-die value registers to be refreshed; a value a Clear raced with goes; the
+    /// local level keeps a copy (this process reads its own write) and the other processes are told to drop theirs.
     /// </summary>
-    private async ValueTask Committed<TIo, TArgs>(bool stored, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, EntryKeys entry)
+    private async ValueTask Committed<TIo, TArgs>(bool stored, TKey key, TArgs args, TValue value, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, EntryKeys entry, LocalLevel<TKey, TValue>.Stamp? stamp)
         where TIo : struct, IRedisIo
     {
         if (!stored)
@@ -245,6 +249,22 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         if (binding.NeverDie)
         {
             RegisterWrite(in key, in args, binding);
+        }
+
+        if (_local is { } local)
+        {
+            Keep(in key, entry.Text, stamp, value, binding);
+            try
+            {
+                await Publish<TIo>(local.Hub, entry.Text, cleared: false).ConfigureAwait(false);
+            }
+            catch (Exception error) when (RedisContext.IsBackendError(error))
+            {
+                if (_redis.Failed(binding.Tags, binding.Name, "publish", error) is { } fatal)
+                {
+                    throw fatal;
+                }
+            }
         }
 
         if (!MayStore(flight, generation))

@@ -1,3 +1,4 @@
+using CachifyNet.Internal;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Internal;
@@ -52,7 +53,15 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
+            _local?.Evict(in key, entry.Text);
             throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
+        }
+
+        // After the removal, so that no copy read before it lands after; then the other processes drop theirs.
+        if (_local is { } local)
+        {
+            local.Evict(in key, entry.Text);
+            await PublishRemoval<TIo>(local.Hub, entry.Text, cleared: false, "invalidate").ConfigureAwait(false);
         }
     }
 
@@ -73,8 +82,50 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
+            _local?.Clear();
             throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
         }
+
+        if (_local is { } local)
+        {
+            local.Clear();
+            await PublishRemoval<TIo>(local.Hub, _valuePrefix, cleared: true, "clear").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Tells the other processes of an Invalidate or Clear; a notice that could not be sent fails the call, as a failed removal does.</summary>
+    private async ValueTask PublishRemoval<TIo>(LocalHub hub, string text, bool cleared, string operation)
+        where TIo : struct, IRedisIo
+    {
+        try
+        {
+            await Publish<TIo>(hub, text, cleared).ConfigureAwait(false);
+        }
+        catch (Exception error) when (RedisContext.IsBackendError(error))
+        {
+            throw _redis.RemovalFailed(_tags, _displayName, operation, error);
+        }
+    }
+
+    /// <summary>Publishes a notice in the caller's form (a synchronous caller's synchronously).</summary>
+    private static ValueTask Publish<TIo>(LocalHub hub, string text, bool cleared)
+        where TIo : struct, IRedisIo
+    {
+        if (TIo.IsAsync)
+        {
+            return cleared ? hub.PublishClearedAsync(text, CancellationToken.None) : hub.PublishChangedAsync(text, CancellationToken.None);
+        }
+
+        if (cleared)
+        {
+            hub.PublishCleared(text);
+        }
+        else
+        {
+            hub.PublishChanged(text);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -40,4 +40,19 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Redis works again after {Duration} of failures; {Failures} operations failed meanwhile.")]
     public static partial void Recovered(ILogger logger, TimeSpan duration, long failures);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "The Redis backplane on {Channel} may have lost notices: {Reason}. Its subscribers stop trusting their local copies until an own heartbeat comes back.")]
+    public static partial void BackplaneConnectionLost(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Information, Message = "The Redis backplane on {Channel} receives notices again (an own heartbeat came back).")]
+    public static partial void BackplaneConnectionRestored(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Error, Message = "A subscriber of the Redis backplane on {Channel} threw from {Callback}; the other subscribers were still called.")]
+    public static partial void BackplaneSubscriberFailed(ILogger logger, string channel, string callback, Exception error);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Debug, Message = "The Redis backplane on {Channel} could not publish its heartbeat or unsubscribe.")]
+    public static partial void BackplaneHeartbeatFailed(ILogger logger, string channel, Exception error);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Debug, Message = "A message of {Length} bytes on the backplane channel {Channel} is not a backplane message; ignored.")]
+    public static partial void BackplaneUnreadableMessage(ILogger logger, string channel, int length);
 }
