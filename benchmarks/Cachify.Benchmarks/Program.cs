@@ -20,6 +20,17 @@ public static class Program
             return RetainedMemory.Run(args);
         }
 
+        // Cross-process propagation latency (not a BenchmarkDotNet class): see Propagation.
+        if (args.Contains("--propagation-reader"))
+        {
+            return Propagation.RunReader(args);
+        }
+
+        if (args.Contains("--propagation"))
+        {
+            return Propagation.Run(args);
+        }
+
         // Metrics measured inside benchmark processes (see RecordedMetric) go to a fresh folder per run.
         var metrics = Path.Combine(Path.GetTempPath(), "cachify-bench-metrics-" + Environment.ProcessId);
         Environment.SetEnvironmentVariable(RecordedMetric.DirectoryVariable, metrics);
