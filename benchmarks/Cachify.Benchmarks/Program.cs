@@ -31,6 +31,12 @@ public static class Program
             return Propagation.Run(args);
         }
 
+        // LevelsBenchmarks' rows interleaved in one process, best and median of rounds: see LevelsRounds.
+        if (args.Contains("--levels-rounds"))
+        {
+            return LevelsRounds.Run(args);
+        }
+
         // Metrics measured inside benchmark processes (see RecordedMetric) go to a fresh folder per run.
         var metrics = Path.Combine(Path.GetTempPath(), "cachify-bench-metrics-" + Environment.ProcessId);
         Environment.SetEnvironmentVariable(RecordedMetric.DirectoryVariable, metrics);
