@@ -96,6 +96,12 @@ public static class Propagation
                 {
                     if (!reader.WaitFor(version, deadline, out var seen))
                     {
+                        if (reader.HasExited)
+                        {
+                            Console.Error.WriteLine($"Reader {reader.Index} ended (see its error above); stopping.");
+                            return 1;
+                        }
+
                         timeouts += version > WarmupTrials ? 1 : 0;
                         continue;
                     }
@@ -297,6 +303,8 @@ public static class Propagation
 
         public int Index { get; }
 
+        public bool HasExited => _process.HasExited;
+
         public ManualResetEventSlim Ready { get; } = new();
 
         public static Reader Start(int index, string mode, string configuration, string prefix, int pollMs)
@@ -339,12 +347,12 @@ public static class Propagation
                     }
 
                     var left = deadline - Stopwatch.GetTimestamp();
-                    if (left <= 0)
+                    if (left <= 0 || _process.HasExited)
                     {
                         return false;
                     }
 
-                    Monitor.Wait(_seen, TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency));
+                    Monitor.Wait(_seen, TimeSpan.FromSeconds(Math.Min(left / (double)Stopwatch.Frequency, 0.1)));
                 }
             }
         }
