@@ -17,13 +17,8 @@ namespace CachifyNet.Benchmarks.Infrastructure;
 /// <summary>
 /// The two-level contenders (a level in process memory in front of Redis), each on connections of its own, as
 /// <see cref="Redis.LevelsBenchmarks"/> and the propagation tool (<see cref="CachifyNet.Benchmarks.Propagation"/>) build them. Built from
-/// public APIs only, so they measure whatever the backends do: before issue 13's local level, every Cachify hit on
-/// Redis is a round trip; after it, the same code measures the local level.
+/// public APIs only: each with its local level and a backplane over Redis, as its documentation sets it up.
 /// </summary>
-/// <remarks>
-/// Issue 13 switches are marked <c>ISSUE 13</c> below: the Redis backend's local level and the backplanes are one
-/// line each.
-/// </remarks>
 public static class TwoLevels
 {
     /// <summary>The local level's size limit used by every contender that has one: room for every key of the scenario.</summary>
