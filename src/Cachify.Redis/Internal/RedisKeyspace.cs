@@ -48,6 +48,9 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         _local = redis.Local?.CreateLevel<TKey, TValue>(_valuePrefix, typedKeyMatchesText ? null : key => ValueKey(in key));
     }
 
+    /// <summary>Local copies held (the <c>cachify.entry.count</c> gauge); null without a local level.</summary>
+    public override int? EntryCount => _local?.Count;
+
     /// <summary>Never-die entries this process refreshes (tests).</summary>
     public int NeverDieCount => _neverDie.Count;
 

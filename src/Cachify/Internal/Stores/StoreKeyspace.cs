@@ -51,6 +51,9 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private CacheStore Store => _store.Store;
 
+    /// <summary>Local copies held (the <c>cachify.entry.count</c> gauge); null without a local level.</summary>
+    public override int? EntryCount => _local?.Count;
+
     /// <summary>The value key of <paramref name="key"/>.</summary>
     public string ValueKey(in TKey key) => KeyTextWriter.Encode(in key, _mask, KeyJson.Text, _valuePrefix, string.Empty);
 
