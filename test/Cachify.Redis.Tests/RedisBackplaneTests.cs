@@ -153,6 +153,24 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
     }
 
     [RedisFact]
+    public async Task SubscriptionDisposedFromItsOwnCall_NoDeadlock_NothingMore()
+    {
+        var a = NewBackplane();
+        IDisposable? subscription = null;
+        var quitter = new RecordingSubscriber();
+        var selfDisposing = new DisposingSubscriber(quitter, () => Volatile.Read(ref subscription)!.Dispose());
+        Volatile.Write(ref subscription, a.Subscribe(selfDisposing));
+        var other = Subscribed(a);
+        await other.WhenFlowingAsync().Within("a works");
+
+        a.Publish(Bytes("one"));
+        a.Publish(Bytes("two"));
+        await other.WhenAsync(e => e.Contains("two")).Within("both notices arrived");
+        Assert.Equal(["one"], quitter.Notices);
+        Assert.Equal(["one", "two"], other.Notices);
+    }
+
+    [RedisFact]
     public async Task Dispose_StopsHeartbeatsAndDelivery_ThenPublishAndSubscribeThrow()
     {
         var time = new FakeTimeProvider();
@@ -415,5 +433,19 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
         var adminConnection = ConnectionMultiplexer.Connect(options);
         Owned(adminConnection);
         return adminConnection;
+    }
+
+    /// <summary>Records its first notice, then disposes its own subscription from within the call.</summary>
+    private sealed class DisposingSubscriber(RecordingSubscriber record, Action unsubscribe) : CachifyNet.Stores.ICacheBackplaneSubscriber
+    {
+        public void OnNotice(ReadOnlySpan<byte> notice)
+        {
+            record.OnNotice(notice);
+            unsubscribe();
+        }
+
+        public void OnConnectionLost() => record.OnConnectionLost();
+
+        public void OnConnectionRestored() => record.OnConnectionRestored();
     }
 }
