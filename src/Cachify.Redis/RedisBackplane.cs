@@ -135,6 +135,18 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
     /// <summary>Heartbeats numbered so far (each was published, or tried).</summary>
     internal long HeartbeatsSent => Interlocked.Read(ref _assigned);
 
+    /// <summary>The number of the last own heartbeat that came back.</summary>
+    internal long LastHeard
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastHeard;
+            }
+        }
+    }
+
     /// <summary>Heartbeats of other backplanes received on the channel (and not delivered).</summary>
     internal long OtherHeartbeats => Interlocked.Read(ref _otherHeartbeats);
 
