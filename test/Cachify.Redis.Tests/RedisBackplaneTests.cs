@@ -225,6 +225,27 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
     }
 
     [RedisFact]
+    public void MultiplexerDisposedFirst_HeartbeatsAndDisposeDoNotThrow_PublishThrows()
+    {
+        var time = new FakeTimeProvider();
+        var connection = Fixture.Connect();
+        var a = new RedisBackplane(connection, new RedisBackplaneOptions { Channel = Channel, TimeProvider = time });
+        var at = new RecordingSubscriber();
+        using var subscription = a.Subscribe(at);
+        connection.Dispose();
+
+        for (var i = 0; i < 8; i++)
+        {
+            time.Advance(Beat); // a timer callback that threw would end the test process
+        }
+
+        var error = Assert.ThrowsAny<Exception>(() => a.Publish(Bytes("x")));
+        Assert.True(error is RedisException or ObjectDisposedException, error.ToString());
+        a.Dispose();
+        at.AssertWellFormed();
+    }
+
+    [RedisFact]
     public async Task ClientKillPubSub_LostThenRestored_NoticesPublishedAfterRestoredAreDelivered()
     {
         // CLIENT KILL TYPE pubsub ends every subscription on the server: on a server other test classes share (a cluster,
