@@ -32,6 +32,8 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
 
     private readonly BackendServices _services;
     private readonly RedisContext _redis;
+    private readonly LocalHub? _local;
+    private readonly RedisBackplane? _backplane;
 
     /// <summary>Creates a backend over a connection the application owns.</summary>
     /// <param name="connection">The multiplexer; the backend does not dispose it.</param>
@@ -46,8 +48,15 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         Connection = connection;
         Options = options;
         _services = new BackendServices(nameof(RedisCacheBackend), RedisTelemetry.Kind, options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
-        _redis = new RedisContext(connection, options, _services);
+        if (options.LocalCache.Enabled)
+        {
+            _backplane = CreateBackplane(connection, options);
+            _local = new LocalHub(_services, options.LocalCache, _backplane);
+        }
+
+        _redis = new RedisContext(connection, options, _services) { Local = _local };
         RedisTelemetry.Track(_redis.Waiters);
+        _local?.Start();
     }
 
     /// <summary>Gets the connection the backend uses.</summary>
@@ -59,6 +68,9 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     BackendServices ICacheBackend.Services => _services;
 
     internal RedisContext Context => _redis;
+
+    /// <summary>Whether local copies are trusted: no local level, or its backplane is subscribed (tests wait for it before relying on copies).</summary>
+    internal bool LocalLevelTrusted => _local?.Trusted ?? true;
 
     /// <summary>Whether <see cref="Dispose"/> has run.</summary>
     internal bool IsDisposed => _services.IsDisposed;
@@ -75,8 +87,17 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         CachifyRedis.Unregister(this);
         RedisTelemetry.Untrack(_redis.Waiters);
         _services.Dispose();
+        _local?.Dispose();
+        _backplane?.Dispose();
         _redis.Dispose();
     }
+
+    /// <summary>
+    /// The backplane of the local level: Redis pub/sub on <c>{KeyPrefix}:backplane</c>, on the backend's connection. Its
+    /// heartbeats follow real time whatever the backend's clock, because a lost subscription is lost in real time.
+    /// </summary>
+    private static RedisBackplane CreateBackplane(IConnectionMultiplexer connection, RedisCacheOptions options)
+        => new(connection, new RedisBackplaneOptions { Channel = options.KeyPrefix + ":backplane", LoggerFactory = options.LoggerFactory });
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
@@ -91,13 +112,14 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         return _services.GetKeyspace<TKey, TValue>(
             new KeyspaceId(identity, mask, config.KeyHasTarget),
             config.DisplayName,
-            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results));
+            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results, KeyRules.TypedKeyMatchesText(config)));
     }
 
     /// <summary>Checks the options (also used by <c>AddCachifyRedis</c> at registration); the message names the option and the fix.</summary>
     internal static void Validate(RedisCacheOptions options)
     {
         RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
+        LocalHub.Validate(options.LocalCache, nameof(RedisCacheOptions), nameof(options));
         if (options.LockTimeout < MinLockTimeout || options.LockTimeout > RedisCacheOptions.MaxTimeout)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "RedisCacheOptions.LockTimeout must be between 100 milliseconds and 1 day. It bounds how long a dead process's lock blocks a key; 10 seconds suits most functions.");

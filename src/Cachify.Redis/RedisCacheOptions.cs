@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using CachifyNet.Stores;
 using Microsoft.Extensions.Logging;
 
 namespace CachifyNet.Redis;
@@ -12,6 +13,9 @@ public sealed class RedisCacheOptions
     private readonly TimeSpan? _lockWaitTimeout;
     private readonly ICacheSerializer? _serializer;
     private readonly TimeProvider? _timeProvider;
+    private readonly LocalCacheOptions? _localCache;
+
+    private static readonly LocalCacheOptions DefaultLocalCache = new();
 
     /// <summary>
     /// Gets the first part of every key this backend writes: values at <c>{KeyPrefix}:{…}</c>, locks at
@@ -78,6 +82,21 @@ public sealed class RedisCacheOptions
         init => _timeProvider = value;
     }
 
+    /// <summary>
+    /// Gets the local level: copies of the entries this process reads and writes, kept in its memory so that a hit costs
+    /// no round trip. A copy expires with its entry, and a backplane over Redis pub/sub (channel
+    /// <c>{KeyPrefix}:backplane</c>) drops it in every process as soon as any process stores, refreshes, invalidates or
+    /// clears the entry. While the backplane is lost, copies are not trusted: reads go to Redis (and fall back to the copy
+    /// only if Redis fails too, in <see cref="RedisErrorMode.Silent"/> mode).
+    /// </summary>
+    /// <value>The default is on, with the defaults of <see cref="LocalCacheOptions"/>. Set <c>new() { Enabled = false }</c> to read Redis every time.</value>
+    [AllowNull]
+    public LocalCacheOptions LocalCache
+    {
+        get => _localCache ?? DefaultLocalCache;
+        init => _localCache = value;
+    }
+
     /// <summary>Gets the factory of the logger that reports Redis errors and failed refreshes.</summary>
     /// <value>The default is none (nothing is logged).</value>
     public ILoggerFactory? LoggerFactory { get; init; }
@@ -90,6 +109,7 @@ public sealed class RedisCacheOptions
         LockWaitTimeout = LockWaitTimeout,
         OnError = OnError,
         Serializer = _serializer,
+        LocalCache = _localCache,
         TimeProvider = _timeProvider ?? timeProvider,
         LoggerFactory = LoggerFactory ?? loggerFactory,
     };

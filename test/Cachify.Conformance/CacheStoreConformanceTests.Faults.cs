@@ -103,6 +103,25 @@ public abstract partial class CacheStoreConformanceTests
     [Trait("Category", "Reliability")]
     [SkippableTheory]
     [SyncAndAsync]
+    public async Task Fault_Silent_StoreDown_LocalCopiesKeepAnsweringUntilTheirTtl(bool async)
+    {
+        Need();
+        var fault = NewFaultyStore(StoreErrors.Silent, localLevel: true);
+        var calls = 0;
+        var f = Wrap(async, "fault.local", x => Interlocked.Increment(ref calls), ttl: TimeSpan.FromMinutes(1), backend: fault.Backend);
+        Assert.Equal(1, await f.Invoke(1));
+
+        fault.Break();
+
+        Assert.Equal(1, await f.Invoke(1));          // the hot key does not run its function while the store is down
+        Assert.Equal(2, await f.Invoke(2));          // a key this process never read does (uncached)
+        Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(3, await f.Invoke(1));          // the copy expired with its entry
+    }
+
+    [Trait("Category", "Reliability")]
+    [SkippableTheory]
+    [SyncAndAsync]
     public async Task Fault_StoreBreaksWhileTheFunctionRuns_ItsResultIsReturned(bool async)
     {
         Need();

@@ -86,10 +86,12 @@ public abstract partial class CacheStoreConformanceTests : IDisposable
     protected virtual Task? BackgroundWorkDone(ICacheBackend backend) => null;
 
     /// <summary>
-    /// Makes a backend over a store the test can break and repair, with <paramref name="errors"/> as its error mode;
-    /// null (the default) when the fixture cannot inject faults: the fault tests are skipped with <see cref="FaultSkipReason"/>.
+    /// Makes a backend over a store the test can break and repair, with <paramref name="errors"/> as its error mode, and
+    /// with its local level (copies in process memory) on or off (<paramref name="localLevel"/>; the store's own path is
+    /// tested with it off); null (the default) when the fixture cannot inject faults, or has no local level and one is
+    /// asked for: the fault tests are skipped with <see cref="FaultSkipReason"/>.
     /// </summary>
-    protected virtual StoreFault? CreateFaultyStore(StoreErrors errors) => null;
+    protected virtual StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel) => null;
 
     /// <summary>Why the fault tests are skipped when <see cref="CreateFaultyStore"/> gives nothing.</summary>
     protected virtual string FaultSkipReason => "The fixture injects no faults of its store (it does not override CreateFaultyStore).";
@@ -133,6 +135,29 @@ public abstract partial class CacheStoreConformanceTests : IDisposable
     /// running at once never share entries or telemetry), through the synchronous API or the asynchronous one; the
     /// asynchronous form yields before it runs the body, so it completes asynchronously.
     /// </summary>
+    /// <summary>
+    /// Calls <paramref name="call"/> for <paramref name="x"/> until it answers something other than <paramref name="old"/>,
+    /// and returns that answer. A change another process made reaches this one's local level (if it has one) through a
+    /// backplane, in a bounded time during which the local copy may still answer; a test of what such a change does waits
+    /// for it here (without running the function meanwhile, since a copy answering does not run it). Fails after
+    /// <see cref="Bounded.Deadline"/>.
+    /// </summary>
+    protected static async Task<T> Changed<T>(Call<T> call, T old, int x = 1)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await call.Invoke(x);
+            if (!EqualityComparer<T>.Default.Equals(value, old))
+            {
+                return value;
+            }
+
+            Assert.True(watch.Elapsed < Bounded.Deadline, $"The change of key {x} never reached this process (it still answers {old}).");
+            await Task.Yield();
+        }
+    }
+
     protected Call<T> Wrap<T>(bool async, string name, Func<int, T> body, TimeSpan? ttl = null, bool neverDie = false, TimeSpan? idleTimeout = null, ICacheBackend? backend = null)
         => async
             ? Configure(Cachify.Wrap(async (int x) => { await Task.Yield(); return body(x); }), name, ttl, neverDie, idleTimeout, backend)
@@ -188,9 +213,9 @@ public abstract partial class CacheStoreConformanceTests : IDisposable
         return done!.Within("the background refreshes ended");
     }
 
-    private StoreFault NewFaultyStore(StoreErrors errors)
+    private StoreFault NewFaultyStore(StoreErrors errors, bool localLevel = false)
     {
-        var fault = CreateFaultyStore(errors);
+        var fault = CreateFaultyStore(errors, localLevel);
         Skip.If(fault is null, FaultSkipReason);
         return Own(fault!);
     }

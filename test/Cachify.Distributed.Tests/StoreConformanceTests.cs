@@ -12,6 +12,7 @@ public abstract class StoreConformanceTests(string kind) : CacheStoreConformance
 {
     private readonly StoreKind _kind = StoreKind.Create(kind);
     private readonly string _prefix = "c" + Guid.NewGuid().ToString("N")[..10];
+    private readonly InProcessBackplane _backplane = new();
 
     protected override string? SkipReason => _kind.SkipReason;
 
@@ -21,10 +22,10 @@ public abstract class StoreConformanceTests(string kind) : CacheStoreConformance
 
     protected override Task? BackgroundWorkDone(ICacheBackend backend) => backend.Services.WhenIdle();
 
-    protected override StoreFault? CreateFaultyStore(StoreErrors errors)
+    protected override StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel)
     {
         var store = new FaultyStore(_kind.Connect());
-        return new Fault(store, NewBackend(store, Time, errors == StoreErrors.Throw ? CacheStoreErrorMode.Throw : CacheStoreErrorMode.Silent));
+        return new Fault(store, NewBackend(store, Time, errors == StoreErrors.Throw ? CacheStoreErrorMode.Throw : CacheStoreErrorMode.Silent, localLevel));
     }
 
     protected override void Dispose(bool disposing)
@@ -36,8 +37,16 @@ public abstract class StoreConformanceTests(string kind) : CacheStoreConformance
         }
     }
 
-    private CacheStoreBackend NewBackend(CacheStore store, TimeProvider time, CacheStoreErrorMode onError)
-        => new(store, new CacheStoreBackendOptions { KeyPrefix = _prefix, TimeProvider = time, OnError = onError });
+    /// <summary>A backend of one process: local level on (the default) and the test's backplane between the processes.</summary>
+    private CacheStoreBackend NewBackend(CacheStore store, TimeProvider time, CacheStoreErrorMode onError, bool localLevel = true)
+        => new(store, new CacheStoreBackendOptions
+        {
+            KeyPrefix = _prefix,
+            TimeProvider = time,
+            OnError = onError,
+            LocalCache = new LocalCacheOptions { Enabled = localLevel },
+            Backplane = _backplane,
+        });
 
     /// <summary>Breaks the store by making every call of its client throw; repairs it by letting them through again.</summary>
     private sealed class Fault(FaultyStore store, CacheStoreBackend backend) : StoreFault

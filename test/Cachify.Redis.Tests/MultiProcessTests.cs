@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CachifyNet.Redis.Internal;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
@@ -73,7 +74,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
             return 42;
         }).Named("mp.hold").NoSelf().Backend(backend);
         Assert.Equal(42, f.Invoke(0));
-        backend.Context.EnsureSubscribed();
+        SyncRedisIo.Result(backend.Context.EnsureSubscribed<SyncRedisIo>());
 
         using (var worker = new WorkerProcess("hold", Fixture.EndPoint, Prefix, "mp.hold", LockMs.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {

@@ -49,7 +49,7 @@ public sealed class RedisConformanceTests(RedisServerFixture fixture) : CacheSto
 
     protected override Task? BackgroundWorkDone(ICacheBackend backend) => backend.Services.WhenIdle();
 
-    protected override StoreFault? CreateFaultyStore(StoreErrors errors) => new RedisFault(errors == StoreErrors.Throw ? RedisErrorMode.Throw : RedisErrorMode.Silent);
+    protected override StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel) => new RedisFault(errors == StoreErrors.Throw ? RedisErrorMode.Throw : RedisErrorMode.Silent, localLevel, Time);
 
     protected override void AgeStoredEntries(TimeSpan by)
     {
@@ -77,10 +77,11 @@ public sealed class RedisConformanceTests(RedisServerFixture fixture) : CacheSto
         private readonly ConnectionMultiplexer _connection;
         private readonly RedisCacheBackend _backend;
 
-        public RedisFault(RedisErrorMode mode)
+        public RedisFault(RedisErrorMode mode, bool localLevel, TimeProvider time)
         {
             _connection = _server.Connect();
-            _backend = new RedisCacheBackend(_connection, new RedisCacheOptions { KeyPrefix = "faults", OnError = mode });
+            _backend = new RedisCacheBackend(_connection, new RedisCacheOptions { KeyPrefix = "faults", OnError = mode, LocalCache = new() { Enabled = localLevel }, TimeProvider = time });
+            Bounded.Until(() => _backend.LocalLevelTrusted, "the local level's backplane is subscribed");
         }
 
         public override ICacheBackend Backend => _backend;

@@ -17,7 +17,7 @@ public sealed class RedisFaultTests
         using var connection = server.Connect();
         var logs = new ListLoggerFactory();
         using var errors = new BackendErrorCounter("fault.silent");
-        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", LoggerFactory = logs });
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "faults", LoggerFactory = logs, LocalCache = new() { Enabled = false } });
         var calls = 0;
         var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).Named("fault.silent").NoSelf().Backend(backend);
         var g = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).Named("fault.silent").NoSelf().Backend(backend);
@@ -60,7 +60,7 @@ public sealed class RedisFaultTests
         using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(collector)]);
         var time = new FakeTimeProvider();
         using var errors = new BackendErrorCounter("fault.outage");
-        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "outage", LoggerFactory = loggerFactory, TimeProvider = time });
+        using var backend = new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = "outage", LoggerFactory = loggerFactory, TimeProvider = time, LocalCache = new() { Enabled = false } });
         var f = Cachify.Wrap((int x) => x + 1).Named("fault.outage").Backend(backend);
         var g = Cachify.Wrap((int x) => Task.FromResult(x + 1)).Named("fault.outage").Backend(backend);
         Assert.Equal(2, f.Invoke(1));

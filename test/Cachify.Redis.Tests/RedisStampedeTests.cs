@@ -1,4 +1,5 @@
 using CachifyNet.Internal;
+using CachifyNet.Redis.Internal;
 
 namespace CachifyNet.Redis.Tests;
 
@@ -70,7 +71,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     public void Notification_WakesTheWaitersOfThatKeyOnly()
     {
         var backend = NewBackend(connection: NewConnection());
-        backend.Context.EnsureSubscribed();
+        SyncRedisIo.Result(backend.Context.EnsureSubscribed<SyncRedisIo>());
         using var wanted = backend.Context.Waiters.Add(Prefix + ":{k:1}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
         using var other = backend.Context.Waiters.Add(Prefix + ":{k:2}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 

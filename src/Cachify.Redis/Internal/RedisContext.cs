@@ -80,6 +80,9 @@ internal sealed class RedisContext : IDisposable
 
     public ICacheSerializer Serializer { get; }
 
+    /// <summary>The local level (copies in this process's memory), or null when it is off. Set once by the backend.</summary>
+    public LocalHub? Local { get; init; }
+
     public WaiterRegistry Waiters { get; } = new();
 
     /// <summary>Whether <see cref="Dispose"/> has run (for good).</summary>
@@ -162,7 +165,8 @@ internal sealed class RedisContext : IDisposable
 
     /// <summary>Subscribes to the notification channel once; a failure is logged and waiters poll instead.</summary>
     /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
-    public void EnsureSubscribed()
+    public async ValueTask EnsureSubscribed<TIo>()
+        where TIo : struct, IRedisIo
     {
         if (!TryBeginSubscribe())
         {
@@ -172,28 +176,7 @@ internal sealed class RedisContext : IDisposable
         try
         {
             var subscriber = SubscriberReady();
-            subscriber.Subscribe(Channel, _onNotification);
-            EndSubscribe(subscriber);
-        }
-        catch (Exception error) when (IsBackendError(error))
-        {
-            Interlocked.CompareExchange(ref _subscription, NotSubscribed, Subscribing);
-            RedisLog.SubscribeFailed(Logger, ChannelName, error);
-        }
-    }
-
-    /// <inheritdoc cref="EnsureSubscribed"/>
-    public async ValueTask EnsureSubscribedAsync()
-    {
-        if (!TryBeginSubscribe())
-        {
-            return;
-        }
-
-        try
-        {
-            var subscriber = SubscriberReady();
-            await subscriber.SubscribeAsync(Channel, _onNotification).ConfigureAwait(false);
+            await TIo.Subscribe(subscriber, Channel, _onNotification).ConfigureAwait(false);
             EndSubscribe(subscriber);
         }
         catch (Exception error) when (IsBackendError(error))

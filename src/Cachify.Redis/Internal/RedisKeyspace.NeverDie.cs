@@ -111,7 +111,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                 // let that call finish, then check again (it has most likely stored a fresh value).
                 var running = Volatile.Read(ref gate.Current);
                 Locks.Exit(key, gate);
-                await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+                await Release<AsyncRedisIo>(entry, token, extendMs: 0, binding).ConfigureAwait(false);
                 if (running is not null)
                 {
                     await ((Task)running.Task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -208,12 +208,11 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return;
         }
 
-        var entry = run.Entry;
+        var stamp = _local?.Observe(run.Entry.Text);
         bool stored;
         try
         {
-            _redis.Ready(entry.Value);
-            stored = (long)await _redis.Database.ScriptEvaluateAsync(RedisScripts.Commit, entry.All, CommitArgs(run.Token, tail, binding, entry)).ConfigureAwait(false) == 1;
+            stored = await Commit<AsyncRedisIo>(run.Entry, run.Token, tail, binding).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -222,11 +221,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return;
         }
 
-        if (AfterCommit(stored, in key, in args, binding, flight, generation))
-        {
-            await UnlinkAsync(entry).ConfigureAwait(false);
-        }
-        else if (!stored)
+        await Committed<AsyncRedisIo, TArgs>(stored, key, args, value, binding, flight, generation, run.Entry, stamp).ConfigureAwait(false);
+        if (!stored)
         {
             Services.Scheduler.Schedule(item, Services.Now + binding.TtlTicks);
         }
@@ -266,7 +262,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         {
             _renewal.Dispose();
             return Interlocked.Exchange(ref _released, 1) == 0
-                ? _keyspace.ReleaseAsync(Entry, Token, extendMs, _binding)
+                ? _keyspace.Release<AsyncRedisIo>(Entry, Token, extendMs, _binding).AsTask()
                 : Task.CompletedTask;
         }
 

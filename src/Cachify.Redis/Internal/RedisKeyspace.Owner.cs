@@ -7,13 +7,25 @@ namespace CachifyNet.Redis.Internal;
 /// What the owner of this process's execution of a key does: read the value or take the key's Redis lock in one
 /// script; when another process holds the lock, wait for its notification (or poll with back-off) and check again;
 /// with the lock, run the function while renewing the lock, then store the result only if the lock is still ours.
+/// Written once for both call forms (<see cref="IRedisIo"/>): synchronous callers make synchronous Redis calls.
 /// </summary>
 internal sealed partial class RedisKeyspace<TKey, TValue>
 {
     protected override TValue Produce<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
+        // Every Redis call of SyncRedisIo completes synchronously, and so does a synchronous function: so does the whole.
+        return SyncRedisIo.Result(Produce<SyncRedisIo, TArgs>(key, args, binding, flight, skipCache));
+    }
+
+    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+        => Produce<AsyncRedisIo, TArgs>(key, args, binding, flight, skipCache).AsTask();
+
+    private async ValueTask<TValue> Produce<TIo, TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache)
+        where TIo : struct, IRedisIo
+    {
         var generation = Generation;
         var entry = Entry(in key);
+        var stamp = _local?.Observe(entry.Text);
         var token = NewToken();
         var mode = skipCache ? AcquireMode.LockOnly : AcquireMode.ValueFirst;
         LockWait? wait = null;
@@ -26,27 +38,33 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                 try
                 {
                     _redis.Ready(entry.Value);
-                    reply = AcquireReply.Parse(_redis.Database.ScriptEvaluate(RedisScripts.Acquire, entry.All, [token, _redis.LockMs, (int)mode]));
+                    reply = AcquireReply.Parse(await TIo.ScriptEvaluate(_redis.Database, RedisScripts.Acquire, entry.All, [token, _redis.LockMs, (int)mode], CancellationToken.None).ConfigureAwait(false));
                 }
                 catch (Exception error) when (RedisContext.IsBackendError(error))
                 {
-                    return RunUncached(binding, in args, flight, "lock", error);
+                    // Redis failed for this call: run the function without the cache (Silent) or throw (Throw).
+                    if (_redis.Failed(binding.Tags, binding.Name, "lock", error) is { } fatal)
+                    {
+                        throw fatal;
+                    }
+
+                    return await Run<TIo, TArgs>(binding, args, flight).ConfigureAwait(false);
                 }
 
-                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, out var found, out var delay))
+                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, stamp, out var found, out var delay))
                 {
                     case Step.Return:
                         return found;
                     case Step.ReleaseAndReturn:
-                        Release(entry, token, extendMs: 0, binding);
+                        await Release<TIo>(entry, token, extendMs: 0, binding).ConfigureAwait(false);
                         return found;
                     case Step.Own:
-                        return RunAsOwner(entry, token, in key, in args, binding, flight, generation);
+                        return await RunAsOwner<TIo, TArgs>(entry, token, key, args, binding, flight, generation, stamp).ConfigureAwait(false);
                     case Step.Subscribe:
-                        _redis.EnsureSubscribed();
+                        await _redis.EnsureSubscribed<TIo>().ConfigureAwait(false);
                         break;
                     case Step.Wait:
-                        wait!.Wait(delay, flight.Token);
+                        await TIo.Wait(wait!, delay, flight.Token).ConfigureAwait(false);
                         Services.ThrowIfDisposed();
                         if (flight.Task.IsCompleted)
                         {
@@ -57,7 +75,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                         break;
                     case Step.TimedOut:
                         WaitTimedOut(binding);
-                        return Execute(binding, in args, flight);
+                        return await Run<TIo, TArgs>(binding, args, flight).ConfigureAwait(false);
                 }
             }
         }
@@ -67,71 +85,20 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    protected override async Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
-    {
-        var generation = Generation;
-        var entry = Entry(in key);
-        var token = NewToken();
-        var mode = skipCache ? AcquireMode.LockOnly : AcquireMode.ValueFirst;
-        LockWait? wait = null;
-        try
-        {
-            while (true)
-            {
-                wait?.Reset();
-                AcquireReply reply;
-                try
-                {
-                    _redis.Ready(entry.Value);
-                    reply = AcquireReply.Parse(await _redis.Database.ScriptEvaluateAsync(RedisScripts.Acquire, entry.All, [token, _redis.LockMs, (int)mode]).ConfigureAwait(false));
-                }
-                catch (Exception error) when (RedisContext.IsBackendError(error))
-                {
-                    return await RunUncachedAsync(binding, args, flight, "lock", error).ConfigureAwait(false);
-                }
+    /// <summary>Runs the function in the caller's form: a synchronous caller's function synchronously.</summary>
+    private static ValueTask<TValue> Run<TIo, TArgs>(Binding<TKey, TArgs, TValue> binding, TArgs args, Flight<TValue> flight)
+        where TIo : struct, IRedisIo
+        => TIo.IsAsync ? new(ExecuteAsync(binding, args, flight)) : new(Execute(binding, in args, flight));
 
-                switch (Decide(reply, ref mode, skipCache, in key, in args, binding, ref wait, entry, out var found, out var delay))
-                {
-                    case Step.Return:
-                        return found;
-                    case Step.ReleaseAndReturn:
-                        await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
-                        return found;
-                    case Step.Own:
-                        return await RunAsOwnerAsync(entry, token, key, args, binding, flight, generation).ConfigureAwait(false);
-                    case Step.Subscribe:
-                        await _redis.EnsureSubscribedAsync().ConfigureAwait(false);
-                        break;
-                    case Step.Wait:
-                        await wait!.WaitAsync(delay, flight.Token).ConfigureAwait(false);
-                        Services.ThrowIfDisposed();
-                        if (flight.Task.IsCompleted)
-                        {
-                            return default!; // abandoned at its hard timeout (see Produce)
-                        }
-
-                        break;
-                    case Step.TimedOut:
-                        WaitTimedOut(binding);
-                        return await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
-                }
-            }
-        }
-        finally
-        {
-            wait?.Dispose();
-        }
-    }
-
-    /// <summary>What to do after one <see cref="RedisScripts.Acquire"/> (shared by the synchronous and asynchronous paths).</summary>
-    private Step Decide<TArgs>(in AcquireReply reply, ref AcquireMode mode, bool skipCache, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, ref LockWait? wait, in EntryKeys entry, out TValue found, out TimeSpan delay)
+    /// <summary>What to do after one <see cref="RedisScripts.Acquire"/>.</summary>
+    private Step Decide<TArgs>(in AcquireReply reply, ref AcquireMode mode, bool skipCache, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, ref LockWait? wait, in EntryKeys entry, LocalLevel<TKey, TValue>.Stamp? stamp, out TValue found, out TimeSpan delay)
     {
         found = default!;
         delay = default;
         switch (reply.Status)
         {
             case AcquireReply.Found:
-                if (TryUse(reply.Value, reply.Number, in key, in args, binding, out found))
+                if (TryUse(reply.Value, reply.Number, in key, in args, binding, entry.Text, stamp, out found))
                 {
                     return Step.Return;
                 }
@@ -142,7 +109,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
 
             case AcquireReply.Taken:
                 // Double check under the lock: another process may have stored the value just before.
-                if (mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, out found))
+                if (mode != AcquireMode.LockOnly && TryUse(reply.Value, reply.Number, in key, in args, binding, entry.Text, stamp, out found))
                 {
                     return Step.ReleaseAndReturn;
                 }
@@ -174,13 +141,15 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Decodes a value found by a script (with Redis' time); a never-die reader registers to refresh it.</summary>
-    private bool TryUse<TArgs>(RedisValue raw, long nowMs, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, out TValue value)
+    /// <summary>Decodes a value found by a script (with Redis' time); a never-die reader registers to refresh it, and the local level keeps a copy.</summary>
+    private bool TryUse<TArgs>(RedisValue raw, long nowMs, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, string valueKey, LocalLevel<TKey, TValue>.Stamp? stamp, out TValue value)
     {
-        if (Decode(raw, binding, nowMs, out value, out var ageMs) != ReadResult.Hit)
+        if (Decode(raw, binding, nowMs, out value, out var header, out var ageMs) != ReadResult.Hit)
         {
             return false;
         }
+
+        Keep(in key, valueKey, stamp, ReadResult.Hit, value, in header, ageMs);
 
         if (binding.NeverDie)
         {
@@ -190,7 +159,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         return true;
     }
 
-    private TValue RunAsOwner<TArgs>(in EntryKeys entry, RedisValue token, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    private async ValueTask<TValue> RunAsOwner<TIo, TArgs>(EntryKeys entry, RedisValue token, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, LocalLevel<TKey, TValue>.Stamp? stamp)
+        where TIo : struct, IRedisIo
     {
         TValue value;
         using (var renewal = new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
@@ -198,45 +168,42 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             ReleaseWhenAbandoned(flight, entry, token, renewal, binding);
             try
             {
-                value = Execute(binding, in args, flight);
+                value = await Run<TIo, TArgs>(binding, args, flight).ConfigureAwait(false);
             }
             catch
             {
                 renewal.Dispose();
-                Release(entry, token, extendMs: 0, binding);
+                await Release<TIo>(entry, token, extendMs: 0, binding).ConfigureAwait(false);
                 throw;
             }
         }
 
-        if (!MayStore(flight, generation))
+        ReadOnlyMemory<byte>? encoded = null;
+        if (MayStore(flight, generation))
         {
-            Release(entry, token, extendMs: 0, binding);
-            return value;
-        }
-
-        ReadOnlyMemory<byte>? encoded;
-        try
-        {
-            encoded = Encode(value, binding);
-        }
-        catch
-        {
-            // Throw mode: the serialization error goes to the callers, and the lock is released (not left to expire).
-            Release(entry, token, extendMs: 0, binding);
-            throw;
+            try
+            {
+                encoded = Encode(value, binding);
+            }
+            catch
+            {
+                // Throw mode: the serialization error goes to the callers, and the lock is released (not left to expire).
+                await Release<TIo>(entry, token, extendMs: 0, binding).ConfigureAwait(false);
+                throw;
+            }
         }
 
         if (encoded is not { } tail)
         {
-            Release(entry, token, extendMs: 0, binding);
+            // Doomed by Invalidate or Clear, or a result that is not stored: the lock goes now.
+            await Release<TIo>(entry, token, extendMs: 0, binding).ConfigureAwait(false);
             return value;
         }
 
         bool stored;
         try
         {
-            _redis.Ready(entry.Value);
-            stored = (long)_redis.Database.ScriptEvaluate(RedisScripts.Commit, entry.All, CommitArgs(token, tail, binding, entry)) == 1;
+            stored = await Commit<TIo>(entry, token, tail, binding).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -248,87 +215,35 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             return value;
         }
 
-        if (AfterCommit(stored, in key, in args, binding, flight, generation))
-        {
-            // Clear ran while we stored: its SCAN may have missed the new value.
-            Unlink(entry);
-        }
-
+        await Committed<TIo, TArgs>(stored, key, args, value, binding, flight, generation, entry, stamp).ConfigureAwait(false);
         return value;
     }
 
-    private async Task<TValue> RunAsOwnerAsync<TArgs>(EntryKeys entry, RedisValue token, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    /// <summary>
+    /// The final write of an execution (a call's owner or a never-die refresh): stores the result only while the lock
+    /// still holds <paramref name="token"/>, deletes the lock and notifies waiters. Returns whether it stored; Redis
+    /// failures are thrown, for each path to handle its own way.
+    /// </summary>
+    private async ValueTask<bool> Commit<TIo>(EntryKeys entry, RedisValue token, ReadOnlyMemory<byte> tail, Binding<TKey, TValue> binding)
+        where TIo : struct, IRedisIo
     {
-        TValue value;
-        using (var renewal = new LockRenewal(_redis, entry.Lock, token, binding.Tags, binding.Name))
-        {
-            ReleaseWhenAbandoned(flight, entry, token, renewal, binding);
-            try
-            {
-                value = await ExecuteAsync(binding, args, flight).ConfigureAwait(false);
-            }
-            catch
-            {
-                renewal.Dispose();
-                await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
-                throw;
-            }
-        }
-
-        if (!MayStore(flight, generation))
-        {
-            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
-            return value;
-        }
-
-        ReadOnlyMemory<byte>? encoded;
-        try
-        {
-            encoded = Encode(value, binding);
-        }
-        catch
-        {
-            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
-            throw;
-        }
-
-        if (encoded is not { } tail)
-        {
-            await ReleaseAsync(entry, token, extendMs: 0, binding).ConfigureAwait(false);
-            return value;
-        }
-
-        bool stored;
-        try
-        {
-            _redis.Ready(entry.Value);
-            stored = (long)await _redis.Database.ScriptEvaluateAsync(RedisScripts.Commit, entry.All, CommitArgs(token, tail, binding, entry)).ConfigureAwait(false) == 1;
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            if (_redis.Failed(binding.Tags, binding.Name, "set", error) is { } fatal)
-            {
-                throw fatal;
-            }
-
-            return value;
-        }
-
-        if (AfterCommit(stored, in key, in args, binding, flight, generation))
-        {
-            await UnlinkAsync(entry).ConfigureAwait(false);
-        }
-
-        return value;
+        _redis.Ready(entry.Value);
+        var stored = await TIo.ScriptEvaluate(_redis.Database, RedisScripts.Commit, entry.All, [token, tail, Px(binding), _redis.ChannelName, entry.Text], CancellationToken.None).ConfigureAwait(false);
+        return (long)stored == 1;
     }
 
-    /// <summary>Bookkeeping after the final write; true when a Clear raced with it and the value must go.</summary>
-    private bool AfterCommit<TArgs>(bool stored, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation)
+    /// <summary>
+    /// After the final write (of a call's owner or of a never-die refresh): the one place where a value this process
+    /// computed is known to be stored. A never-die value registers to be refreshed; a value a Clear raced with goes; the
+    /// local level keeps a copy (this process reads its own write) and the other processes are told to drop theirs.
+    /// </summary>
+    private async ValueTask Committed<TIo, TArgs>(bool stored, TKey key, TArgs args, TValue value, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, EntryKeys entry, LocalLevel<TKey, TValue>.Stamp? stamp)
+        where TIo : struct, IRedisIo
     {
         if (!stored)
         {
             RedisLog.LockLost(Logger, binding.Name);
-            return false;
+            return;
         }
 
         if (binding.NeverDie)
@@ -336,11 +251,28 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             RegisterWrite(in key, in args, binding);
         }
 
-        return !MayStore(flight, generation);
-    }
+        if (_local is { } local)
+        {
+            Keep(in key, entry.Text, stamp, value, binding);
+            try
+            {
+                await Publish<TIo>(local.Hub, entry.Text, cleared: false).ConfigureAwait(false);
+            }
+            catch (Exception error) when (RedisContext.IsBackendError(error))
+            {
+                if (_redis.Failed(binding.Tags, binding.Name, "publish", error) is { } fatal)
+                {
+                    throw fatal;
+                }
+            }
+        }
 
-    private RedisValue[] CommitArgs(RedisValue token, ReadOnlyMemory<byte> tail, Binding<TKey, TValue> binding, in EntryKeys entry)
-        => [token, tail, Px(binding), _redis.ChannelName, entry.Text];
+        if (!MayStore(flight, generation))
+        {
+            // Clear ran while we stored: its SCAN may have missed the new value.
+            await Unlink<TIo>(entry).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// The PX of a value: the TTL; for never-die entries 11 × TTL, so the last good value survives failed refreshes
@@ -380,27 +312,6 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Redis failed for this call: run the function without the cache (Silent) or throw (Throw).</summary>
-    private TValue RunUncached<TArgs>(Binding<TKey, TArgs, TValue> binding, in TArgs args, Flight<TValue> flight, string operation, Exception error)
-    {
-        if (_redis.Failed(binding.Tags, binding.Name, operation, error) is { } fatal)
-        {
-            throw fatal;
-        }
-
-        return Execute(binding, in args, flight);
-    }
-
-    private Task<TValue> RunUncachedAsync<TArgs>(Binding<TKey, TArgs, TValue> binding, TArgs args, Flight<TValue> flight, string operation, Exception error)
-    {
-        if (_redis.Failed(binding.Tags, binding.Name, operation, error) is { } fatal)
-        {
-            return Task.FromException<TValue>(fatal);
-        }
-
-        return ExecuteAsync(binding, args, flight);
-    }
-
     /// <summary>
     /// The lock stayed with another process for <c>LockWaitTimeout</c>: throws in Throw mode; in Silent mode logs,
     /// and the caller runs the function itself without storing (the lock is not its own).
@@ -423,25 +334,13 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// call on a caller's path, it fails at once while the multiplexer reports Redis disconnected, rather than hold
     /// the caller (and the function's result or exception) in the multiplexer's backlog until the client timeout.
     /// </summary>
-    private void Release(in EntryKeys entry, RedisValue token, long extendMs, Binding<TKey, TValue> binding)
+    private async ValueTask Release<TIo>(EntryKeys entry, RedisValue token, long extendMs, Binding<TKey, TValue> binding)
+        where TIo : struct, IRedisIo
     {
         try
         {
             _redis.Ready(entry.Value);
-            _redis.Database.ScriptEvaluate(RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text]);
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            _redis.BackgroundFailed(binding.Tags, binding.Name, "release", error);
-        }
-    }
-
-    private async Task ReleaseAsync(EntryKeys entry, RedisValue token, long extendMs, Binding<TKey, TValue> binding)
-    {
-        try
-        {
-            _redis.Ready(entry.Value);
-            await _redis.Database.ScriptEvaluateAsync(RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text]).ConfigureAwait(false);
+            await TIo.ScriptEvaluate(_redis.Database, RedisScripts.Release, entry.All, [token, extendMs, _redis.ChannelName, entry.Text], CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -481,7 +380,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             }
 
             renewal.Dispose();
-            _ = keyspace.ReleaseAsync(entry, token, extendMs: 0, binding);
+            _ = keyspace.Release<AsyncRedisIo>(entry, token, extendMs: 0, binding).AsTask();
         }
     }
 

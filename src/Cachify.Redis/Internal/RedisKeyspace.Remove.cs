@@ -1,3 +1,4 @@
+using CachifyNet.Internal;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Internal;
@@ -7,8 +8,9 @@ namespace CachifyNet.Redis.Internal;
 /// process finds its lock gone and stores nothing. Clear scans every primary for this function's keys
 /// (<c>SCAN MATCH</c>, never <c>KEYS</c>; on a cluster, the primaries that own slots now) and unlinks them in
 /// batches, in two passes: locks first, then values and wait markers. The primaries are scanned concurrently, and a
-/// page's batches (one per hash slot on a cluster) are sent at once. A failed Invalidate or Clear throws in both
-/// error modes (<see cref="RedisContext.RemovalFailed"/>).
+/// page's batches (one per hash slot on a cluster) are sent at once (<see cref="IRedisIo.ExecuteAll"/>). A failed Invalidate or
+/// Clear throws in both error modes (<see cref="RedisContext.RemovalFailed"/>). Both are written once for the two call
+/// forms (<see cref="IRedisIo"/>).
 /// </summary>
 /// <remarks>
 /// Why two passes: an owner stores only while its lock still holds its token (<see cref="RedisScripts.Commit"/>), and
@@ -28,7 +30,17 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// </summary>
     internal Action<bool>? ClearPageScanned { get; set; }
 
-    public override void Remove(in TKey key)
+    public override void Remove(in TKey key) => SyncRedisIo.Result(Remove<SyncRedisIo>(key, CancellationToken.None));
+
+    public override ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken) => Remove<AsyncRedisIo>(key, cancellationToken);
+
+    public override void Clear() => SyncRedisIo.Result(Clear<SyncRedisIo>(CancellationToken.None));
+
+    public override ValueTask ClearAsync(CancellationToken cancellationToken) => Clear<AsyncRedisIo>(cancellationToken);
+
+    /// <summary>Invalidate: this process's execution of the key stores nothing, its never-die registration goes, then the entry and its lock go in Redis.</summary>
+    private async ValueTask Remove<TIo>(TKey key, CancellationToken cancellationToken)
+        where TIo : struct, IRedisIo
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
@@ -37,144 +49,132 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
         try
         {
             _redis.Ready(entry.Value);
-            _redis.Database.ScriptEvaluate(RedisScripts.Invalidate, entry.All, [_redis.ChannelName, entry.Text]);
+            await TIo.ScriptEvaluate(_redis.Database, RedisScripts.Invalidate, entry.All, [_redis.ChannelName, entry.Text], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
+            _local?.Evict(in key, entry.Text);
             throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
+        }
+
+        // After the removal, so that no copy read before it lands after; then the other processes drop theirs.
+        if (_local is { } local)
+        {
+            local.Evict(in key, entry.Text);
+            await PublishRemoval<TIo>(local.Hub, entry.Text, cleared: false, "invalidate").ConfigureAwait(false);
         }
     }
 
-    public override async ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken)
-    {
-        Services.ThrowIfDisposed();
-        Locks.Doom(key);
-        _neverDie.Drop(in key);
-        var entry = Entry(in key);
-        try
-        {
-            _redis.Ready(entry.Value);
-            await WithCancellation(_redis.Database.ScriptEvaluateAsync(RedisScripts.Invalidate, entry.All, [_redis.ChannelName, entry.Text]), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            throw _redis.RemovalFailed(_tags, _displayName, "invalidate", error);
-        }
-    }
-
-    public override void Clear()
+    /// <summary>Clear: the local part (<see cref="ForgetAll"/>), then every primary's locks, then every primary's values and markers (see the remarks on this class).</summary>
+    private async ValueTask Clear<TIo>(CancellationToken cancellationToken)
+        where TIo : struct, IRedisIo
     {
         Services.ThrowIfDisposed();
         ForgetAll();
         try
         {
-            var primaries = Primaries(probe => (string?)probe.Execute("EVAL", ClusterSlots.NodesScript, 0));
-            ScanAndUnlinkAll(primaries, locks: true);
-            ScanAndUnlinkAll(primaries, locks: false);
+            var servers = _redis.Connection.GetServers();
+            var probe = ClusterProbe(servers);
+            var nodes = probe is null ? null : (string?)await TIo.Execute(probe, "EVAL", [ClusterSlots.NodesScript, 0]).ConfigureAwait(false);
+            var primaries = Primaries(servers, probe, nodes);
+            await ScanAndUnlink<TIo>(primaries, locks: true, cancellationToken).ConfigureAwait(false);
+            await ScanAndUnlink<TIo>(primaries, locks: false, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
+            _local?.Clear();
             throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
+        }
+
+        if (_local is { } local)
+        {
+            local.Clear();
+            await PublishRemoval<TIo>(local.Hub, _valuePrefix, cleared: true, "clear").ConfigureAwait(false);
         }
     }
 
-    public override async ValueTask ClearAsync(CancellationToken cancellationToken)
+    /// <summary>Tells the other processes of an Invalidate or Clear; a notice that could not be sent fails the call, as a failed removal does.</summary>
+    private async ValueTask PublishRemoval<TIo>(LocalHub hub, string text, bool cleared, string operation)
+        where TIo : struct, IRedisIo
     {
-        Services.ThrowIfDisposed();
-        ForgetAll();
         try
         {
-            await RemoveEverywhereAsync(cancellationToken).ConfigureAwait(false);
+            await Publish<TIo>(hub, text, cleared).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
-            throw _redis.RemovalFailed(_tags, _displayName, "clear", error);
+            throw _redis.RemovalFailed(_tags, _displayName, operation, error);
         }
     }
 
-    /// <summary>Every primary's locks, then every primary's values and markers (see the remarks on this class); the primaries in parallel.</summary>
-    private async Task RemoveEverywhereAsync(CancellationToken cancellationToken)
+    /// <summary>Publishes a notice in the caller's form (a synchronous caller's synchronously).</summary>
+    private static ValueTask Publish<TIo>(LocalHub hub, string text, bool cleared)
+        where TIo : struct, IRedisIo
     {
-        var servers = _redis.Connection.GetServers();
-        var probe = ClusterProbe(servers);
-        var nodes = probe is null ? null : (string?)await probe.ExecuteAsync("EVAL", ClusterSlots.NodesScript, 0).ConfigureAwait(false);
-        var primaries = Primaries(servers, probe, nodes);
-        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: true, cancellationToken))).ConfigureAwait(false);
-        await Task.WhenAll(primaries.Select(server => ScanAndUnlinkAsync(server, locks: false, cancellationToken))).ConfigureAwait(false);
-    }
-
-    /// <summary>One pass of Clear on one server: this function's locks, or its values and wait markers.</summary>
-    private async Task ScanAndUnlinkAsync(IServer server, bool locks, CancellationToken cancellationToken)
-    {
-        RedisValue cursor = 0;
-        do
+        if (TIo.IsAsync)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", locks ? _lockScanPattern : _scanPattern, "COUNT", ScanPageSize).ConfigureAwait(false))!;
-            cursor = (RedisValue)reply[0];
-            ClearPageScanned?.Invoke(locks);
-            await Task.WhenAll(Unlinks(server, PassKeys((RedisKey[])reply[1]!, locks))).ConfigureAwait(false);
+            return cleared ? hub.PublishClearedAsync(text, CancellationToken.None) : hub.PublishChangedAsync(text, CancellationToken.None);
         }
-        while (cursor != 0);
+
+        if (cleared)
+        {
+            hub.PublishCleared(text);
+        }
+        else
+        {
+            hub.PublishChanged(text);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>
-    /// The synchronous pass of Clear over every primary at once, in lockstep: one SCAN page from each primary, then
-    /// every UNLINK of those pages (one per hash slot on a cluster), each round sent together and waited for together.
-    /// It blocks on StackExchange.Redis' own tasks only (completed by its I/O, never by continuations on the thread
-    /// pool), so it costs round trips, not threads, and cannot starve the pool.
+    /// One pass of Clear over every primary, in lockstep: a round of one SCAN page from each primary, then a round of
+    /// every UNLINK of those pages (one per hash slot on a cluster); see <see cref="IRedisIo.ExecuteAll"/>.
     /// </summary>
-    private void ScanAndUnlinkAll(List<IServer> primaries, bool locks)
+    private async ValueTask ScanAndUnlink<TIo>(List<IServer> primaries, bool locks, CancellationToken cancellationToken)
+        where TIo : struct, IRedisIo
     {
         var cursors = Enumerable.Repeat((RedisValue)0, primaries.Count).ToArray();
         var pending = Enumerable.Range(0, primaries.Count).ToList();
         var pattern = locks ? _lockScanPattern : _scanPattern;
         while (pending.Count > 0)
         {
-            var scans = pending.Select(i => primaries[i].ExecuteAsync("SCAN", cursors[i], "MATCH", pattern, "COUNT", ScanPageSize)).ToArray();
-            WaitAll(scans);
-            var unlinks = new List<Task>();
+            cancellationToken.ThrowIfCancellationRequested();
+            var scans = await TIo.ExecuteAll(pending.ConvertAll(i => new ServerCommand(primaries[i], "SCAN", [cursors[i], "MATCH", pattern, "COUNT", ScanPageSize]))).ConfigureAwait(false);
+            var unlinks = new List<ServerCommand>();
             for (var n = 0; n < scans.Length; n++)
             {
                 var i = pending[n];
-                var reply = (RedisResult[])scans[n].Result!;
+                var reply = (RedisResult[])scans[n]!;
                 cursors[i] = (RedisValue)reply[0];
                 ClearPageScanned?.Invoke(locks);
-                unlinks.AddRange(Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks)));
+                Unlinks(primaries[i], PassKeys((RedisKey[])reply[1]!, locks), unlinks);
             }
 
-            WaitAll([.. unlinks]);
+            await TIo.ExecuteAll(unlinks).ConfigureAwait(false);
             pending.RemoveAll(i => cursors[i] == 0);
         }
     }
 
-    /// <summary>Waits for every task and throws the first failure itself (not wrapped in an AggregateException).</summary>
-    private static void WaitAll(Task[] tasks)
-    {
-        try
-        {
-            Task.WaitAll(tasks);
-        }
-        catch (AggregateException error) when (error.InnerExceptions.Count > 0)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.InnerExceptions[0]);
-        }
-    }
-
-    /// <summary>UNLINKs of one page's keys on one server, sent at once: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
-    private List<Task<RedisResult>> Unlinks(IServer server, RedisKey[] keys)
+    /// <summary>The UNLINKs of one page's keys on one server: one command, or on a cluster one per hash slot (a command may touch one slot only).</summary>
+    private void Unlinks(IServer server, RedisKey[] keys, List<ServerCommand> commands)
     {
         if (keys.Length == 0)
         {
-            return [];
+            return;
         }
 
         if (server.ServerType != ServerType.Cluster)
         {
-            return [server.ExecuteAsync("UNLINK", Array.ConvertAll(keys, static key => (object)key))];
+            commands.Add(new ServerCommand(server, "UNLINK", Array.ConvertAll(keys, static key => (object)key)));
+            return;
         }
 
-        return [.. keys.GroupBy(_redis.Connection.HashSlot).Select(slot => server.ExecuteAsync("UNLINK", slot.Select(static key => (object)key).ToArray()))];
+        foreach (var slot in keys.GroupBy(_redis.Connection.HashSlot))
+        {
+            commands.Add(new ServerCommand(server, "UNLINK", slot.Select(static key => (object)key).ToArray()));
+        }
     }
 
     /// <summary>The keys of a page this pass removes: the second pass skips locks (taken after the first pass, by executions that began during the Clear).</summary>
@@ -200,25 +200,13 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     }
 
     /// <summary>Removes a value written while a Clear ran (the Clear's SCAN may have missed it).</summary>
-    private void Unlink(in EntryKeys entry)
+    private async ValueTask Unlink<TIo>(EntryKeys entry)
+        where TIo : struct, IRedisIo
     {
         try
         {
             _redis.Ready(entry.Value);
-            _redis.Database.KeyDelete(entry.Value);
-        }
-        catch (Exception error) when (RedisContext.IsBackendError(error))
-        {
-            _redis.BackgroundFailed(_tags, _displayName, "clear", error);
-        }
-    }
-
-    private async Task UnlinkAsync(EntryKeys entry)
-    {
-        try
-        {
-            _redis.Ready(entry.Value);
-            await _redis.Database.KeyDeleteAsync(entry.Value).ConfigureAwait(false);
+            await TIo.KeyDelete(_redis.Database, entry.Value).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
@@ -229,13 +217,6 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     /// <summary>A connected node of a cluster, to ask which primaries own slots; null when not on a cluster.</summary>
     private static IServer? ClusterProbe(IServer[] servers)
         => Array.Find(servers, static server => server.IsConnected && server.ServerType == ServerType.Cluster);
-
-    private List<IServer> Primaries(Func<IServer, string?> readNodes)
-    {
-        var servers = _redis.Connection.GetServers();
-        var probe = ClusterProbe(servers);
-        return Primaries(servers, probe, probe is null ? null : readNodes(probe));
-    }
 
     /// <summary>
     /// The servers to scan. Not a cluster (<paramref name="probe"/> null): every primary the multiplexer knows. A

@@ -25,9 +25,10 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private readonly Telemetry.Tags _tags;
     private readonly NeverDieRegistry<TKey, TValue> _neverDie;
     private readonly ResultContract? _results;
+    private readonly LocalLevel<TKey, TValue>? _local;
     private int _unfaithfulLogged;
 
-    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName, ResultContract? results = null)
+    public RedisKeyspace(RedisContext redis, string identity, int mask, string displayName, ResultContract? results = null, bool typedKeyMatchesText = true)
         : base(redis.Services, identity)
     {
         _redis = redis;
@@ -44,6 +45,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         _scanPattern = redis.Prefix + ":*{" + RedisKeyRules.GlobEscape(identity) + ":*";
         _lockScanPattern = redis.Prefix + ":lock:{" + RedisKeyRules.GlobEscape(identity) + ":*";
         _tags = new Telemetry.Tags(displayName, redis.Services.Kind);
+        _local = redis.Local?.CreateLevel<TKey, TValue>(_valuePrefix, typedKeyMatchesText ? null : key => ValueKey(in key));
     }
 
     /// <summary>Never-die entries this process refreshes (tests).</summary>
@@ -69,16 +71,37 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             return false;
         }
 
-        RedisKey valueKey = ValueKey(in key);
+        if (_local is { } local && local.TryGet(in key, reader, out value, out var neverDie))
+        {
+            ServedLocally(in key, neverDie);
+            return true;
+        }
+
+        var text = ValueKey(in key);
+        var stamp = _local?.Observe(text);
+        RedisKey valueKey = text;
         ReadResult read;
+        EnvelopeHeader header;
+        long ageMs;
         try
         {
             _redis.Ready(valueKey);
-            read = Decode(_redis.Database.StringGet(valueKey), reader, nowMs: null, out value, out _);
+            if (stamp is null)
+            {
+                read = Decode(_redis.Database.StringGet(valueKey), reader, nowMs: null, out value, out header, out ageMs);
+            }
+            else
+            {
+                read = ReadResult.NeedsTime; // a copy needs the entry's age: read it with Redis' time
+                value = default!;
+                header = default;
+                ageMs = 0;
+            }
+
             if (read == ReadResult.NeedsTime)
             {
                 var reply = (RedisResult[])_redis.Database.ScriptEvaluate(RedisScripts.ReadWithTime, [valueKey])!;
-                read = Decode((RedisValue)reply[0], reader, (long)reply[1], out value, out _);
+                read = Decode((RedisValue)reply[0], reader, (long)reply[1], out value, out header, out ageMs);
             }
 
             _redis.Succeeded();
@@ -95,10 +118,52 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 throw fatal;
             }
 
-            return false;
+            return _local is not null && _local.TryGetFallback(in key, reader, out value);
         }
 
+        Keep(in key, text, stamp, read, value, in header, ageMs);
         return Served(read, in key);
+    }
+
+    /// <summary>The asynchronous hit path: a trusted local copy's completed task, allocation-free.</summary>
+    public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
+    {
+        if (_local is { } local && !(reader.NeverDie && !_neverDie.Contains(in key)) && local.TryGetTask(in key, reader, out task, out var neverDie))
+        {
+            ServedLocally(in key, neverDie);
+            return true;
+        }
+
+        task = null;
+        return false;
+    }
+
+    /// <summary>A local hit: a copy of a never-die entry counts as a read of it (for its idle limit).</summary>
+    private void ServedLocally(in TKey key, bool neverDie)
+    {
+        if (neverDie)
+        {
+            _neverDie.Touch(in key);
+        }
+    }
+
+    /// <summary>Keeps a local copy of a value read from Redis (aged by Redis' clock), unless its entry changed since <paramref name="stamp"/>.</summary>
+    private void Keep(in TKey key, string valueKey, LocalLevel<TKey, TValue>.Stamp? stamp, ReadResult read, TValue value, in EnvelopeHeader header, long ageMs)
+    {
+        if (stamp is { } taken && read == ReadResult.Hit)
+        {
+            var ttl = header.TtlMs == 0 ? long.MaxValue : Services.ToTicks(TimeSpan.FromMilliseconds(header.TtlMs));
+            _local!.Put(in key, valueKey, value, taken, ttl, header.NeverDie, Services.ToTicks(TimeSpan.FromMilliseconds(ageMs)));
+        }
+    }
+
+    /// <summary>Keeps a local copy of a value this process just stored (or read in the owner's path).</summary>
+    private void Keep(in TKey key, string valueKey, LocalLevel<TKey, TValue>.Stamp? stamp, TValue value, Binding<TKey, TValue> writer)
+    {
+        if (stamp is { } taken)
+        {
+            _local!.Put(in key, valueKey, value, taken, writer.TtlTicks, writer.NeverDie, ageTicks: 0);
+        }
     }
 
     /// <summary>The asynchronous call path: GET first, then (on a miss) the core's single flight and <see cref="ProduceAsync"/>.</summary>
@@ -115,21 +180,35 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private async Task<TValue> ReadThenInvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken cancellationToken)
     {
         var waitToken = cancellationToken.CanBeCanceled ? cancellationToken : binding.Invoker.ArgumentToken(in args);
-        RedisKey valueKey = ValueKey(in key);
+        var text = ValueKey(in key);
+        var stamp = _local?.Observe(text);
+        RedisKey valueKey = text;
         ReadResult read;
         TValue value;
+        EnvelopeHeader header = default;
+        long ageMs = 0;
         try
         {
             _redis.Ready(valueKey);
-            var raw = await WithCancellation(_redis.Database.StringGetAsync(valueKey), waitToken).ConfigureAwait(false);
-            read = Decode(raw, binding, nowMs: null, out value, out _);
+            if (stamp is null)
+            {
+                var raw = await WithCancellation(_redis.Database.StringGetAsync(valueKey), waitToken).ConfigureAwait(false);
+                read = Decode(raw, binding, nowMs: null, out value, out header, out ageMs);
+            }
+            else
+            {
+                read = ReadResult.NeedsTime; // a copy needs the entry's age: read it with Redis' time
+                value = default!;
+            }
+
             if (read == ReadResult.NeedsTime)
             {
                 var reply = (RedisResult[])(await WithCancellation(_redis.Database.ScriptEvaluateAsync(RedisScripts.ReadWithTime, [valueKey]), waitToken).ConfigureAwait(false))!;
-                read = Decode((RedisValue)reply[0], binding, (long)reply[1], out value, out _);
+                read = Decode((RedisValue)reply[0], binding, (long)reply[1], out value, out header, out ageMs);
             }
 
             _redis.Succeeded();
+            Keep(in key, text, stamp, read, value, in header, ageMs);
         }
         catch (RedisServerException error) when (IsWrongType(error))
         {
@@ -144,8 +223,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
                 throw fatal;
             }
 
-            read = ReadResult.Miss;
             value = default!;
+            read = _local is not null && _local.TryGetFallback(in key, binding, out value) ? ReadResult.Hit : ReadResult.Miss;
         }
 
         if (Served(read, in key))
@@ -174,16 +253,17 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     /// or result type) or older than the reader's TTL allows; <see cref="ReadResult.NeedsTime"/> when the age rule
     /// applies and Redis' time (<paramref name="nowMs"/>) is not known yet.
     /// </summary>
-    private ReadResult Decode(RedisValue raw, Binding<TKey, TValue> reader, long? nowMs, out TValue value, out long ageMs)
+    private ReadResult Decode(RedisValue raw, Binding<TKey, TValue> reader, long? nowMs, out TValue value, out EnvelopeHeader header, out long ageMs)
     {
         value = default!;
+        header = default;
         ageMs = 0;
         if (raw.IsNull)
         {
             return ReadResult.Miss;
         }
 
-        if (!Envelope.TryRead((ReadOnlyMemory<byte>)raw, out var header))
+        if (!Envelope.TryRead((ReadOnlyMemory<byte>)raw, out header))
         {
             Unreadable(reader, "not a value of this Cachify format", error: null);
             return ReadResult.Miss;

@@ -34,6 +34,7 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
 {
     private readonly BackendServices _services;
     private readonly StoreContext _context;
+    private readonly LocalHub? _local;
 
     /// <summary>Creates a backend over <paramref name="store"/>, which it does not dispose.</summary>
     /// <param name="store">Where entries live.</param>
@@ -55,10 +56,13 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
             throw new ArgumentException("CacheStoreBackendOptions.Serializer is null. Leave it unset for SystemTextJsonCacheSerializer.Default, or set an ICacheSerializer.", nameof(options));
         }
 
+        LocalHub.Validate(options.LocalCache, nameof(CacheStoreBackendOptions), nameof(options));
         Store = store;
         Options = options;
         _services = new BackendServices(nameof(CacheStoreBackend), "store", options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
-        _context = new StoreContext(store, options, _services);
+        _local = options.LocalCache.Enabled ? new LocalHub(_services, options.LocalCache, options.Backplane) : null;
+        _context = new StoreContext(store, options, _services, _local);
+        _local?.Start();
     }
 
     /// <summary>Gets the store the backend uses.</summary>
@@ -69,9 +73,13 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
 
     BackendServices ICacheBackend.Services => _services;
 
-    /// <summary>Stops never-die refreshes, for good. Entries stay in the store for other processes.</summary>
+    /// <summary>Stops never-die refreshes and the backplane subscription, and drops the local copies, for good. Entries stay in the store for other processes.</summary>
     /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>. Calling it again does nothing.</remarks>
-    public void Dispose() => _services.Dispose();
+    public void Dispose()
+    {
+        _services.Dispose();
+        _local?.Dispose();
+    }
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
@@ -82,7 +90,7 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
         return _services.GetKeyspace<TKey, TValue>(
             new KeyspaceId(identity, mask, config.KeyHasTarget), // keys with a target have their own type
             config.DisplayName,
-            () => new StoreKeyspace<TKey, TValue>(_context, identity, mask, config.DisplayName, results));
+            () => new StoreKeyspace<TKey, TValue>(_context, identity, mask, config.DisplayName, results, KeyRules.TypedKeyMatchesText(config)));
     }
 
     private static void ValidatePrefix(string? prefix, string paramName)

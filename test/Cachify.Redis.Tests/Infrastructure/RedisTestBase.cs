@@ -42,6 +42,7 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
             Serializer = options.Serializer,
             TimeProvider = options.TimeProvider,
             LoggerFactory = options.LoggerFactory,
+            LocalCache = options.LocalCache,
         });
         _owned.Add(backend);
         return backend;

@@ -84,7 +84,7 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
     {
         foreach (var mode in new[] { RedisErrorMode.Silent, RedisErrorMode.Throw })
         {
-            var backend = NewBackend(new RedisCacheOptions { OnError = mode }, prefix: Prefix + mode);
+            var backend = NewBackend(new RedisCacheOptions { OnError = mode, LocalCache = new() { Enabled = false } }, prefix: Prefix + mode);
             var calls = 0;
             var f = Cachify.Wrap((int x) => ++calls).Named("foreign").NoSelf().Backend(backend);
             var g = Cachify.Wrap((int x) => Task.FromResult(++calls)).Named("foreign").NoSelf().Backend(backend);

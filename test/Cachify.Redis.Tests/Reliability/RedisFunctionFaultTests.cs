@@ -228,7 +228,7 @@ public sealed class RedisFunctionFaultTests(RedisServerFixture fixture) : RedisT
     {
         // Redis keeps no stale copy past the TTL (it expires the key), so a soft timeout there serves nothing early.
         var time = new FakeTimeProvider();
-        var backend = NewBackend(new RedisCacheOptions { TimeProvider = time });
+        var backend = NewBackend(new RedisCacheOptions { TimeProvider = time, LocalCache = new() { Enabled = false } }); // Redis' expiry, not a local copy's
         var slow = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var executions = 0;
         var f = Cachify.Wrap((int x) => Interlocked.Increment(ref executions) == 1 ? Task.FromResult("v1") : slow.Task)

@@ -74,6 +74,37 @@ internal static class KeyRules
         return KeyJson.Text(value, declaredType);
     };
 
+    /// <summary>
+    /// Whether two typed keys of the wrapper are equal exactly when their texts are (a <c>KeyBy</c> text, or only built-in
+    /// argument types and no target). Otherwise (an argument keyed by content, a custom <c>Equals</c>, a captured value),
+    /// a backend that keys its entries by text must not take a typed key's equality for the text's: its local level checks
+    /// the text of each hit.
+    /// </summary>
+    public static bool TypedKeyMatchesText(WrapperConfig config)
+    {
+        if (config.KeyBy is not null)
+        {
+            return true;
+        }
+
+        if (config.KeyHasTarget)
+        {
+            return false;
+        }
+
+        var types = config.Function.ParameterTypes;
+        for (var i = 0; i < types.Length; i++)
+        {
+            var type = Nullable.GetUnderlyingType(types[i]) ?? types[i];
+            if ((config.KeyMask & (1 << i)) != 0 && (!ArgText.IsKnown(type) || type == typeof(byte[])))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Bit i set when parameter i is part of the key and keyed by reference (for the never-hit warning).</summary>
     public static int ReferenceMask(WrapperConfig config)
     {

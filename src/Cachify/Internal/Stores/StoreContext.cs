@@ -8,7 +8,7 @@ namespace CachifyNet.Internal.Stores;
 /// store's failures (counted always; thrown in Throw mode; logged in Silent mode, one detailed line per
 /// <see cref="Interval"/> while the store keeps failing, and one line when it works again).
 /// </summary>
-internal sealed class StoreContext(CacheStore store, CacheStoreBackendOptions options, BackendServices services)
+internal sealed class StoreContext(CacheStore store, CacheStoreBackendOptions options, BackendServices services, LocalHub? local)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
 
@@ -26,6 +26,9 @@ internal sealed class StoreContext(CacheStore store, CacheStoreBackendOptions op
     public CacheStoreErrorMode OnError { get; } = options.OnError;
 
     public BackendServices Services { get; } = services;
+
+    /// <summary>The local level, or null when it is off.</summary>
+    public LocalHub? Local { get; } = local;
 
     public ILogger Logger => Services.Logger;
 

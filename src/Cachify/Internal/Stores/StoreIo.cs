@@ -16,6 +16,10 @@ internal interface IStoreIo
     static abstract ValueTask Set(CacheStore store, string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken token);
 
     static abstract ValueTask Remove(CacheStore store, string key, CancellationToken token);
+
+    static abstract ValueTask PublishChanged(LocalHub hub, string keyText);
+
+    static abstract ValueTask PublishCleared(LocalHub hub, string function);
 }
 
 internal readonly struct SyncIo : IStoreIo
@@ -23,6 +27,17 @@ internal readonly struct SyncIo : IStoreIo
     /// <summary>The result of an algorithm run with <see cref="SyncIo"/>: complete by construction (every call it makes is synchronous).</summary>
     public static T Result<T>(ValueTask<T> task)
         => task.IsCompleted ? task.Result : throw new InvalidOperationException("A synchronous store call did not complete synchronously.");
+
+    /// <summary>Completes an algorithm run with <see cref="SyncIo"/> that returns nothing (rethrowing its exception).</summary>
+    public static void Complete(ValueTask task)
+    {
+        if (!task.IsCompleted)
+        {
+            throw new InvalidOperationException("A synchronous store call did not complete synchronously.");
+        }
+
+        task.GetAwaiter().GetResult();
+    }
 
     public static bool IsAsync => false;
 
@@ -39,6 +54,18 @@ internal readonly struct SyncIo : IStoreIo
         store.Remove(key);
         return ValueTask.CompletedTask;
     }
+
+    public static ValueTask PublishChanged(LocalHub hub, string keyText)
+    {
+        hub.PublishChanged(keyText);
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask PublishCleared(LocalHub hub, string function)
+    {
+        hub.PublishCleared(function);
+        return ValueTask.CompletedTask;
+    }
 }
 
 internal readonly struct AsyncIo : IStoreIo
@@ -51,4 +78,8 @@ internal readonly struct AsyncIo : IStoreIo
         => store.WriteAsync(key, value, timeToLive, token);
 
     public static ValueTask Remove(CacheStore store, string key, CancellationToken token) => store.RemoveAsync(key, token);
+
+    public static ValueTask PublishChanged(LocalHub hub, string keyText) => hub.PublishChangedAsync(keyText, CancellationToken.None);
+
+    public static ValueTask PublishCleared(LocalHub hub, string function) => hub.PublishClearedAsync(function, CancellationToken.None);
 }

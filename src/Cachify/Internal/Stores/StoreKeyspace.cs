@@ -32,9 +32,10 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private readonly Telemetry.Tags _tags;
     private readonly ResultContract? _results;
     private readonly NeverDieRegistry<TKey, TValue> _neverDie;
+    private readonly LocalLevel<TKey, TValue>? _local;
     private int _unfaithfulLogged;
 
-    public StoreKeyspace(StoreContext store, string identity, int mask, string displayName, ResultContract? results)
+    public StoreKeyspace(StoreContext store, string identity, int mask, string displayName, ResultContract? results, bool typedKeyMatchesText)
         : base(store.Services, identity)
     {
         _store = store;
@@ -45,6 +46,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         _valuePrefix = store.Prefix + ":v:" + identity + ":";
         _generationKey = store.Prefix + ":g:" + identity;
         _tags = new Telemetry.Tags(displayName, store.Services.Kind);
+        _local = store.Local?.CreateLevel<TKey, TValue>(_generationKey, typedKeyMatchesText ? null : key => ValueKey(in key));
     }
 
     private CacheStore Store => _store.Store;
@@ -65,15 +67,56 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             return false;
         }
 
-        var read = SyncIo.Result(Read<SyncIo>(ValueKey(in key), reader, CancellationToken.None));
+        if (_local is { } local && local.TryGet(in key, reader, out value, out var neverDie))
+        {
+            ServedLocally(in key, neverDie);
+            return true;
+        }
+
+        var valueKey = ValueKey(in key);
+        var stamp = _local?.Observe(valueKey);
+        var read = SyncIo.Result(Read<SyncIo>(valueKey, reader, CancellationToken.None));
         if (read.Status != ReadStatus.Hit)
         {
-            return false;
+            return read.Status == ReadStatus.Failed && _local is not null && _local.TryGetFallback(in key, reader, out value);
         }
 
         Served(in key);
+        Keep(in key, valueKey, stamp, in read);
         value = read.Value;
         return true;
+    }
+
+    /// <summary>The asynchronous hit path: a trusted local copy's completed task, allocation-free.</summary>
+    public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
+    {
+        if (_local is { } local && !(reader.NeverDie && !_neverDie.Contains(in key)) && local.TryGetTask(in key, reader, out task, out var neverDie))
+        {
+            ServedLocally(in key, neverDie);
+            return true;
+        }
+
+        task = null;
+        return false;
+    }
+
+    /// <summary>A local hit: a copy of a never-die entry counts as a read of it (for its idle limit).</summary>
+    private void ServedLocally(in TKey key, bool neverDie)
+    {
+        if (neverDie)
+        {
+            _neverDie.Touch(in key);
+        }
+    }
+
+    /// <summary>Keeps a local copy of what a read found, unless its entry changed since <paramref name="stamp"/>.</summary>
+    private void Keep(in TKey key, string valueKey, LocalLevel<TKey, TValue>.Stamp? stamp, in ReadOutcome read)
+    {
+        if (stamp is { } taken)
+        {
+            var ttl = read.WriterTtlMs == 0 ? long.MaxValue : Services.ToTicks(TimeSpan.FromMilliseconds(read.WriterTtlMs));
+            _local!.Put(in key, valueKey, read.Value, taken, ttl, read.NeverDie, Services.ToTicks(TimeSpan.FromMilliseconds(read.AgeMs)));
+        }
     }
 
     /// <summary>The asynchronous call path: read first, then (on a miss) the core's single flight and <see cref="ProduceAsync"/>.</summary>
@@ -90,12 +133,21 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     private async Task<TValue> ReadThenInvokeAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken cancellationToken)
     {
         var waitToken = cancellationToken.CanBeCanceled ? cancellationToken : binding.Invoker.ArgumentToken(in args);
-        var read = await Read<AsyncIo>(ValueKey(in key), binding, waitToken).ConfigureAwait(false);
+        var valueKey = ValueKey(in key);
+        var stamp = _local?.Observe(valueKey);
+        var read = await Read<AsyncIo>(valueKey, binding, waitToken).ConfigureAwait(false);
         if (read.Status == ReadStatus.Hit)
         {
             Served(in key);
+            Keep(in key, valueKey, stamp, in read);
             Telemetry.Hit(binding.Tags);
             return read.Value;
+        }
+
+        if (read.Status == ReadStatus.Failed && _local is not null && _local.TryGetFallback(in key, binding, out var fallback))
+        {
+            Telemetry.Hit(binding.Tags);
+            return fallback;
         }
 
         return await base.InvokeAsync(key, args, binding, skipCache: false, cancellationToken).ConfigureAwait(false);
@@ -157,7 +209,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 if (raw is null)
                 {
                     _store.Succeeded();
-                    return new ReadOutcome(ReadStatus.Miss, default!, 0, null, GenerationKnown: false);
+                    return ReadOutcome.Missed;
                 }
 
                 generation = await TIo.Get(Store, _generationKey, token).ConfigureAwait(false);
@@ -180,26 +232,26 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 throw fatal;
             }
 
-            return new ReadOutcome(ReadStatus.Failed, default!, 0, null, GenerationKnown: false);
+            return ReadOutcome.StoreFailed;
         }
 
         _store.Succeeded();
         var current = GenerationOf(generation);
-        var status = Decode(raw, current, reader, out var value, out var ageMs);
-        return new ReadOutcome(status, value, ageMs, current, GenerationKnown: true);
+        var status = Decode(raw, current, reader, out var value, out var header);
+        return new ReadOutcome(status, value, header.AgeMs(_store.NowMs), current, GenerationKnown: true, header.TtlMs, header.NeverDie);
     }
 
     /// <summary>Decodes a stored value for <paramref name="reader"/>: a miss when absent, unreadable, of another generation or too old.</summary>
-    private ReadStatus Decode(byte[]? raw, long? generation, Binding<TKey, TValue> reader, out TValue value, out long ageMs)
+    private ReadStatus Decode(byte[]? raw, long? generation, Binding<TKey, TValue> reader, out TValue value, out StoreHeader header)
     {
         value = default!;
-        ageMs = 0;
+        header = default;
         if (raw is null)
         {
             return ReadStatus.Miss;
         }
 
-        if (!StoreEnvelope.TryRead(raw, out var header))
+        if (!StoreEnvelope.TryRead(raw, out header))
         {
             Unreadable(reader, "not a value of this Cachify format", error: null);
             return ReadStatus.Miss;
@@ -216,7 +268,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             return ReadStatus.Miss; // written before a Clear
         }
 
-        ageMs = header.AgeMs(_store.NowMs);
+        var ageMs = header.AgeMs(_store.NowMs);
         var writerTtl = header.TtlMs == 0 ? long.MaxValue : header.TtlMs;
         var readerTtl = StoreEnvelope.TtlMs(reader.Ttl) is var ttl && ttl == 0 ? long.MaxValue : ttl;
 
@@ -279,6 +331,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         var generation = Generation;
         var valueKey = ValueKey(in key);
+        var stamp = _local?.Observe(valueKey);
         long? current = null;
         var usable = true;
         if (!skipCache)
@@ -291,6 +344,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                     RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
                 }
 
+                Keep(in key, valueKey, stamp, in read);
                 return read.Value;
             }
 
@@ -311,7 +365,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         var value = TIo.IsAsync ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false) : Execute(binding, in args, flight);
         if (current is { } written)
         {
-            await StoreValue<TIo, TArgs>(key, valueKey, args, binding, flight, generation, written, value, refreshing).ConfigureAwait(false);
+            await StoreValue<TIo, TArgs>(key, valueKey, args, binding, flight, generation, written, value, refreshing, stamp).ConfigureAwait(false);
         }
         else if (refreshing is not null)
         {
@@ -376,7 +430,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return raw;
     }
 
-    private async ValueTask StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, NeverDieRegistration<TKey, TValue>? refreshing)
+    private async ValueTask StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, NeverDieRegistration<TKey, TValue>? refreshing, LocalLevel<TKey, TValue>.Stamp? stamp)
         where TIo : struct, IStoreIo
     {
         if (!MayStore(flight, generation))
@@ -426,6 +480,23 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             }
 
             return;
+        }
+
+        if (_local is { } local)
+        {
+            // This process reads its own write at once; the others drop their copies when the notice reaches them.
+            local.Put(in key, valueKey, value, stamp!.Value, binding.TtlTicks, binding.NeverDie, ageTicks: 0);
+            try
+            {
+                await TIo.PublishChanged(local.Hub, valueKey).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                if (_store.Failed(binding.Tags, binding.Name, "publish", error) is { } fatal)
+                {
+                    throw fatal;
+                }
+            }
         }
 
         if (binding.NeverDie)
@@ -491,60 +562,86 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     // ---------------------------------------------------------------- Invalidate and Clear
 
     public override void Remove(in TKey key)
-    {
-        Services.ThrowIfDisposed();
-        Locks.Doom(key);
-        _neverDie.Drop(in key);
-        try
-        {
-            Store.Remove(ValueKey(in key));
-        }
-        catch (Exception error)
-        {
-            throw _store.RemovalFailed(_tags, _displayName, "invalidate", error);
-        }
-    }
+        => SyncIo.Complete(Remove<SyncIo>(key, CancellationToken.None));
 
-    public override async ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken)
+    public override ValueTask RemoveAsync(TKey key, CancellationToken cancellationToken)
+        => Remove<AsyncIo>(key, cancellationToken);
+
+    /// <summary>
+    /// Invalidate: dooms this process's execution of the key, removes the entry, then drops the local copy (after the
+    /// removal, so no copy read before it lands after) and tells the other processes.
+    /// </summary>
+    private async ValueTask Remove<TIo>(TKey key, CancellationToken cancellationToken)
+        where TIo : struct, IStoreIo
     {
         Services.ThrowIfDisposed();
         Locks.Doom(key);
         _neverDie.Drop(in key);
+        var valueKey = ValueKey(in key);
         try
         {
-            await Store.RemoveAsync(ValueKey(in key), cancellationToken).ConfigureAwait(false);
+            await TIo.Remove(Store, valueKey, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
         {
+            _local?.Evict(in key, valueKey);
             throw _store.RemovalFailed(_tags, _displayName, "invalidate", error);
+        }
+
+        if (_local is { } local)
+        {
+            local.Evict(in key, valueKey);
+            await Publish<TIo>(local.Hub, valueKey, cleared: false, "invalidate", cancellationToken).ConfigureAwait(false);
         }
     }
 
     public override void Clear()
-    {
-        Services.ThrowIfDisposed();
-        BeginClear();
-        try
-        {
-            Store.Write(_generationKey, NewGenerationBytes(), Timeout.InfiniteTimeSpan);
-        }
-        catch (Exception error)
-        {
-            throw _store.RemovalFailed(_tags, _displayName, "clear", error);
-        }
-    }
+        => SyncIo.Complete(Clear<SyncIo>(CancellationToken.None));
 
-    public override async ValueTask ClearAsync(CancellationToken cancellationToken)
+    public override ValueTask ClearAsync(CancellationToken cancellationToken)
+        => Clear<AsyncIo>(cancellationToken);
+
+    /// <summary>Clear: a new generation in the store, then this process's copies dropped and the other processes told.</summary>
+    private async ValueTask Clear<TIo>(CancellationToken cancellationToken)
+        where TIo : struct, IStoreIo
     {
         Services.ThrowIfDisposed();
         BeginClear();
         try
         {
-            await Store.WriteAsync(_generationKey, NewGenerationBytes(), Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            await TIo.Set(Store, _generationKey, NewGenerationBytes(), Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
         {
+            _local?.Clear();
             throw _store.RemovalFailed(_tags, _displayName, "clear", error);
+        }
+
+        if (_local is { } local)
+        {
+            local.Clear();
+            await Publish<TIo>(local.Hub, _generationKey, cleared: true, "clear", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Tells the other processes of an Invalidate or Clear; a notice that could not be sent fails the call, as a failed removal does.</summary>
+    private async ValueTask Publish<TIo>(LocalHub hub, string text, bool cleared, string operation, CancellationToken cancellationToken)
+        where TIo : struct, IStoreIo
+    {
+        try
+        {
+            if (cleared)
+            {
+                await TIo.PublishCleared(hub, text).ConfigureAwait(false);
+            }
+            else
+            {
+                await TIo.PublishChanged(hub, text).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
+        {
+            throw _store.RemovalFailed(_tags, _displayName, operation, new CachifyException("The backplane could not tell the other processes: " + error.Message, error));
         }
     }
 
@@ -605,6 +702,14 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         Failed,
     }
 
-    /// <summary>What a read found; <see cref="Generation"/> is null when the function has none (or it was not read).</summary>
-    private readonly record struct ReadOutcome(ReadStatus Status, TValue Value, long AgeMs, long? Generation, bool GenerationKnown);
+    /// <summary>
+    /// What a read found; <see cref="Generation"/> is null when the function has none (or it was not read). A hit carries
+    /// its entry's age, TTL (0: none) and never-die flag, for the local copy.
+    /// </summary>
+    private readonly record struct ReadOutcome(ReadStatus Status, TValue Value, long AgeMs, long? Generation, bool GenerationKnown, long WriterTtlMs = 0, bool NeverDie = false)
+    {
+        public static ReadOutcome Missed => new(ReadStatus.Miss, default!, 0, null, GenerationKnown: false);
+
+        public static ReadOutcome StoreFailed => new(ReadStatus.Failed, default!, 0, null, GenerationKnown: false);
+    }
 }
