@@ -8,6 +8,10 @@ namespace CachifyNet.Internal;
 /// from the key (<c>Gate.Finish</c>) before completing it, so a completed flight is never joined.
 /// </summary>
 /// <remarks>
+/// The task is made only when somebody asks for it (a second caller joined, a timeout, a refresh): an owner that
+/// runs alone completes the flight without any task, and returns its value (or the function's own task) itself.
+/// </remarks>
+/// <remarks>
 /// When the function takes a <see cref="CancellationToken"/>, it receives <see cref="Token"/>, which is
 /// cancelled only when every participant has given up: one caller cancelling never cancels the work
 /// the others wait for (the rule HybridCache follows too). The owner is a participant from the start;
@@ -18,8 +22,17 @@ namespace CachifyNet.Internal;
 /// hard timeout does.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The source has no timer or wait handle, so it holds nothing to release; disposing it would race with a late Leave.")]
-internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
+internal sealed class Flight<TValue>
 {
+    private const int Running = 0;
+    private const int Completing = 1;
+    private const int Completed = 2;
+
+    /// <summary>The task waiters see; made at the first request (see <see cref="Task"/>).</summary>
+    private TaskCompletionSource<TValue>? _source;
+    private TValue _result = default!;
+    private Exception? _error;
+    private int _state;
     private readonly CancellationTokenSource? _cts;
     private readonly ILogger? _logger;
     private ITimer? _timer;
@@ -34,12 +47,106 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
     /// <param name="sharesCancellation">Whether the function takes a <see cref="CancellationToken"/> (only then is there a token to share).</param>
     /// <param name="logger">Where an exception thrown by a callback of the shared token is reported.</param>
     public Flight(bool sharesCancellation, ILogger logger)
-        : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         if (sharesCancellation)
         {
             _cts = new CancellationTokenSource();
             _logger = logger;
+        }
+    }
+
+    /// <summary>True once the execution's outcome is set (its task completes with it, or already has).</summary>
+    public bool IsCompleted => Volatile.Read(ref _state) != Running;
+
+    /// <summary>
+    /// The task every waiter awaits: completes with the execution's result or exception. Made at the first request,
+    /// already completed when the execution has ended.
+    /// </summary>
+    public Task<TValue> Task
+    {
+        get
+        {
+            var source = Volatile.Read(ref _source);
+            if (source is null)
+            {
+                var created = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+                source = Interlocked.CompareExchange(ref _source, created, null) ?? created;
+
+                // After the exchange (a full fence): either the completer sees the source and completes it, or this
+                // reader sees the outcome and does (both may: the first wins, with the same outcome).
+                if (Volatile.Read(ref _state) != Running)
+                {
+                    Publish(source);
+                }
+            }
+
+            return source.Task;
+        }
+    }
+
+    /// <summary>Completes the execution with its result; false when it already has an outcome (a timeout came first).</summary>
+    public bool TrySetResult(TValue value)
+    {
+        if (Interlocked.CompareExchange(ref _state, Completing, Running) != Running)
+        {
+            return false;
+        }
+
+        _result = value;
+        Interlocked.Exchange(ref _state, Completed);
+        Volatile.Read(ref _source)?.TrySetResult(value);
+        return true;
+    }
+
+    /// <summary>Completes the execution with its exception; false when it already has an outcome.</summary>
+    public bool TrySetException(Exception error)
+    {
+        if (Interlocked.CompareExchange(ref _state, Completing, Running) != Running)
+        {
+            return false;
+        }
+
+        _error = error;
+        Interlocked.Exchange(ref _state, Completed);
+        Volatile.Read(ref _source)?.TrySetException(error);
+        return true;
+    }
+
+    /// <summary>
+    /// The outcome of an ended execution (<see cref="IsCompleted"/>): its result, or its exception thrown as awaiting
+    /// its task would. Makes no task.
+    /// </summary>
+    public TValue GetResult()
+    {
+        WaitWritten();
+        if (_error is { } error)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
+
+        return _result;
+    }
+
+    private void WaitWritten()
+    {
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _state) != Completed)
+        {
+            spinner.SpinOnce();
+        }
+    }
+
+    /// <summary>Completes <paramref name="source"/> with the outcome, once it is written.</summary>
+    private void Publish(TaskCompletionSource<TValue> source)
+    {
+        WaitWritten();
+        if (_error is { } error)
+        {
+            source.TrySetException(error);
+        }
+        else
+        {
+            source.TrySetResult(_result);
         }
     }
 
@@ -105,7 +212,7 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 
         lock (this)
         {
-            if (--_participants > 0 || _handedOver || Task.IsCompleted)
+            if (--_participants > 0 || _handedOver || IsCompleted)
             {
                 return;
             }
@@ -157,7 +264,7 @@ internal sealed class Flight<TValue> : TaskCompletionSource<TValue>
 
     private void OnTimeout()
     {
-        if (Task.IsCompleted)
+        if (IsCompleted)
         {
             return;
         }

@@ -184,7 +184,7 @@ internal abstract partial class Keyspace<TKey, TValue>
             throw;
         }
 
-        return flight.Task.GetAwaiter().GetResult();
+        return flight.GetResult();
     }
 
     /// <summary>
@@ -193,12 +193,12 @@ internal abstract partial class Keyspace<TKey, TValue>
     /// </summary>
     private bool WaitQuietly(Flight<TValue> flight, TimeSpan timeout, CancellationToken waitToken)
     {
-        Task task = flight.Task;
-        if (task.IsCompleted)
+        if (flight.IsCompleted)
         {
             return true;
         }
 
+        Task task = flight.Task;
         if (timeout != Timeout.InfiniteTimeSpan)
         {
             task = task.WaitAsync(timeout, Services.Time, waitToken);
@@ -209,7 +209,7 @@ internal abstract partial class Keyspace<TKey, TValue>
         }
 
         task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
-        if (flight.Task.IsCompleted)
+        if (flight.IsCompleted)
         {
             return true;
         }
