@@ -25,22 +25,20 @@ namespace CachifyNet.Internal;
 internal sealed class Flight<TValue>
 {
     private const int Running = 0;
-    private const int Completing = 1;
-    private const int Completed = 2;
+    private const int Failing = 1;
+    private const int Succeeded = 2;
+    private const int Failed = 3;
 
     /// <summary>The task waiters see; made at the first request (see <see cref="Task"/>).</summary>
     private TaskCompletionSource<TValue>? _source;
     private TValue _result = default!;
     private Exception? _error;
     private int _state;
-    private readonly CancellationTokenSource? _cts;
-    private readonly ILogger? _logger;
-    private ITimer? _timer;
-    private Action? _onTimeout;
-    private string? _timeoutMessage;
-    private int _participants = 1;
-    private bool _abandoned;
-    private bool _handedOver;
+    /// <summary>The shared token and its participants; null when the function takes no token (most flights).</summary>
+    private readonly Sharing? _sharing;
+
+    /// <summary>The hard timeout; null until <see cref="ArmTimeout"/> (most flights have none).</summary>
+    private Timed? _timed;
     private bool _stored;
     private volatile bool _doomed;
 
@@ -50,8 +48,7 @@ internal sealed class Flight<TValue>
     {
         if (sharesCancellation)
         {
-            _cts = new CancellationTokenSource();
-            _logger = logger;
+            _sharing = new Sharing(logger);
         }
     }
 
@@ -84,16 +81,19 @@ internal sealed class Flight<TValue>
         }
     }
 
-    /// <summary>Completes the execution with its result; false when it already has an outcome (a timeout came first).</summary>
+    /// <summary>
+    /// Completes the execution with its result; false when it already has an outcome (a timeout came first). Called by
+    /// the flight's owner only (the one writer of the result).
+    /// </summary>
     public bool TrySetResult(TValue value)
     {
-        if (Interlocked.CompareExchange(ref _state, Completing, Running) != Running)
+        // Written before the exchange that publishes it; read only by those who see Succeeded.
+        _result = value;
+        if (Interlocked.CompareExchange(ref _state, Succeeded, Running) != Running)
         {
             return false;
         }
 
-        _result = value;
-        Interlocked.Exchange(ref _state, Completed);
         Volatile.Read(ref _source)?.TrySetResult(value);
         return true;
     }
@@ -101,13 +101,13 @@ internal sealed class Flight<TValue>
     /// <summary>Completes the execution with its exception; false when it already has an outcome.</summary>
     public bool TrySetException(Exception error)
     {
-        if (Interlocked.CompareExchange(ref _state, Completing, Running) != Running)
+        if (Interlocked.CompareExchange(ref _state, Failing, Running) != Running)
         {
             return false;
         }
 
         _error = error;
-        Interlocked.Exchange(ref _state, Completed);
+        Interlocked.Exchange(ref _state, Failed);
         Volatile.Read(ref _source)?.TrySetException(error);
         return true;
     }
@@ -118,31 +118,33 @@ internal sealed class Flight<TValue>
     /// </summary>
     public TValue GetResult()
     {
-        WaitWritten();
-        if (_error is { } error)
+        if (Outcome() == Failed)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_error!);
         }
 
         return _result;
     }
 
-    private void WaitWritten()
+    /// <summary>Succeeded or Failed, once the outcome is written (an exception being written is waited for).</summary>
+    private int Outcome()
     {
         var spinner = default(SpinWait);
-        while (Volatile.Read(ref _state) != Completed)
+        int state;
+        while ((state = Volatile.Read(ref _state)) is Failing or Running)
         {
             spinner.SpinOnce();
         }
+
+        return state;
     }
 
     /// <summary>Completes <paramref name="source"/> with the outcome, once it is written.</summary>
     private void Publish(TaskCompletionSource<TValue> source)
     {
-        WaitWritten();
-        if (_error is { } error)
+        if (Outcome() == Failed)
         {
-            source.TrySetException(error);
+            source.TrySetException(_error!);
         }
         else
         {
@@ -151,7 +153,7 @@ internal sealed class Flight<TValue>
     }
 
     /// <summary>The token passed to the function's <see cref="CancellationToken"/> parameters.</summary>
-    public CancellationToken Token => _cts?.Token ?? CancellationToken.None;
+    public CancellationToken Token => _sharing?.Source.Token ?? CancellationToken.None;
 
     /// <summary>True when Invalidate or Clear ran during the execution: its result must not be stored.</summary>
     public bool Doomed => _doomed;
@@ -185,19 +187,19 @@ internal sealed class Flight<TValue>
     /// </summary>
     public bool TryJoin()
     {
-        if (_cts is null)
+        if (_sharing is not { } sharing)
         {
             return true;
         }
 
-        lock (this)
+        lock (sharing)
         {
-            if (_abandoned)
+            if (sharing.Abandoned)
             {
                 return false;
             }
 
-            _participants++;
+            sharing.Participants++;
             return true;
         }
     }
@@ -205,22 +207,22 @@ internal sealed class Flight<TValue>
     /// <summary>A participant stopped waiting (its own token fired). The last one out cancels the work.</summary>
     public void Leave()
     {
-        if (_cts is null)
+        if (_sharing is not { } sharing)
         {
             return;
         }
 
-        lock (this)
+        lock (sharing)
         {
-            if (--_participants > 0 || _handedOver || IsCompleted)
+            if (--sharing.Participants > 0 || sharing.HandedOver || IsCompleted)
             {
                 return;
             }
 
-            _abandoned = true;
+            sharing.Abandoned = true;
         }
 
-        CancelShared();
+        sharing.Cancel();
     }
 
     /// <summary>
@@ -230,21 +232,21 @@ internal sealed class Flight<TValue>
     /// </summary>
     public void HandOverToStore()
     {
-        if (_cts is null)
+        if (_sharing is not { } sharing)
         {
             return;
         }
 
-        lock (this)
+        lock (sharing)
         {
-            _participants--;
-            _handedOver = true;
+            sharing.Participants--;
+            sharing.HandedOver = true;
         }
     }
 
     /// <summary>Makes the owner leave when <paramref name="token"/> fires (background refreshes leave when the backend stops).</summary>
     public CancellationTokenRegistration LeaveWhen(CancellationToken token)
-        => _cts is null || !token.CanBeCanceled ? default : token.UnsafeRegister(static state => ((Flight<TValue>)state!).Leave(), this);
+        => _sharing is null || !token.CanBeCanceled ? default : token.UnsafeRegister(static state => ((Flight<TValue>)state!).Leave(), this);
 
     /// <summary>
     /// Fails the execution with a <see cref="TimeoutException"/> after <paramref name="timeout"/> unless it ends first:
@@ -254,13 +256,13 @@ internal sealed class Flight<TValue>
     /// </summary>
     public void ArmTimeout(TimeProvider time, TimeSpan timeout, string function, Action onTimeout)
     {
-        _onTimeout = onTimeout;
-        _timeoutMessage = $"{function} did not complete within its timeout of {timeout}. The execution was abandoned; its result will not be cached.";
-        _timer = time.CreateTimer(static state => ((Flight<TValue>)state!).OnTimeout(), this, timeout, Timeout.InfiniteTimeSpan);
+        var timed = new Timed(onTimeout, $"{function} did not complete within its timeout of {timeout}. The execution was abandoned; its result will not be cached.");
+        Volatile.Write(ref _timed, timed);
+        timed.Timer = time.CreateTimer(static state => ((Flight<TValue>)state!).OnTimeout(), this, timeout, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Stops the timeout timer once the execution has ended.</summary>
-    public void DisposeTimer() => _timer?.Dispose();
+    public void DisposeTimer() => Volatile.Read(ref _timed)?.Timer?.Dispose();
 
     private void OnTimeout()
     {
@@ -280,35 +282,54 @@ internal sealed class Flight<TValue>
             _doomed = true;
         }
 
+        var timed = Volatile.Read(ref _timed)!;
+
         // Detach first, then complete: nobody may join a completed flight.
-        _onTimeout?.Invoke();
-        if (!TrySetException(new TimeoutException(_timeoutMessage)))
+        timed.OnTimeout.Invoke();
+        if (!TrySetException(new TimeoutException(timed.Message)))
         {
             return;
         }
 
-        _timer?.Dispose();
-        if (_cts is not null)
+        timed.Timer?.Dispose();
+        if (_sharing is { } sharing)
         {
-            lock (this)
+            lock (sharing)
             {
-                _abandoned = true;
+                sharing.Abandoned = true;
             }
 
-            CancelShared();
+            sharing.Cancel();
         }
     }
 
-    /// <summary>Cancels the function's token; a callback that throws is logged, never let loose on a timer thread.</summary>
-    private void CancelShared()
+    /// <summary>The token shared by the participants of a flight whose function takes one, and who still waits for it.</summary>
+    private sealed class Sharing(ILogger logger)
     {
-        try
+        public readonly CancellationTokenSource Source = new();
+        public int Participants = 1;
+        public bool Abandoned;
+        public bool HandedOver;
+
+        /// <summary>Cancels the function's token; a callback that throws is logged, never let loose on a timer thread.</summary>
+        public void Cancel()
         {
-            _cts!.Cancel();
+            try
+            {
+                Source.Cancel();
+            }
+            catch (AggregateException error)
+            {
+                Log.CancellationCallbackFailed(logger, error);
+            }
         }
-        catch (AggregateException error)
-        {
-            Log.CancellationCallbackFailed(_logger!, error);
-        }
+    }
+
+    /// <summary>A flight's hard timeout: its timer, what detaches the flight, and the message of the exception.</summary>
+    private sealed class Timed(Action onTimeout, string message)
+    {
+        public readonly Action OnTimeout = onTimeout;
+        public readonly string Message = message;
+        public ITimer? Timer;
     }
 }
