@@ -99,7 +99,7 @@ internal abstract partial class Keyspace<TKey, TValue>
         Task<TValue> produced;
         try
         {
-            produced = ProduceAsync(key, args, binding, flight, skipCache, refreshing: null);
+            produced = binding.Producer.ProduceAsync(key, args, binding, flight, skipCache, refreshing: null);
         }
         catch (Exception error)
         {
@@ -264,7 +264,7 @@ internal abstract partial class Keyspace<TKey, TValue>
     {
         try
         {
-            var value = await ProduceAsync(work.Key, work.Args, work.Binding, work.Flight, work.SkipCache, work.Item).ConfigureAwait(false);
+            var value = await work.Binding.Producer.ProduceAsync(work.Key, work.Args, work.Binding, work.Flight, work.SkipCache, work.Item).ConfigureAwait(false);
             Complete(work, value, error: null);
         }
         catch (Exception error)

@@ -127,12 +127,12 @@ internal abstract partial class Keyspace<TKey, TValue>
         return Wait(flight, in key, binding, waitToken);
     }
 
-    private TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
+    private static TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
         TValue value;
         try
         {
-            value = Produce(in key, in args, binding, flight, skipCache, refreshing: null);
+            value = binding.Producer.Produce(in key, in args, binding, flight, skipCache, refreshing: null);
         }
         catch (Exception error)
         {
@@ -152,7 +152,7 @@ internal abstract partial class Keyspace<TKey, TValue>
     {
         try
         {
-            var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, work.SkipCache, work.Item);
+            var value = work.Binding.Producer.Produce(in work.Key, in work.Args, work.Binding, work.Flight, work.SkipCache, work.Item);
             Complete(work, value, error: null);
         }
         catch (Exception error)

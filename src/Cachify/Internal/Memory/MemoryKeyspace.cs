@@ -119,7 +119,25 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
     }
 
+    internal override Producer<TArgs> CreateProducer<TArgs>() => new MemoryProducer<TArgs>(this);
+
+    /// <summary>Calls this keyspace's owner work directly (no generic virtual call on a miss).</summary>
+    private sealed class MemoryProducer<TArgs>(MemoryKeyspace<TKey, TValue> keyspace) : Producer<TArgs>(keyspace)
+    {
+        public override TValue Produce(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+            => keyspace.ProduceHere(in key, in args, binding, flight, skipCache, refreshing);
+
+        public override Task<TValue> ProduceAsync(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+            => keyspace.ProduceHereAsync(key, args, binding, flight, skipCache, refreshing);
+    }
+
     protected override TValue Produce<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+        => ProduceHere(in key, in args, binding, flight, skipCache, refreshing);
+
+    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+        => ProduceHereAsync(key, args, binding, flight, skipCache, refreshing);
+
+    private TValue ProduceHere<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
         var generation = Generation;
         if (!skipCache && TryGet(in key, binding, out var hit))
@@ -132,7 +150,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return value;
     }
 
-    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+    private Task<TValue> ProduceHereAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
         var generation = Generation;
         if (!skipCache && TryGet(in key, binding, out var hit))
