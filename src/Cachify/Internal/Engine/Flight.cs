@@ -34,6 +34,14 @@ internal sealed class Flight<TValue>
     private TValue _result = default!;
     private Exception? _error;
     private int _state;
+
+    private const int WindowOpen = 0;
+    private const int WindowStoring = 1;
+    private const int WindowStored = 2;
+    private const int WindowClosed = 3;
+
+    /// <summary>The store window (see <see cref="TryBeginStore"/>).</summary>
+    private int _window;
     /// <summary>The shared token and its participants; null when the function takes no token (most flights).</summary>
     private readonly Sharing? _sharing;
 
@@ -171,6 +179,43 @@ internal sealed class Flight<TValue>
         lock (StoreLock)
         {
             _doomed = true;
+            CloseWindow();
+        }
+    }
+
+    /// <summary>
+    /// The lock-free form of <see cref="StoreLock"/> for a backend that stores once per flight (memory): true when the
+    /// result may be stored (the flight is not doomed), and then <see cref="Doom"/> and the hard timeout wait until
+    /// <see cref="EndStore"/>. Costs one exchange where the lock costs two.
+    /// </summary>
+    public bool TryBeginStore() => Interlocked.CompareExchange(ref _window, WindowStoring, WindowOpen) == WindowOpen;
+
+    /// <summary>Ends what <see cref="TryBeginStore"/> began; <paramref name="stored"/> when the result is now stored (see <see cref="MarkStored"/>).</summary>
+    public void EndStore(bool stored) => Volatile.Write(ref _window, stored ? WindowStored : WindowOpen);
+
+    /// <summary>Closes the store window (no store may begin), after a store in progress ends; false when a store ended it first.</summary>
+    private bool CloseWindow()
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            switch (Volatile.Read(ref _window))
+            {
+                case WindowStoring:
+                    spinner.SpinOnce();
+                    break;
+                case WindowOpen:
+                    if (Interlocked.CompareExchange(ref _window, WindowClosed, WindowOpen) == WindowOpen)
+                    {
+                        return true;
+                    }
+
+                    break;
+                case WindowStored:
+                    return false;
+                default:
+                    return true;
+            }
         }
     }
 
@@ -273,7 +318,7 @@ internal sealed class Flight<TValue>
 
         lock (StoreLock)
         {
-            if (_stored)
+            if (_stored || !CloseWindow())
             {
                 // The result is already stored: the owner completes the flight with it in a moment.
                 return;

@@ -264,13 +264,19 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         MemoryEntry<TKey, TValue>? old;
         long now;
 
-        // Invalidate and Clear doom every running execution under its store lock before they remove entries (Clear
-        // after starting a new generation), and so does Dispose, through Clear. Checked and inserted under that lock,
-        // a store either ends before they look at the front, which then holds the entry for them to remove, or sees
-        // that it may not store: nothing computed before they return is stored, or served, after.
-        lock (flight.StoreLock)
+        // Invalidate and Clear doom every running execution before they remove entries (Clear after starting a new
+        // generation), and so does Dispose, through Clear; dooming waits for a store in progress. Checked and inserted
+        // in the flight's store window, a store either ends before they look at the front, which then holds the entry
+        // for them to remove, or sees that it may not store: nothing computed before they return is stored, or served, after.
+        if (!flight.TryBeginStore())
         {
-            if (!MayStore(flight, generation) || Services.IsDisposed)
+            return;
+        }
+
+        var stored = false;
+        try
+        {
+            if (generation != Generation || Services.IsDisposed)
             {
                 return;
             }
@@ -281,7 +287,11 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 return;
             }
 
-            flight.MarkStored();
+            stored = true;
+        }
+        finally
+        {
+            flight.EndStore(stored);
         }
 
         if (old is not null)
