@@ -95,6 +95,11 @@ internal sealed class Flight<TValue>
     /// </summary>
     public bool TrySetResult(TValue value)
     {
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return false;
+        }
+
         // Written before the exchange that publishes it; read only by those who see Succeeded.
         _result = value;
         if (Interlocked.CompareExchange(ref _state, Succeeded, Running) != Running)
