@@ -180,32 +180,24 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
     // ---------------------------------------------------------------- notices
 
     /// <summary>Tells the other processes that the entry under <paramref name="keyText"/> changed or was removed.</summary>
-    public void PublishChanged(string keyText)
-    {
-        if (_backplane is not null)
-        {
-            var notice = Notice(KeyChangedKind, keyText, out var length);
-            try
-            {
-                _backplane.Publish(notice.AsMemory(0, length));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(notice);
-            }
-        }
-    }
+    public void PublishChanged(string keyText) => Publish(KeyChangedKind, keyText);
 
     /// <inheritdoc cref="PublishChanged"/>
     public ValueTask PublishChangedAsync(string keyText, CancellationToken cancellationToken)
         => _backplane is null ? ValueTask.CompletedTask : PublishAsync(KeyChangedKind, keyText, cancellationToken);
 
     /// <summary>Tells the other processes that every entry of <paramref name="function"/> was cleared.</summary>
-    public void PublishCleared(string function)
+    public void PublishCleared(string function) => Publish(ClearedKind, function);
+
+    /// <inheritdoc cref="PublishCleared"/>
+    public ValueTask PublishClearedAsync(string function, CancellationToken cancellationToken)
+        => _backplane is null ? ValueTask.CompletedTask : PublishAsync(ClearedKind, function, cancellationToken);
+
+    private void Publish(byte kind, string text)
     {
         if (_backplane is not null)
         {
-            var notice = Notice(ClearedKind, function, out var length);
+            var notice = Notice(kind, text, out var length);
             try
             {
                 _backplane.Publish(notice.AsMemory(0, length));
@@ -216,10 +208,6 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
             }
         }
     }
-
-    /// <inheritdoc cref="PublishCleared"/>
-    public ValueTask PublishClearedAsync(string function, CancellationToken cancellationToken)
-        => _backplane is null ? ValueTask.CompletedTask : PublishAsync(ClearedKind, function, cancellationToken);
 
     private async ValueTask PublishAsync(byte kind, string text, CancellationToken cancellationToken)
     {
