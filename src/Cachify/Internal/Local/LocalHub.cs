@@ -323,6 +323,12 @@ internal abstract class LocalCopy(string keyText) : ScheduledItem
 
     internal override bool IsDead => Dropped;
 
+    /// <summary>
+    /// A copy's expiry is the local level's upkeep, not an entry's TTL or refresh: copies are counted by
+    /// <c>cachify.entry.count</c>, and <c>cachify.scheduled.count</c> keeps counting what the backend itself refreshes or expires.
+    /// </summary>
+    internal override bool IsHousekeeping => true;
+
     /// <summary>Claims the drop: true for the one caller that should remove the copy.</summary>
     protected bool ClaimDrop() => Interlocked.Exchange(ref _dropped, 1) == 0;
 
