@@ -85,6 +85,25 @@ public sealed class LocalLevelTests
 
     [Theory]
     [MemberData(nameof(StoresAndForms))]
+    public async Task SkipCache_WhileAReadOfTheOldValueIsUnderWayHere_NoCopyOfItOutlivesTheWrite(string store, bool async)
+    {
+        using var scope = new Scope(store);
+        var gated = new GatedStore(scope.Kind.Connect());
+        var here = scope.Wrap(async, "own.write.race", gated);
+        var old = await scope.Wrap(async, "own.write.race", scope.Kind.Connect(), version: "there").Invoke(1);
+
+        gated.Hold();
+        var slow = Task.Run(() => here.Invoke(1));                    // reads the old value (outside the single flight), then waits
+        await gated.ReadTaken.Within("the read took the old bytes");
+        var written = await here.SkipCache(1);                        // this process writes a new one (its own notice never comes back)
+        gated.Release();
+
+        Assert.Equal(old, await slow.Within("the slow read returned"));
+        Assert.Equal(written, await here.Invoke(1));                  // read your write: the old copy never landed
+    }
+
+    [Theory]
+    [MemberData(nameof(StoresAndForms))]
     public async Task BackplaneLost_CopiesAreNotTrusted_UntilItIsBackAndTheyAreDropped(string store, bool async)
     {
         using var scope = new Scope(store);
