@@ -157,12 +157,12 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         }
     }
 
-    /// <summary>Keeps a local copy of a value this process just stored (or read in the owner's path).</summary>
+    /// <summary>Keeps a local copy of a value this process just stored (no read of the entry under way here lands after it).</summary>
     private void Keep(in TKey key, string valueKey, LocalLevel<TKey, TValue>.Stamp? stamp, TValue value, Binding<TKey, TValue> writer)
     {
         if (stamp is { } taken)
         {
-            _local!.Put(in key, valueKey, value, taken, writer.TtlTicks, writer.NeverDie, ageTicks: 0);
+            _local!.Put(in key, valueKey, value, taken, writer.TtlTicks, writer.NeverDie, ageTicks: 0, written: true);
         }
     }
 

@@ -82,23 +82,32 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function, Fu
     /// <summary>
     /// Keeps a copy of <paramref name="value"/>, unless its entry changed since <paramref name="stamp"/> was taken. It lives
     /// until the entry's TTL (<paramref name="writerTtlTicks"/> from its write, <paramref name="ageTicks"/> ago), at most
-    /// the hub's longest lifetime.
+    /// the hub's longest lifetime. <paramref name="written"/>: this process just stored the value (not read it), so a
+    /// read of the entry still under way here (its copy possibly older) must not land after it: the stripe's version
+    /// is bumped, whether or not the copy is kept (own notices do not come back to do it).
     /// </summary>
-    public void Put(in TKey key, string keyText, TValue value, Stamp stamp, long writerTtlTicks, bool neverDie, long ageTicks)
+    public void Put(in TKey key, string keyText, TValue value, Stamp stamp, long writerTtlTicks, bool neverDie, long ageTicks, bool written = false)
     {
         var services = _hub.Services;
         var left = writerTtlTicks == long.MaxValue ? long.MaxValue : writerTtlTicks - Math.Max(0, ageTicks);
         left = Math.Min(left, _hub.MaxLifetimeTicks);
-        if (left <= 0 || services.IsDisposed)
+        var keep = left > 0 && !services.IsDisposed;
+        if (!keep && !written)
         {
             return;
         }
 
         var now = services.Now;
-        var copy = new Copy(this, key, keyText, value, now - Math.Max(0, ageTicks), writerTtlTicks, neverDie);
+        var copy = keep ? new Copy(this, key, keyText, value, now - Math.Max(0, ageTicks), writerTtlTicks, neverDie) : null;
         lock (_hub.LockOf(stamp.Stripe))
         {
-            if (_hub.VersionOf(stamp.Stripe) != stamp.Version || Volatile.Read(ref _epoch) != stamp.Epoch || _hub.TrustEpoch != stamp.TrustEpoch)
+            var current = _hub.VersionOf(stamp.Stripe) == stamp.Version && Volatile.Read(ref _epoch) == stamp.Epoch && _hub.TrustEpoch == stamp.TrustEpoch;
+            if (written)
+            {
+                _hub.Bump(stamp.Stripe); // copies read before this write (stamped before now) may be older: none lands
+            }
+
+            if (copy is null || !current)
             {
                 return; // the entry changed meanwhile (or notices may have been lost): the copy could be stale
             }

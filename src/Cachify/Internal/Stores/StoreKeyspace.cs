@@ -485,7 +485,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         if (_local is { } local)
         {
             // This process reads its own write at once; the others drop their copies when the notice reaches them.
-            local.Put(in key, valueKey, value, stamp!.Value, binding.TtlTicks, binding.NeverDie, ageTicks: 0);
+            local.Put(in key, valueKey, value, stamp!.Value, binding.TtlTicks, binding.NeverDie, ageTicks: 0, written: true);
             try
             {
                 await TIo.PublishChanged(local.Hub, valueKey).ConfigureAwait(false);
