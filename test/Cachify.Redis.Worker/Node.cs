@@ -12,6 +12,7 @@ using StackExchange.Redis;
 /// <item><c>skip K</c>: the same call with skipCache: true.</item>
 /// <item><c>skipmany N K</c>: N such calls back to back; answers the last value.</item>
 /// <item><c>invalidate K</c>, <c>clear</c>: answer <c>ok done</c>.</item>
+/// <item><c>losses</c>: how many times copies stopped being trusted (seen by a watcher checking every millisecond).</item>
 /// <item><c>trusted</c>: answers <c>ok True</c> or <c>ok False</c> (whether local copies are trusted: the backplane is subscribed).</item>
 /// </list>
 /// A value is <c>VERSION:PID</c>: VERSION comes from INCR {prefix}:test:version (so values are distinct and totally ordered
@@ -73,6 +74,26 @@ internal static class Node
             await Task.Delay(5);
         }
 
+        // Counts the times copies stopped being trusted (a lost backplane), for the test to wait for a loss it caused.
+        var losses = 0;
+        var watcher = new Thread(() =>
+        {
+            var trusted = true;
+            while (true)
+            {
+                var now = backend.LocalLevelTrusted;
+                if (trusted && !now)
+                {
+                    Interlocked.Increment(ref losses);
+                }
+
+                trusted = now;
+                Thread.Sleep(1);
+            }
+        })
+        { IsBackground = true };
+        watcher.Start();
+
         Console.WriteLine("ready");
         while (await Console.In.ReadLineAsync() is { } line)
         {
@@ -123,6 +144,9 @@ internal static class Node
                         }
 
                         answer = "ok done";
+                        break;
+                    case "losses":
+                        answer = "ok " + Volatile.Read(ref losses).ToString(CultureInfo.InvariantCulture);
                         break;
                     case "trusted":
                         answer = "ok " + backend.LocalLevelTrusted;
