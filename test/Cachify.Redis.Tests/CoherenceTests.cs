@@ -92,10 +92,10 @@ public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(f
     }
 
     /// <summary>
-    /// A pub/sub connection killed during writes: B holds a copy, every subscription is killed (CLIENT KILL TYPE pubsub),
-    /// and once B knows it, A writes 20 times (notices B's dead subscription may never get). Once B has resubscribed, B
-    /// answers A's last write within the deadline, never anything older than its copy: a lost notice never means a copy
-    /// stale until its TTL (10 minutes here); the copies held across the loss are dropped.
+    /// Pub/sub connections killed during writes, ten times: B holds a copy, every subscription is killed (CLIENT KILL TYPE
+    /// pubsub) and A writes at once (a notice B's dead subscription may never get). Once B has resubscribed, B answers A's
+    /// last write within the deadline, never anything older than its first copy: a lost notice never means a copy stale
+    /// until its TTL (10 minutes here). (Checked to fail when the copies held across a loss are not dropped at the restore.)
     /// </summary>
     [RedisFact]
     public void PubSubKilledDuringWrites_ProcessBCatchesUpWithTheLastWrite_NotAtTtl()
@@ -115,16 +115,32 @@ public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(f
             var options = ConfigurationOptions.Parse(endPoint);
             options.AllowAdmin = true;
             using var admin = ConnectionMultiplexer.Connect(options);
-            foreach (var server in admin.GetServers())
+
+            // Ten rounds: B holds a trusted copy of A's last write, every subscription is killed, and A writes at once. Some
+            // of these notices reach B's new subscription, some are lost (Redis delivers a message to the subscribers of
+            // the moment it is published; which ones is a race this test does not control). After each loss B must drop
+            // its copies once it has resubscribed: B answers A's last write every time, never at its TTL.
+            var last = held;
+            for (var round = 0; round < 10; round++)
             {
-                server.Execute("CLIENT", "KILL", "TYPE", "pubsub");
+                if (round > 0)
+                {
+                    Bounded.Until(() => Ask(b, "trusted").Value == "True", "B resubscribed");
+                    var written = last;
+                    Poll(b, "k", v => v.Value == written.Value, "B answered A's last write, after a kill whose notice B may have missed", observed: v =>
+                        Assert.True(v.Version >= held.Version, $"B went back from {held.Value} to {v.Value}"));
+                }
+
+                foreach (var server in admin.GetServers())
+                {
+                    server.Execute("CLIENT", "KILL", "TYPE", "pubsub");
+                }
+
+                last = Ask(a, "skip k");
             }
 
-            // A writes while B knows its subscription is gone (its notices to B may be lost), then B resubscribes: B's
-            // copy from before must not answer any more, even though nothing B received says it changed.
-            Bounded.Until(() => int.Parse(Ask(b, "losses").Value, CultureInfo.InvariantCulture) > losses, "B stopped trusting its copies");
-            var last = Ask(a, "skipmany 20 k");
             Assert.True(last.Version > held.Version);
+            Bounded.Until(() => int.Parse(Ask(b, "losses").Value, CultureInfo.InvariantCulture) > losses, "B stopped trusting its copies");
             Bounded.Until(() => Ask(b, "trusted").Value == "True", "B resubscribed");
             var seen = Poll(b, "k", v => v.Value == last.Value, "B answered A's last write after the subscriptions were killed", observed: v =>
                 Assert.True(v.Version >= held.Version, $"B went back from {held.Value} to {v.Value}"));
