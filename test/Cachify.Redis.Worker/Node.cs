@@ -10,6 +10,7 @@ using StackExchange.Redis;
 /// <list type="bullet">
 /// <item><c>get K</c>: calls the function; answers <c>ok VALUE ran R</c>, R = how many times the function ran in this call (0 or 1).</item>
 /// <item><c>skip K</c>: the same call with skipCache: true.</item>
+/// <item><c>killskip K</c>: CLIENT KILL TYPE pubsub, then at once <c>skip K</c> (its notice may find no subscriber).</item>
 /// <item><c>skipmany N K</c>: N such calls back to back; answers the last value.</item>
 /// <item><c>invalidate K</c>, <c>clear</c>: answer <c>ok done</c>.</item>
 /// <item><c>losses</c>: how many times copies stopped being trusted (seen by a watcher checking every millisecond).</item>
@@ -38,6 +39,7 @@ internal static class Node
             SyncTimeout = 2000,
             AsyncTimeout = 2000,
             ReconnectRetryPolicy = new LinearRetry(100),
+            AllowAdmin = true, // killskip sends CLIENT KILL
         };
         foreach (var node in endpoint.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -109,6 +111,16 @@ internal static class Node
                         var skip = parts[0] == "skip";
                         var value = sync ? f.Invoke(parts[1], skipCache: skip) : await g.Invoke(parts[1], skipCache: skip);
                         answer = $"ok {value} ran {Volatile.Read(ref runs) - before}";
+                        break;
+                    case "killskip":
+                        // killskip K: CLIENT KILL TYPE pubsub (every subscription on the server), then at once a skip-cache call.
+                        foreach (var server in connection.GetServers())
+                        {
+                            server.Execute("CLIENT", "KILL", "TYPE", "pubsub");
+                        }
+
+                        var afterKill = sync ? f.Invoke(parts[1], skipCache: true) : await g.Invoke(parts[1], skipCache: true);
+                        answer = $"ok {afterKill} ran {Volatile.Read(ref runs) - before}";
                         break;
                     case "skipmany":
                         // skipmany N K: N skip-cache calls back to back; answers the last value.
