@@ -70,8 +70,10 @@ public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(f
     {
         var gate = new GatedSerializer();
         var writer = NewBackend(new RedisCacheOptions { Serializer = gate });
-        var other = NewBackend(connection: NewConnection());
-        Bounded.Until(() => writer.LocalLevelTrusted && other.LocalLevelTrusted, "both backplanes are subscribed");
+        // The other process has no local level, so it sends no notice that could reach the writer during its read and
+        // keep the stale copy out for another reason.
+        var other = NewBackend(new RedisCacheOptions { LocalCache = new() { Enabled = false } }, connection: NewConnection());
+        Bounded.Until(() => writer.LocalLevelTrusted, "the writer's backplane is subscribed");
         var version = 0;
         var f = Cachify.Wrap((int k) => Interlocked.Increment(ref version)).Named("coh.ryw").NoSelf().Ttl(TimeSpan.FromMinutes(10)).Backend(writer);
         var g = Cachify.Wrap((int k) => Interlocked.Increment(ref version)).Named("coh.ryw").NoSelf().Ttl(TimeSpan.FromMinutes(10)).Backend(other);
@@ -88,14 +90,16 @@ public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(f
         Assert.Equal(1, old); // it started before the write: the old value is its answer...
 
         Assert.Equal(2, f.Invoke(7)); // ...but never again this process's, once the write returned
-        Bounded.Until(() => g.Invoke(7) == 2, "the other process dropped its copy (its notice arrives when it arrives)");
+        Assert.Equal(2, g.Invoke(7));
     }
 
     /// <summary>
     /// Pub/sub connections killed during writes, ten times: B holds a copy, every subscription is killed (CLIENT KILL TYPE
     /// pubsub) and A writes at once (a notice B's dead subscription may never get). Once B has resubscribed, B answers A's
     /// last write within the deadline, never anything older than its first copy: a lost notice never means a copy stale
-    /// until its TTL (10 minutes here). (Checked to fail when the copies held across a loss are not dropped at the restore.)
+    /// until its TTL (10 minutes here). Whether a given notice is lost is a race this test does not control: with the
+    /// copies held across a loss kept at the restore (a mutation), it failed in 2 of 5 runs; with the notices not dropping
+    /// copies at all, always.
     /// </summary>
     [RedisFact]
     public void PubSubKilledDuringWrites_ProcessBCatchesUpWithTheLastWrite_NotAtTtl()
