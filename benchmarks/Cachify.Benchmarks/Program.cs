@@ -25,6 +25,23 @@ public static class Program
             return Redis.BackplaneLatency.Run(args);
         }
 
+        // Cross-process propagation latency (not a BenchmarkDotNet class): see Propagation.
+        if (args.Contains("--propagation-reader"))
+        {
+            return Propagation.RunReader(args);
+        }
+
+        if (args.Contains("--propagation"))
+        {
+            return Propagation.Run(args);
+        }
+
+        // LevelsBenchmarks' rows interleaved in one process, best and median of rounds: see LevelsRounds.
+        if (args.Contains("--levels-rounds"))
+        {
+            return LevelsRounds.Run(args);
+        }
+
         // Metrics measured inside benchmark processes (see RecordedMetric) go to a fresh folder per run.
         var metrics = Path.Combine(Path.GetTempPath(), "cachify-bench-metrics-" + Environment.ProcessId);
         Environment.SetEnvironmentVariable(RecordedMetric.DirectoryVariable, metrics);

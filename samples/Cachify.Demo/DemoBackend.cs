@@ -23,13 +23,23 @@ public sealed class DemoBackend : IDisposable
 
     public string Description { get; }
 
+    /// <summary>Names the Redis server when <c>--redis</c> gives none.</summary>
+    public const string RedisVariable = "CACHIFY_DEMO_REDIS";
+
+    /// <summary>The Redis server when neither <c>--redis &lt;connection string&gt;</c> nor <see cref="RedisVariable"/> names one.</summary>
+    public const string DefaultRedis = "localhost:6379";
+
+    /// <summary>Gets the Redis connection string of the tour (null on memory).</summary>
+    public string? RedisConfiguration { get; private init; }
+
     /// <summary>
-    /// Memory by default; <c>--redis &lt;connection string&gt;</c> (a StackExchange.Redis configuration string such as
-    /// <c>localhost:6379</c>) runs every section on a <see cref="RedisCacheBackend"/> instead, unchanged: each wrapper
-    /// has a stable <c>Named(...)</c> identity, which Redis needs for lambdas. The tour's old keys
-    /// (<c>cachify-demo:*</c>) are deleted first (SCAN, never KEYS), so it starts cold every time.
+    /// Memory by default; <c>--redis [connection string]</c> (a StackExchange.Redis configuration string such as
+    /// <c>localhost:6379</c>; else <see cref="RedisVariable"/>, else <see cref="DefaultRedis"/>) runs every section on a
+    /// <see cref="RedisCacheBackend"/> instead, unchanged: each wrapper has a stable <c>Named(...)</c> identity, which
+    /// Redis needs for lambdas. The tour's old keys (<c>cachify-demo:*</c>) are deleted first (SCAN, never KEYS), so it
+    /// starts cold every time. The demo starts no server: when none answers, it says so and how to start one.
     /// </summary>
-    /// <returns>The backend, or null when the arguments are wrong (the problem was printed).</returns>
+    /// <returns>The backend, or null when the arguments are wrong or Redis does not answer (the problem was printed).</returns>
     public static DemoBackend? Choose(string[] args, ILoggerFactory loggerFactory)
     {
         var redis = Array.IndexOf(args, "--redis");
@@ -39,21 +49,12 @@ public sealed class DemoBackend : IDisposable
             return new DemoBackend(memory, "memory (in-process, MemoryCacheBackend)");
         }
 
-        if (redis + 1 >= args.Length || args[redis + 1].StartsWith("--", StringComparison.Ordinal))
+        var configuration = redis + 1 < args.Length && !args[redis + 1].StartsWith("--", StringComparison.Ordinal)
+            ? args[redis + 1]
+            : Environment.GetEnvironmentVariable(RedisVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultRedis;
+        var connection = Connect(configuration);
+        if (connection is null)
         {
-            Console.Error.WriteLine("--redis needs a connection string, e.g. --redis localhost:6379");
-            return null;
-        }
-
-        var configuration = args[redis + 1];
-        ConnectionMultiplexer connection;
-        try
-        {
-            connection = ConnectionMultiplexer.Connect(configuration);
-        }
-        catch (RedisConnectionException error)
-        {
-            Console.Error.WriteLine($"Could not connect to Redis at {configuration}: {error.Message}");
             return null;
         }
 
@@ -63,7 +64,24 @@ public sealed class DemoBackend : IDisposable
         return new DemoBackend(
             backend,
             $"Redis at {endpoints} (RedisCacheBackend, keys {RedisPrefix}:*; {deleted} left over from an earlier tour deleted)",
-            connection);
+            connection)
+        {
+            RedisConfiguration = configuration,
+        };
+    }
+
+    /// <summary>
+    /// Another backend on the tour's Redis, on a connection of its own (as another instance of the app would have),
+    /// with the same key prefix; null if it cannot connect (the problem was printed).
+    /// </summary>
+    public DemoBackend? Peer(ILoggerFactory loggerFactory)
+    {
+        if (RedisConfiguration is null || Connect(RedisConfiguration) is not { } connection)
+        {
+            return null;
+        }
+
+        return new DemoBackend(new RedisCacheBackend(connection, new RedisCacheOptions { KeyPrefix = RedisPrefix, LoggerFactory = loggerFactory }), "a second RedisCacheBackend", connection);
     }
 
     public void Dispose()
@@ -71,6 +89,21 @@ public sealed class DemoBackend : IDisposable
         // The backend first (it stops its refreshes and its subscription), then the connection it used.
         (Backend as IDisposable)?.Dispose();
         _connection?.Dispose();
+    }
+
+    private static ConnectionMultiplexer? Connect(string configuration)
+    {
+        try
+        {
+            return ConnectionMultiplexer.Connect(configuration);
+        }
+        catch (Exception error) when (error is RedisConnectionException or ArgumentException)
+        {
+            Console.Error.WriteLine($"No Redis answered at {configuration}: {error.Message}");
+            Console.Error.WriteLine($"The demo starts no server. Start one (e.g. 'redis-server --port 6379 --save \"\" --appendonly no'), or name yours:");
+            Console.Error.WriteLine($"--redis host:port, or the {RedisVariable} environment variable (default {DefaultRedis}).");
+            return null;
+        }
     }
 
     private static int DeleteTourKeys(ConnectionMultiplexer connection)

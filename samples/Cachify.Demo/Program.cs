@@ -21,12 +21,14 @@ public static class Program
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         if (args.Contains("--help") || args.Contains("-h"))
         {
-            Console.WriteLine("Usage: dotnet run --project samples/Cachify.Demo [-- --redis <connection string>]");
-            Console.WriteLine("  --redis <connection string>  run the tour on Redis (e.g. localhost:6379); keys cachify-demo:*, deleted first");
+            Console.WriteLine("Usage: dotnet run --project samples/Cachify.Demo [-- --redis [connection string]]");
+            Console.WriteLine($"  --redis [connection string]  run the tour on Redis, then show two instances staying coherent; keys cachify-demo:*,");
+            Console.WriteLine($"                               deleted first. Default: ${DemoBackend.RedisVariable}, else {DemoBackend.DefaultRedis}. Starts no server.");
             return 0;
         }
 
-        using var backend = DemoBackend.Choose(args, new ConsoleLoggerFactory(Elapsed));
+        var loggerFactory = new ConsoleLoggerFactory(Elapsed);
+        using var backend = DemoBackend.Choose(args, loggerFactory);
         if (backend is null)
         {
             return 2;
@@ -39,6 +41,17 @@ public static class Program
         await Stampede(backend.Backend);
         await NeverDie(backend.Backend);
         await SkipCache(backend.Backend);
+        if (backend.RedisConfiguration is not null)
+        {
+            Header("5. Two instances, one Redis: a change made by one is seen by the other");
+            using var peer = backend.Peer(loggerFactory);
+            if (peer is null)
+            {
+                return 2;
+            }
+
+            await Coherence.Run(backend.Backend, peer.Backend);
+        }
 
         Header("Done");
         Console.WriteLine($"The whole tour took {Total.ElapsedMilliseconds:N0} ms.");

@@ -1,4 +1,5 @@
 using CachifyNet;
+using CachifyNet.Stores;
 using CachifyNet.WebApi;
 using Microsoft.EntityFrameworkCore;
 using OpenTelemetry.Metrics;
@@ -7,19 +8,29 @@ using OpenTelemetry.Trace;
 // A web API that caches with Cachify through dependency injection: a slow singleton service (the forecast), and the
 // reads of a scoped EF Core service (the catalog, SQLite) through AddCachedFunc, whose every execution runs in its own
 // DI scope. Cachify:Backend picks the store: "Memory" (the default) or "Redis" (Cachify:Redis is the connection
-// string). Cachify's metrics (meter "Cachify") are exposed in Prometheus format at /metrics.
+// string). Cachify:LocalCache bounds the memory level: SizeLimit (entries) and, on Redis, MaxLifetime (how long a local
+// copy in front of Redis may live). Cachify's metrics (meter "Cachify") are exposed in Prometheus format at /metrics.
 // Packages: Cachify, Cachify.Redis, Cachify.OpenTelemetry, Microsoft.EntityFrameworkCore.Sqlite, OpenTelemetry.Extensions.Hosting,
 // OpenTelemetry.Exporter.Prometheus.AspNetCore (prerelease).
 var builder = WebApplication.CreateBuilder(args);
 
+var localCache = builder.Configuration.GetSection("Cachify:LocalCache").Get<LocalCacheOptions>() ?? new LocalCacheOptions();
 if (string.Equals(builder.Configuration["Cachify:Backend"], "Redis", StringComparison.OrdinalIgnoreCase))
 {
+    // Every app instance on this Redis shares the entries; each keeps copies of the ones it reads in memory, at most
+    // Cachify:LocalCache:SizeLimit of them.
     builder.Services.AddCachifyRedis(
         builder.Configuration["Cachify:Redis"] ?? throw new InvalidOperationException("Cachify:Backend is Redis but Cachify:Redis (the connection string) is not set."),
-        new CachifyNet.Redis.RedisCacheOptions { KeyPrefix = "webapi" });
+        new CachifyNet.Redis.RedisCacheOptions
+        {
+            KeyPrefix = "webapi",
+            LocalCache = localCache,
+        });
 }
 else
 {
+    // The memory backend keeps its entries in the app's IMemoryCache: each counts 1 against its SizeLimit.
+    builder.Services.AddMemoryCache(options => options.SizeLimit = localCache.SizeLimit);
     builder.Services.AddCachify(options => options.DefaultTtl = TimeSpan.FromSeconds(30));
 }
 

@@ -102,7 +102,7 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
         // published through two nodes can overtake each other on the cluster bus). Elsewhere it changes nothing.
         _channel = RedisChannel.Literal(options.Channel).WithKeyRouting();
         _time = options.TimeProvider;
-        _logger = options.LoggerFactory?.CreateLogger<RedisBackplane>() ?? NullLogger<RedisBackplane>.Instance;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Cachify");
         _onFailed = OnConnectionFailed;
         _onRestored = OnConnectionRestored;
         connection.ConnectionFailed += _onFailed;
@@ -134,6 +134,18 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
 
     /// <summary>Heartbeats numbered so far (each was published, or tried).</summary>
     internal long HeartbeatsSent => Interlocked.Read(ref _assigned);
+
+    /// <summary>The number of the last own heartbeat that came back.</summary>
+    internal long LastHeard
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastHeard;
+            }
+        }
+    }
 
     /// <summary>Heartbeats of other backplanes received on the channel (and not delivered).</summary>
     internal long OtherHeartbeats => Interlocked.Read(ref _otherHeartbeats);
@@ -223,9 +235,9 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
         {
             _queue.Unsubscribe(CommandFlags.FireAndForget);
         }
-        catch (RedisException error)
+        catch (Exception error) when (error is RedisException or ObjectDisposedException)
         {
-            // Redis is away; the subscription ends with the connection, and the queue no longer delivers anything here.
+            // Redis or the multiplexer is gone; the subscription ends with the connection, and nothing is delivered here.
             RedisLog.BackplaneHeartbeatFailed(_logger, _channelName, error);
         }
     }
@@ -327,20 +339,28 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
 
     private void Tick()
     {
-        lock (_gate)
+        try
         {
-            if (_disposed)
+            lock (_gate)
             {
-                return;
+                if (_disposed)
+                {
+                    return;
+                }
+
+                if (_connected && _time.GetElapsedTime(_heardAt) >= SilenceLimit)
+                {
+                    LoseLocked("no own heartbeat came back for 1 second");
+                }
             }
 
-            if (_connected && _time.GetElapsedTime(_heardAt) >= SilenceLimit)
-            {
-                LoseLocked("no own heartbeat came back for 1 second");
-            }
+            SendHeartbeat();
         }
-
-        SendHeartbeat();
+        catch (Exception error)
+        {
+            // A timer callback must not throw (it would end the process): the multiplexer may be disposed before the backplane.
+            RedisLog.BackplaneHeartbeatFailed(_logger, _channelName, error);
+        }
     }
 
     /// <summary>The first heartbeat, as soon as the subscription is in place (a PING on the subscription connection follows the SUBSCRIBE).</summary>
@@ -349,13 +369,12 @@ public sealed class RedisBackplane : CacheBackplane, IDisposable
         try
         {
             await _subscriber.PingAsync().ConfigureAwait(false);
+            SendHeartbeat();
         }
-        catch (RedisException)
+        catch (Exception error) when (error is RedisException or ObjectDisposedException)
         {
-            return; // Redis is away: the timer's heartbeats prove the subscription once it is back
+            // Redis is away (the timer's heartbeats prove the subscription once it is back), or the multiplexer is gone.
         }
-
-        SendHeartbeat();
     }
 
     private void SendHeartbeat()

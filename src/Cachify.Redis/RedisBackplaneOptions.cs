@@ -27,7 +27,7 @@ public sealed class RedisBackplaneOptions
         init => _timeProvider = value;
     }
 
-    /// <summary>Gets the factory of the logger that reports lost and restored connections and subscribers that threw.</summary>
+    /// <summary>Gets the factory of the logger (category "Cachify") that reports lost and restored connections and subscribers that threw.</summary>
     /// <value>The default is none (nothing is logged).</value>
     public ILoggerFactory? LoggerFactory { get; init; }
 }

@@ -97,4 +97,18 @@ public sealed class ClosureKeyTests : IDisposable
 
         Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Invoke_ALambdaCapturingARedisDatabase_IsRefusedAtBindNamingNoSelf()
+    {
+        // What a user writes first: a top-level program whose lambda captures its IDatabase (no server is needed to get one).
+        using var redis = StackExchange.Redis.ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100");
+        StackExchange.Redis.IDatabase db = redis.GetDatabase();
+        var get = Cachify.Wrap(async (int i) => { await Task.Yield(); return i + db.Database; }).Named("service").Backend(_backend);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => get.Invoke(1));
+
+        Assert.Contains(".NoSelf()", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await get.NoSelf().Invoke(1)); // the fix it names works
+    }
 }

@@ -53,4 +53,23 @@ public sealed class DependencyInjectionTests
 
         Assert.Contains("KeyPrefix", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AddCachifyDistributedCache_LocalLevelAndBackplane_ReachTheBackend_AndNothingSubscribesAtRegistration()
+    {
+        var backplane = new InProcessBackplane();
+        var local = new LocalCacheOptions { SizeLimit = 7 };
+        var services = new ServiceCollection();
+        services.AddSingleton<Microsoft.Extensions.Caching.Distributed.IDistributedCache>(new Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache(
+            Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions())));
+        services.AddCachifyDistributedCache(new CacheStoreBackendOptions { KeyPrefix = "di", LocalCache = local, Backplane = backplane });
+        Assert.Equal(0, backplane.Subscribers);
+
+        using var provider = services.BuildServiceProvider();
+        var backend = Assert.IsType<CacheStoreBackend>(provider.GetRequiredService<ICacheBackend>());
+
+        Assert.Same(local, backend.Options.LocalCache);
+        Assert.Same(backplane, backend.Options.Backplane);
+        Assert.Equal(1, backplane.Subscribers);
+    }
 }

@@ -153,6 +153,24 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
     }
 
     [RedisFact]
+    public async Task SubscriptionDisposedFromItsOwnCall_NoDeadlock_NothingMore()
+    {
+        var a = NewBackplane();
+        IDisposable? subscription = null;
+        var quitter = new RecordingSubscriber();
+        var selfDisposing = new DisposingSubscriber(quitter, () => Volatile.Read(ref subscription)!.Dispose());
+        Volatile.Write(ref subscription, a.Subscribe(selfDisposing));
+        var other = Subscribed(a);
+        await other.WhenFlowingAsync().Within("a works");
+
+        a.Publish(Bytes("one"));
+        a.Publish(Bytes("two"));
+        await other.WhenAsync(e => e.Contains("two")).Within("both notices arrived");
+        Assert.Equal(["one"], quitter.Notices);
+        Assert.Equal(["one", "two"], other.Notices);
+    }
+
+    [RedisFact]
     public async Task Dispose_StopsHeartbeatsAndDelivery_ThenPublishAndSubscribeThrow()
     {
         var time = new FakeTimeProvider();
@@ -204,6 +222,27 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
         Assert.Throws<ObjectDisposedException>(() => a.Subscribe(new RecordingSubscriber()));
         a.Dispose();
         Assert.Equal(delivered, at.Events.Count);
+    }
+
+    [RedisFact]
+    public void MultiplexerDisposedFirst_HeartbeatsAndDisposeDoNotThrow_PublishThrows()
+    {
+        var time = new FakeTimeProvider();
+        var connection = Fixture.Connect();
+        var a = new RedisBackplane(connection, new RedisBackplaneOptions { Channel = Channel, TimeProvider = time });
+        var at = new RecordingSubscriber();
+        using var subscription = a.Subscribe(at);
+        connection.Dispose();
+
+        for (var i = 0; i < 8; i++)
+        {
+            time.Advance(Beat); // a timer callback that threw would end the test process
+        }
+
+        var error = Assert.ThrowsAny<Exception>(() => a.Publish(Bytes("x")));
+        Assert.True(error is RedisException or ObjectDisposedException, error.ToString());
+        a.Dispose();
+        at.AssertWellFormed();
     }
 
     [RedisFact]
@@ -327,7 +366,11 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
             admin.Execute("CLIENT", "UNPAUSE");
         }
 
-        // The heartbeat held by the pause was numbered before the loss: it does not prove anything; a later one does.
+        // The heartbeat held by the pause was numbered before the loss: when it comes back it proves nothing (Redis may
+        // have dropped notices before it); a heartbeat sent after the loss does.
+        var held = a.HeartbeatsSent;
+        await Bounded.UntilAsync(() => Task.FromResult(a.LastHeard == held), "the heartbeat held by the pause came back");
+        Assert.Equal([.. before, Lost], at.Events);
         await Bounded.UntilAsync(async () =>
         {
             time.Advance(Beat);
@@ -415,5 +458,19 @@ public sealed class RedisBackplaneTests(RedisServerFixture fixture) : RedisTestB
         var adminConnection = ConnectionMultiplexer.Connect(options);
         Owned(adminConnection);
         return adminConnection;
+    }
+
+    /// <summary>Records its first notice, then disposes its own subscription from within the call.</summary>
+    private sealed class DisposingSubscriber(RecordingSubscriber record, Action unsubscribe) : CachifyNet.Stores.ICacheBackplaneSubscriber
+    {
+        public void OnNotice(ReadOnlySpan<byte> notice)
+        {
+            record.OnNotice(notice);
+            unsubscribe();
+        }
+
+        public void OnConnectionLost() => record.OnConnectionLost();
+
+        public void OnConnectionRestored() => record.OnConnectionRestored();
     }
 }

@@ -50,6 +50,30 @@ public class RedisTelemetryGaugeTests(RedisServerFixture fixture) : RedisTestBas
         Assert.Equal(scheduled, Read(CachifyTelemetry.ScheduledCount));
     }
 
+    [RedisFact]
+    public void Gauges_LocalCopies_AreCountedAsEntriesOfTheirFunction_NotAsScheduledItems()
+    {
+        var backend = NewBackend();
+        Bounded.Until(() => backend.LocalLevelTrusted, "the local level's backplane is subscribed");
+        var f = Cachify.Wrap((int x) => x).Named("gauges.copies").NoSelf().Ttl(TimeSpan.FromMinutes(1)).Backend(backend);
+        var scheduled = Read(CachifyTelemetry.ScheduledCount);
+
+        f.Invoke(1);
+        f.Invoke(2);
+        Assert.Equal(2, ReadFunction(CachifyTelemetry.EntryCount, "gauges.copies"));
+        Assert.Equal(scheduled, Read(CachifyTelemetry.ScheduledCount)); // a copy's expiry is upkeep, not an entry's TTL
+
+        f.Invalidate(1);
+        Assert.Equal(1, ReadFunction(CachifyTelemetry.EntryCount, "gauges.copies"));
+    }
+
+    private static long ReadFunction(string instrument, string function)
+    {
+        using var collector = new MetricCollector<long>(null, CachifyTelemetry.Name, instrument);
+        collector.RecordObservableInstruments();
+        return Assert.Single(collector.GetMeasurementSnapshot(), m => Equals(m.Tags[CachifyTelemetry.BackendTag], Redis) && Equals(m.Tags[CachifyTelemetry.FunctionTag], function)).Value;
+    }
+
     /// <summary>The measurement tagged with the Redis backend, read once as a metrics exporter does at collection.</summary>
     private static long Read(string instrument)
     {

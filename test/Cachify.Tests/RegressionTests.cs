@@ -128,6 +128,70 @@ public class RegressionTests
     }
 
     [Fact]
+    public async Task Flight_TaskAskedForOnlyAfterTheOwnerCompleted_CarriesTheOutcome()
+    {
+        // The owner of a flight nobody joined completes it without a task; a late waiter still gets the outcome.
+        var succeeded = new Flight<int>(sharesCancellation: false, NullLogger.Instance);
+        Assert.True(succeeded.TrySetResult(42));
+        Assert.False(succeeded.TrySetException(new InvalidOperationException("late")));
+        Assert.True(succeeded.IsCompleted);
+        Assert.Equal(42, succeeded.GetResult());
+        Assert.Equal(42, await succeeded.Task);
+        Assert.Same(succeeded.Task, succeeded.Task);
+
+        var failed = new Flight<int>(sharesCancellation: false, NullLogger.Instance);
+        var error = new InvalidOperationException("boom");
+        Assert.True(failed.TrySetException(error));
+        Assert.False(failed.TrySetResult(1));
+        Assert.Same(error, Assert.Throws<InvalidOperationException>(() => failed.GetResult()));
+        Assert.Same(error, await Assert.ThrowsAsync<InvalidOperationException>(() => failed.Task));
+    }
+
+    [Fact]
+    public async Task Flight_TaskAskedForWhileTheOwnerCompletes_EveryWaiterGetsTheResult()
+    {
+        // A joiner makes the task while the owner completes the flight on another thread: whoever comes second
+        // completes the task, so no waiter is left behind.
+        for (var i = 0; i < 500; i++)
+        {
+            var value = i;
+            var flight = new Flight<int>(sharesCancellation: false, NullLogger.Instance);
+            using var start = new Barrier(2);
+            var owner = Task.Run(() =>
+            {
+                start.SignalAndWait();
+                flight.TrySetResult(value);
+            });
+
+            start.SignalAndWait();
+            var waiter = flight.Task;
+            await owner.Within("the owner completes");
+            Assert.Equal(value, await waiter.Within("the waiter gets the result"));
+        }
+    }
+
+    [Fact]
+    public void Flight_DoomedWhileNoStoreRuns_RefusesStores_AStoreThatEndedFirstStands()
+    {
+        var doomed = new Flight<int>(sharesCancellation: false, NullLogger.Instance);
+        doomed.Doom();
+        Assert.True(doomed.Doomed);
+        Assert.False(doomed.TryBeginStore());
+
+        var stored = new Flight<int>(sharesCancellation: false, NullLogger.Instance);
+        Assert.True(stored.TryBeginStore());
+        stored.EndStore(stored: true);
+        stored.Doom();
+        Assert.True(stored.Doomed);
+        Assert.False(stored.TryBeginStore());
+
+        var reopened = new Flight<int>(sharesCancellation: false, NullLogger.Instance);
+        Assert.True(reopened.TryBeginStore());
+        reopened.EndStore(stored: false);
+        Assert.True(reopened.TryBeginStore());
+    }
+
+    [Fact]
     public void Dispose_RefreshTokenCallbackThrows_TeardownStillCompletes()
     {
         var time = NewClock();

@@ -27,8 +27,8 @@ public static class CachifyDistributedServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         options ??= new CacheStoreBackendOptions();
 
-        // Checked now, at registration, rather than when the first wrapper binds.
-        using (new CacheStoreBackend(new DistributedCacheStore(new MemoryDistributedCacheStandIn()), options))
+        // Checked now, at registration, rather than when the first wrapper binds (without the backplane: nothing subscribes yet).
+        using (new CacheStoreBackend(new DistributedCacheStore(new MemoryDistributedCacheStandIn()), With(options, options.TimeProvider, options.LoggerFactory, backplane: null)))
         {
         }
 
@@ -37,17 +37,24 @@ public static class CachifyDistributedServiceCollectionExtensions
         {
             var cache = provider.GetService<IDistributedCache>() ?? throw new InvalidOperationException(
                 "AddCachifyDistributedCache() uses the app's IDistributedCache, but none is registered. Register one first (AddStackExchangeRedisCache, AddDistributedSqlServerCache, AddSqliteCache, ...).");
-            return new CacheStoreBackend(new DistributedCacheStore(cache), new CacheStoreBackendOptions
-            {
-                KeyPrefix = options.KeyPrefix,
-                OnError = options.OnError,
-                Serializer = options.Serializer,
-                TimeProvider = options.TimeProvider ?? provider.GetService<TimeProvider>(),
-                LoggerFactory = options.LoggerFactory ?? provider.GetService<ILoggerFactory>(),
-            });
+            return new CacheStoreBackend(
+                new DistributedCacheStore(cache),
+                With(options, options.TimeProvider ?? provider.GetService<TimeProvider>(), options.LoggerFactory ?? provider.GetService<ILoggerFactory>(), options.Backplane));
         }));
         return services;
     }
+
+    /// <summary>A copy of <paramref name="options"/> with the given clock, logging and backplane (every other option as it is).</summary>
+    private static CacheStoreBackendOptions With(CacheStoreBackendOptions options, TimeProvider? time, ILoggerFactory? loggerFactory, CacheBackplane? backplane) => new()
+    {
+        KeyPrefix = options.KeyPrefix,
+        OnError = options.OnError,
+        Serializer = options.Serializer,
+        LocalCache = options.LocalCache,
+        Backplane = backplane,
+        TimeProvider = time,
+        LoggerFactory = loggerFactory,
+    };
 
     /// <summary>Only there to check the options at registration; never called.</summary>
     private sealed class MemoryDistributedCacheStandIn : IDistributedCache

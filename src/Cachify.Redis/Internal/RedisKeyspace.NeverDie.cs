@@ -153,7 +153,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             run.Dispose();
 
             // Completed already: abandoned at its hard timeout, and the outcome has released the lock.
-            if (!flight.Task.IsCompleted)
+            if (!flight.IsCompleted)
             {
                 await StoreRefreshAsync(run, value, key, args, binding, flight, generation, item).ConfigureAwait(false);
             }

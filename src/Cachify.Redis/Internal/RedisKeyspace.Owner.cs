@@ -66,7 +66,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
                     case Step.Wait:
                         await TIo.Wait(wait!, delay, flight.Token).ConfigureAwait(false);
                         Services.ThrowIfDisposed();
-                        if (flight.Task.IsCompleted)
+                        if (flight.IsCompleted)
                         {
                             // Abandoned at its hard timeout: nobody takes the result, so stop waiting (and never run it late).
                             return default!;

@@ -48,6 +48,9 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         _local = redis.Local?.CreateLevel<TKey, TValue>(_valuePrefix, typedKeyMatchesText ? null : key => ValueKey(in key));
     }
 
+    /// <summary>Local copies held (the <c>cachify.entry.count</c> gauge); null without a local level.</summary>
+    public override int? EntryCount => _local?.Count;
+
     /// <summary>Never-die entries this process refreshes (tests).</summary>
     public int NeverDieCount => _neverDie.Count;
 
@@ -71,9 +74,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             return false;
         }
 
-        if (_local is { } local && local.TryGet(in key, reader, out value, out var neverDie))
+        if (_local is { } local && local.TryGet(in key, reader, _neverDie, out value))
         {
-            ServedLocally(in key, neverDie);
             return true;
         }
 
@@ -128,23 +130,8 @@ internal sealed partial class RedisKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     /// <summary>The asynchronous hit path: a trusted local copy's completed task, allocation-free.</summary>
     public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
     {
-        if (_local is { } local && !(reader.NeverDie && !_neverDie.Contains(in key)) && local.TryGetTask(in key, reader, out task, out var neverDie))
-        {
-            ServedLocally(in key, neverDie);
-            return true;
-        }
-
         task = null;
-        return false;
-    }
-
-    /// <summary>A local hit: a copy of a never-die entry counts as a read of it (for its idle limit).</summary>
-    private void ServedLocally(in TKey key, bool neverDie)
-    {
-        if (neverDie)
-        {
-            _neverDie.Touch(in key);
-        }
+        return _local is { } local && local.TryGetTask(in key, reader, _neverDie, out task);
     }
 
     /// <summary>Keeps a local copy of a value read from Redis (aged by Redis' clock), unless its entry changed since <paramref name="stamp"/>.</summary>

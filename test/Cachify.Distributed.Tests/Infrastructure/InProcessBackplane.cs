@@ -13,6 +13,9 @@ internal sealed class InProcessBackplane : CacheBackplane
     private ImmutableArray<ICacheBackplaneSubscriber> _subscribers = [];
     private volatile bool _lost;
 
+    /// <summary>Subscribers now.</summary>
+    public int Subscribers => _subscribers.Length;
+
     /// <summary>Notices published (delivered or lost).</summary>
     public int Published;
 

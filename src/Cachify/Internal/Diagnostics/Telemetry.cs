@@ -128,7 +128,7 @@ internal static class Telemetry
         Meter.CreateObservableUpDownCounter(
             ScheduledCount, static () => ObserveByBackend(static services => services.Scheduler.EntryCount), "{entry}",
             "Entries the backends' schedulers hold: TTL expiries (memory) and never-die refreshes. Follows the entries held; growth beyond them is a leak.");
-        Meter.CreateObservableUpDownCounter(EntryCount, ObserveEntries, "{entry}", "Entries held in process memory (memory backend), by function.");
+        Meter.CreateObservableUpDownCounter(EntryCount, ObserveEntries, "{entry}", "Entries held in process memory (the memory backend's entries, a distributed backend's local copies), by function.");
         return new();
     }
 

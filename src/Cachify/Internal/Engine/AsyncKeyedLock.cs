@@ -145,6 +145,12 @@ internal sealed class AsyncKeyedLock<TKey, TValue>
         /// <summary>Drops a reference; true when it was the last (the gate is then dead and must be removed).</summary>
         internal bool Release()
         {
+            // The only user (the common case): straight to dead, in one step.
+            if (Interlocked.CompareExchange(ref _refs, -1, 1) == 1)
+            {
+                return true;
+            }
+
             if (Interlocked.Decrement(ref _refs) != 0)
             {
                 return false;

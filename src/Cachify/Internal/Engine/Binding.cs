@@ -110,7 +110,11 @@ internal sealed class Binding<TKey, TArgs, TValue> : Binding<TKey, TValue>
     {
         Invoker = invoker;
         KeyMask = config.KeyMask;
+        Producer = keyspace.CreateProducer<TArgs>();
     }
+
+    /// <summary>The keyspace's owner work for this argument tuple type, resolved once.</summary>
+    public Keyspace<TKey, TValue>.Producer<TArgs> Producer { get; }
 
     public Invoker<TArgs, TValue> Invoker { get; }
 

@@ -74,8 +74,7 @@ internal abstract partial class Keyspace<TKey, TValue>
                 var mine = binding.NewFlight();
                 if (gate.TryStart(mine))
                 {
-                    Start(gate, mine, key, args, binding, skipCache: false);
-                    return WaitAsync(mine, key, binding, waitToken);
+                    return Own(gate, mine, key, args, binding, skipCache: false, waitToken);
                 }
             }
         }
@@ -88,12 +87,86 @@ internal abstract partial class Keyspace<TKey, TValue>
         }
     }
 
-    /// <summary>Starts an asynchronous execution this caller owns; it runs to its end whatever the callers do.</summary>
-    private void Start<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
+    /// <summary>
+    /// Runs an asynchronous execution this caller owns (it runs to its end whatever the callers do) and returns what
+    /// the caller awaits. The caller holds a reference to the gate until this returns. A function whose task is
+    /// complete at once ends the flight here: its own task is the caller's, and no task of the flight is made unless
+    /// another caller joined meanwhile.
+    /// </summary>
+    private Task<TValue> Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache, CancellationToken waitToken)
     {
         Arm(gate, flight, binding);
-        gate.AddRef();
-        _ = OwnAsync(new Work<TArgs>(this, gate, flight, key, args, binding, skipCache, item: null));
+        Task<TValue> produced;
+        try
+        {
+            produced = binding.Producer.ProduceAsync(key, args, binding, flight, skipCache, refreshing: null);
+        }
+        catch (Exception error)
+        {
+            produced = Task.FromException<TValue>(error);
+        }
+
+        if (!produced.IsCompleted)
+        {
+            gate.AddRef();
+            _ = CompleteWhenDone(produced, gate, flight, key);
+            return WaitAsync(flight, key, binding, waitToken);
+        }
+
+        // Detach, then complete (nobody may join a completed flight); the caller releases its gate reference.
+        flight.DisposeTimer();
+        gate.Finish(flight);
+        if (produced.IsCompletedSuccessfully)
+        {
+            // False when the hard timeout failed the flight first: the caller gets that outcome, as every waiter does.
+            return flight.TrySetResult(produced.Result) ? produced : flight.Task;
+        }
+
+        flight.TrySetException(ErrorOf(produced));
+        return flight.Task;
+    }
+
+    /// <summary>The exception awaiting a completed, unsuccessful task throws.</summary>
+    private static Exception ErrorOf(Task<TValue> task)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (Exception error)
+        {
+            return error;
+        }
+
+        return new InvalidOperationException("The task completed successfully.");
+    }
+
+    /// <summary>Ends an execution whose function is still running when its owner returns: detach, complete, release the gate reference.</summary>
+    private async Task CompleteWhenDone(Task<TValue> produced, AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, TKey key)
+    {
+        TValue value = default!;
+        Exception? failure = null;
+        try
+        {
+            value = await produced.ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            failure = error;
+        }
+
+        flight.DisposeTimer();
+        gate.Finish(flight);
+        if (failure is null)
+        {
+            flight.TrySetResult(value);
+        }
+        else
+        {
+            flight.TrySetException(failure);
+        }
+
+        Locks.Exit(key, gate);
     }
 
     /// <summary>Every participant of the running execution gave up and it is being cancelled: wait for it to end, then join afresh.</summary>
@@ -120,6 +193,7 @@ internal abstract partial class Keyspace<TKey, TValue>
     private async Task<TValue> InvokeExclusiveAsync<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, CancellationToken waitToken)
     {
         Flight<TValue>? mine = null;
+        Task<TValue> result;
         try
         {
             if (!gate.HasQueue)
@@ -128,12 +202,16 @@ internal abstract partial class Keyspace<TKey, TValue>
                 if (gate.TryStart(first))
                 {
                     mine = first;
-                    Start(gate, mine, key, args, binding, skipCache: true);
                 }
             }
 
-            if (mine is null)
+            if (mine is not null)
             {
+                result = Own(gate, mine, key, args, binding, skipCache: true, waitToken);
+            }
+            else
+            {
+
                 gate.EnterQueue();
                 try
                 {
@@ -165,7 +243,7 @@ internal abstract partial class Keyspace<TKey, TValue>
 
                     // The queue stays closed until this caller's execution ends (even if the caller stops waiting).
                     ReleaseWhenDone(mine, handle);
-                    Start(gate, mine, key, args, binding, skipCache: true);
+                    result = Own(gate, mine, key, args, binding, skipCache: true, waitToken);
                 }
                 finally
                 {
@@ -178,7 +256,7 @@ internal abstract partial class Keyspace<TKey, TValue>
             Locks.Exit(key, gate);
         }
 
-        return await WaitAsync(mine!, key, binding, waitToken).ConfigureAwait(false);
+        return await result.ConfigureAwait(false);
     }
 
     /// <summary>Runs the owner's work to completion whatever the callers do, then completes the flight.</summary>
@@ -186,7 +264,7 @@ internal abstract partial class Keyspace<TKey, TValue>
     {
         try
         {
-            var value = await ProduceAsync(work.Key, work.Args, work.Binding, work.Flight, work.SkipCache, work.Item).ConfigureAwait(false);
+            var value = await work.Binding.Producer.ProduceAsync(work.Key, work.Args, work.Binding, work.Flight, work.SkipCache, work.Item).ConfigureAwait(false);
             Complete(work, value, error: null);
         }
         catch (Exception error)
@@ -214,7 +292,7 @@ internal abstract partial class Keyspace<TKey, TValue>
 
     private Task<TValue> WaitAsync(Flight<TValue> flight, TKey key, Binding<TKey, TValue> binding, CancellationToken waitToken)
     {
-        if (flight.Task.IsCompleted || (!waitToken.CanBeCanceled && binding.SoftTimeout is null))
+        if (flight.IsCompleted || (!waitToken.CanBeCanceled && binding.SoftTimeout is null))
         {
             return flight.Task;
         }
@@ -258,7 +336,7 @@ internal abstract partial class Keyspace<TKey, TValue>
         }
 
         await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (flight.Task.IsCompleted)
+        if (flight.IsCompleted)
         {
             return true;
         }

@@ -127,12 +127,12 @@ internal abstract partial class Keyspace<TKey, TValue>
         return Wait(flight, in key, binding, waitToken);
     }
 
-    private TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
+    private static TValue Own<TArgs>(AsyncKeyedLock<TKey, TValue>.Gate gate, Flight<TValue> flight, in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, bool skipCache)
     {
         TValue value;
         try
         {
-            value = Produce(in key, in args, binding, flight, skipCache, refreshing: null);
+            value = binding.Producer.Produce(in key, in args, binding, flight, skipCache, refreshing: null);
         }
         catch (Exception error)
         {
@@ -152,7 +152,7 @@ internal abstract partial class Keyspace<TKey, TValue>
     {
         try
         {
-            var value = Produce(in work.Key, in work.Args, work.Binding, work.Flight, work.SkipCache, work.Item);
+            var value = work.Binding.Producer.Produce(in work.Key, in work.Args, work.Binding, work.Flight, work.SkipCache, work.Item);
             Complete(work, value, error: null);
         }
         catch (Exception error)
@@ -184,7 +184,7 @@ internal abstract partial class Keyspace<TKey, TValue>
             throw;
         }
 
-        return flight.Task.GetAwaiter().GetResult();
+        return flight.GetResult();
     }
 
     /// <summary>
@@ -193,12 +193,12 @@ internal abstract partial class Keyspace<TKey, TValue>
     /// </summary>
     private bool WaitQuietly(Flight<TValue> flight, TimeSpan timeout, CancellationToken waitToken)
     {
-        Task task = flight.Task;
-        if (task.IsCompleted)
+        if (flight.IsCompleted)
         {
             return true;
         }
 
+        Task task = flight.Task;
         if (timeout != Timeout.InfiniteTimeSpan)
         {
             task = task.WaitAsync(timeout, Services.Time, waitToken);
@@ -209,7 +209,7 @@ internal abstract partial class Keyspace<TKey, TValue>
         }
 
         task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
-        if (flight.Task.IsCompleted)
+        if (flight.IsCompleted)
         {
             return true;
         }

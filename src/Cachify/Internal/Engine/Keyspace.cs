@@ -82,6 +82,23 @@ internal abstract partial class Keyspace<TKey, TValue> : IKeyspace
     /// <summary>The owner's work for an asynchronous function.</summary>
     protected abstract Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing);
 
+    /// <summary>
+    /// What the miss path calls for <see cref="Produce"/> and <see cref="ProduceAsync"/>: made once per binding, so a miss
+    /// makes a plain virtual call rather than a generic virtual one (a run-time lookup). A backend may return its own,
+    /// calling its implementation directly; the default calls the abstract methods.
+    /// </summary>
+    internal virtual Producer<TArgs> CreateProducer<TArgs>() => new Producer<TArgs>(this);
+
+    /// <summary>Runs the owner's work of one keyspace for one argument tuple type (see <see cref="CreateProducer"/>).</summary>
+    internal class Producer<TArgs>(Keyspace<TKey, TValue> keyspace)
+    {
+        public virtual TValue Produce(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+            => keyspace.Produce(in key, in args, binding, flight, skipCache, refreshing);
+
+        public virtual Task<TValue> ProduceAsync(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+            => keyspace.ProduceAsync(key, args, binding, flight, skipCache, refreshing);
+    }
+
     /// <summary>A refresh of <paramref name="item"/> failed: keep the old value and retry later.</summary>
     protected abstract void OnRefreshFailed(ScheduledItem item, Exception error);
 

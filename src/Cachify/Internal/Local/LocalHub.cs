@@ -180,32 +180,24 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
     // ---------------------------------------------------------------- notices
 
     /// <summary>Tells the other processes that the entry under <paramref name="keyText"/> changed or was removed.</summary>
-    public void PublishChanged(string keyText)
-    {
-        if (_backplane is not null)
-        {
-            var notice = Notice(KeyChangedKind, keyText, out var length);
-            try
-            {
-                _backplane.Publish(notice.AsMemory(0, length));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(notice);
-            }
-        }
-    }
+    public void PublishChanged(string keyText) => Publish(KeyChangedKind, keyText);
 
     /// <inheritdoc cref="PublishChanged"/>
     public ValueTask PublishChangedAsync(string keyText, CancellationToken cancellationToken)
         => _backplane is null ? ValueTask.CompletedTask : PublishAsync(KeyChangedKind, keyText, cancellationToken);
 
     /// <summary>Tells the other processes that every entry of <paramref name="function"/> was cleared.</summary>
-    public void PublishCleared(string function)
+    public void PublishCleared(string function) => Publish(ClearedKind, function);
+
+    /// <inheritdoc cref="PublishCleared"/>
+    public ValueTask PublishClearedAsync(string function, CancellationToken cancellationToken)
+        => _backplane is null ? ValueTask.CompletedTask : PublishAsync(ClearedKind, function, cancellationToken);
+
+    private void Publish(byte kind, string text)
     {
         if (_backplane is not null)
         {
-            var notice = Notice(ClearedKind, function, out var length);
+            var notice = Notice(kind, text, out var length);
             try
             {
                 _backplane.Publish(notice.AsMemory(0, length));
@@ -216,10 +208,6 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
             }
         }
     }
-
-    /// <inheritdoc cref="PublishCleared"/>
-    public ValueTask PublishClearedAsync(string function, CancellationToken cancellationToken)
-        => _backplane is null ? ValueTask.CompletedTask : PublishAsync(ClearedKind, function, cancellationToken);
 
     private async ValueTask PublishAsync(byte kind, string text, CancellationToken cancellationToken)
     {
@@ -334,6 +322,12 @@ internal abstract class LocalCopy(string keyText) : ScheduledItem
     public bool Dropped => Volatile.Read(ref _dropped) != 0;
 
     internal override bool IsDead => Dropped;
+
+    /// <summary>
+    /// A copy's expiry is the local level's upkeep, not an entry's TTL or refresh: copies are counted by
+    /// <c>cachify.entry.count</c>, and <c>cachify.scheduled.count</c> keeps counting what the backend itself refreshes or expires.
+    /// </summary>
+    internal override bool IsHousekeeping => true;
 
     /// <summary>Claims the drop: true for the one caller that should remove the copy.</summary>
     protected bool ClaimDrop() => Interlocked.Exchange(ref _dropped, 1) == 0;

@@ -23,36 +23,49 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function, Fu
 
     public int Count => _copies.Count;
 
-    /// <summary>A trusted copy for <paramref name="reader"/>; <paramref name="neverDie"/> tells whether a never-die writer made it.</summary>
+    /// <summary>
+    /// A trusted copy for <paramref name="reader"/>. A copy of a never-die entry counts as a read of it (for its idle
+    /// limit, in <paramref name="neverDie"/>); the caller has checked that a never-die reader's key is registered.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGet(in TKey key, Binding<TKey, TValue> reader, out TValue value, out bool neverDie)
+    public bool TryGet(in TKey key, Binding<TKey, TValue> reader, NeverDieRegistry<TKey, TValue> neverDie, out TValue value)
     {
         if (_copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services) && IsFor(copy, in key))
         {
+            Touch(copy, in key, neverDie);
             value = copy.Value;
-            neverDie = copy.NeverDie;
             return true;
         }
 
         value = default!;
-        neverDie = false;
         return false;
     }
 
-    /// <summary>As <see cref="TryGet"/>, with the copy's completed task (made at its first asynchronous hit).</summary>
+    /// <summary>
+    /// As <see cref="TryGet"/>, with the copy's completed task (made at its first asynchronous hit); false for a
+    /// never-die reader whose key is not registered yet (its first read goes through the owner, which registers it).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task, out bool neverDie)
+    public bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, NeverDieRegistry<TKey, TValue> neverDie, out Task<TValue>? task)
     {
-        if (_copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services) && IsFor(copy, in key))
+        if (!(reader.NeverDie && !neverDie.Contains(in key)) && _copies.TryGetValue(key, out var copy) && _hub.Trusted && copy.Serves(reader, _hub.Services) && IsFor(copy, in key))
         {
+            Touch(copy, in key, neverDie);
             task = copy.Task ??= Task.FromResult(copy.Value);
-            neverDie = copy.NeverDie;
             return true;
         }
 
         task = null;
-        neverDie = false;
         return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Touch(Copy copy, in TKey key, NeverDieRegistry<TKey, TValue> neverDie)
+    {
+        if (copy.NeverDie)
+        {
+            neverDie.Touch(in key);
+        }
     }
 
     /// <summary>A copy even while the backplane is lost: the store failed too, and it is the last value this process knew (within its TTL).</summary>

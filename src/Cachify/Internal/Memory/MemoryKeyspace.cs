@@ -119,7 +119,25 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         }
     }
 
+    internal override Producer<TArgs> CreateProducer<TArgs>() => new MemoryProducer<TArgs>(this);
+
+    /// <summary>Calls this keyspace's owner work directly (no generic virtual call on a miss).</summary>
+    private sealed class MemoryProducer<TArgs>(MemoryKeyspace<TKey, TValue> keyspace) : Producer<TArgs>(keyspace)
+    {
+        public override TValue Produce(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+            => keyspace.ProduceHere(in key, in args, binding, flight, skipCache, refreshing);
+
+        public override Task<TValue> ProduceAsync(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+            => keyspace.ProduceHereAsync(key, args, binding, flight, skipCache, refreshing);
+    }
+
     protected override TValue Produce<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+        => ProduceHere(in key, in args, binding, flight, skipCache, refreshing);
+
+    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+        => ProduceHereAsync(key, args, binding, flight, skipCache, refreshing);
+
+    private TValue ProduceHere<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
         var generation = Generation;
         if (!skipCache && TryGet(in key, binding, out var hit))
@@ -132,7 +150,7 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return value;
     }
 
-    protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
+    private Task<TValue> ProduceHereAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
     {
         var generation = Generation;
         if (!skipCache && TryGet(in key, binding, out var hit))
@@ -246,13 +264,19 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         MemoryEntry<TKey, TValue>? old;
         long now;
 
-        // Invalidate and Clear doom every running execution under its store lock before they remove entries (Clear
-        // after starting a new generation), and so does Dispose, through Clear. Checked and inserted under that lock,
-        // a store either ends before they look at the front, which then holds the entry for them to remove, or sees
-        // that it may not store: nothing computed before they return is stored, or served, after.
-        lock (flight.StoreLock)
+        // Invalidate and Clear doom every running execution before they remove entries (Clear after starting a new
+        // generation), and so does Dispose, through Clear; dooming waits for a store in progress. Checked and inserted
+        // in the flight's store window, a store either ends before they look at the front, which then holds the entry
+        // for them to remove, or sees that it may not store: nothing computed before they return is stored, or served, after.
+        if (!flight.TryBeginStore())
         {
-            if (!MayStore(flight, generation) || Services.IsDisposed)
+            return;
+        }
+
+        var stored = false;
+        try
+        {
+            if (generation != Generation || Services.IsDisposed)
             {
                 return;
             }
@@ -263,7 +287,11 @@ internal sealed class MemoryKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 return;
             }
 
-            flight.MarkStored();
+            stored = true;
+        }
+        finally
+        {
+            flight.EndStore(stored);
         }
 
         if (old is not null)

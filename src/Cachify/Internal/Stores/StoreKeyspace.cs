@@ -51,6 +51,9 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
     private CacheStore Store => _store.Store;
 
+    /// <summary>Local copies held (the <c>cachify.entry.count</c> gauge); null without a local level.</summary>
+    public override int? EntryCount => _local?.Count;
+
     /// <summary>The value key of <paramref name="key"/>.</summary>
     public string ValueKey(in TKey key) => KeyTextWriter.Encode(in key, _mask, KeyJson.Text, _valuePrefix, string.Empty);
 
@@ -67,9 +70,8 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             return false;
         }
 
-        if (_local is { } local && local.TryGet(in key, reader, out value, out var neverDie))
+        if (_local is { } local && local.TryGet(in key, reader, _neverDie, out value))
         {
-            ServedLocally(in key, neverDie);
             return true;
         }
 
@@ -90,23 +92,8 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     /// <summary>The asynchronous hit path: a trusted local copy's completed task, allocation-free.</summary>
     public override bool TryGetTask(in TKey key, Binding<TKey, TValue> reader, out Task<TValue>? task)
     {
-        if (_local is { } local && !(reader.NeverDie && !_neverDie.Contains(in key)) && local.TryGetTask(in key, reader, out task, out var neverDie))
-        {
-            ServedLocally(in key, neverDie);
-            return true;
-        }
-
         task = null;
-        return false;
-    }
-
-    /// <summary>A local hit: a copy of a never-die entry counts as a read of it (for its idle limit).</summary>
-    private void ServedLocally(in TKey key, bool neverDie)
-    {
-        if (neverDie)
-        {
-            _neverDie.Touch(in key);
-        }
+        return _local is { } local && local.TryGetTask(in key, reader, _neverDie, out task);
     }
 
     /// <summary>Keeps a local copy of what a read found, unless its entry changed since <paramref name="stamp"/>.</summary>
