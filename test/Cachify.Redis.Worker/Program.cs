@@ -11,9 +11,16 @@ using StackExchange.Redis;
 //     "done <result>" for each distinct result, and exits.
 //   hold <endpoint> <prefix> <name> <lockTimeoutMs>
 //     Calls the named function once; the function prints "running" and never returns (the test kills the process).
+//   node <endpoint> <prefix> <name> <ttlMs> <neverDieIdleMs> <sync|async>
+//     A process of the coherence tests: obeys line commands (get, skip, invalidate, clear), see Node.cs.
 // Its waits (for "go", "release", or forever) are bounded by the test: it kills the worker when its own deadline
 // passes, and when the test process is gone (standard input closed) the worker exits (code 3) rather than stay behind.
 var mode = args[0];
+if (mode == "node")
+{
+    return await Node.RunAsync(args);
+}
+
 var endpoint = args[1];
 var prefix = args[2];
 var name = args[3];

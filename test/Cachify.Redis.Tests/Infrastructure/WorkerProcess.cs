@@ -7,6 +7,7 @@ internal sealed class WorkerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
+    private readonly List<string> _answers = [];
 
     public WorkerProcess(params string[] args)
     {
@@ -68,6 +69,40 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a command of the "node" mode and returns its answer: the first line starting with "ok " or "error " after
+    /// those already printed (the worker answers its commands one at a time, in order); fails after the deadline.
+    /// </summary>
+    public string Ask(string command)
+    {
+        int answered;
+        lock (_lines)
+        {
+            answered = _answers.Count;
+        }
+
+        Send(command);
+        var watch = Stopwatch.StartNew();
+        lock (_lines)
+        {
+            while (true)
+            {
+                if (_answers.Count > answered)
+                {
+                    return _answers[answered];
+                }
+
+                var left = Bounded.Deadline - watch.Elapsed;
+                if (left <= TimeSpan.Zero || _process.HasExited)
+                {
+                    throw new TimeoutException($"Worker {_process.Id} did not answer '{command}'. Output:\n" + string.Join('\n', _lines));
+                }
+
+                Monitor.Wait(_lines, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
     /// <summary>Waits for the worker to exit and returns its exit code.</summary>
     public int WaitForExit()
     {
@@ -104,6 +139,10 @@ internal sealed class WorkerProcess : IDisposable
             if (line is not null)
             {
                 _lines.Add(line);
+                if (line.StartsWith("ok ", StringComparison.Ordinal) || line.StartsWith("error ", StringComparison.Ordinal))
+                {
+                    _answers.Add(line);
+                }
             }
 
             Monitor.PulseAll(_lines);
