@@ -134,7 +134,7 @@ internal sealed class LocalLevel<TKey, TValue>(LocalHub hub, string function, Fu
             }
         }
 
-        if (left != long.MaxValue)
+        if (left != long.MaxValue && !copy.Dropped)
         {
             services.Scheduler.Schedule(copy, now + left);
         }
