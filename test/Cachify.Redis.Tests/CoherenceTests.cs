@@ -13,6 +13,7 @@ namespace CachifyNet.Redis.Tests;
 /// Redis, so they are distinct and totally ordered. Entries live 10 minutes unless said otherwise, so a TTL never fixes
 /// what a lost notice broke. Waits are bounded (<see cref="Bounded"/>); assertions are about order, never latency.
 /// </summary>
+[Collection(nameof(RedisProcesses))]
 public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
     private const string LongTtlMs = "600000";
@@ -372,3 +373,10 @@ public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(f
         }
     }
 }
+
+/// <summary>
+/// Tests that start worker processes run alone in this assembly: on a 2-core machine, several .NET processes starting
+/// next to the other classes' tests starve them of CPU (their Redis calls then time out).
+/// </summary>
+[CollectionDefinition(nameof(RedisProcesses), DisableParallelization = true)]
+public sealed class RedisProcesses;

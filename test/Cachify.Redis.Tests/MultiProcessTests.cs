@@ -5,6 +5,7 @@ using StackExchange.Redis;
 namespace CachifyNet.Redis.Tests;
 
 /// <summary>Real OS processes sharing one redis-server: the lock holds across them, and a dead owner is taken over.</summary>
+[Collection(nameof(RedisProcesses))]
 public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
     [RedisFact]
