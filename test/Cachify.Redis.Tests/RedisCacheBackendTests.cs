@@ -207,8 +207,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
             return n == 1 ? throw new TimeoutException("dependency down") : n;
         }).Named("throws").NoSelf().Backend(Backend);
 
+        using var joins = new CachifyNet.Conformance.StampedeJoins("throws");
         var tasks = Enumerable.Range(0, 50).Select(_ => Task.Run(() => f.Invoke(1))).ToArray();
         Bounded.Until(() => Volatile.Read(ref calls) == 1 && Db.KeyExists(LockKey(ValueKey(f, 1))), "the execution holds the lock");
+        Bounded.Until(() => joins.Count == tasks.Length - 1, "every other caller joined the execution"); // a late one would run anew
         release.SetResult();
 
         foreach (var task in tasks)
