@@ -256,7 +256,7 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
             Keep(in key, entry.Text, stamp, value, binding);
             try
             {
-                await Publish<TIo>(local.Hub, entry.Text, cleared: false).ConfigureAwait(false);
+                await local.Hub.Publish(entry.Text, cleared: false, TIo.IsAsync).ConfigureAwait(false);
             }
             catch (Exception error) when (RedisContext.IsBackendError(error))
             {

@@ -99,33 +99,12 @@ internal sealed partial class RedisKeyspace<TKey, TValue>
     {
         try
         {
-            await Publish<TIo>(hub, text, cleared).ConfigureAwait(false);
+            await hub.Publish(text, cleared, TIo.IsAsync).ConfigureAwait(false);
         }
         catch (Exception error) when (RedisContext.IsBackendError(error))
         {
             throw _redis.RemovalFailed(_tags, _displayName, operation, error);
         }
-    }
-
-    /// <summary>Publishes a notice in the caller's form (a synchronous caller's synchronously).</summary>
-    private static ValueTask Publish<TIo>(LocalHub hub, string text, bool cleared)
-        where TIo : struct, IRedisIo
-    {
-        if (TIo.IsAsync)
-        {
-            return cleared ? hub.PublishClearedAsync(text, CancellationToken.None) : hub.PublishChangedAsync(text, CancellationToken.None);
-        }
-
-        if (cleared)
-        {
-            hub.PublishCleared(text);
-        }
-        else
-        {
-            hub.PublishChanged(text);
-        }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -179,42 +179,43 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
 
     // ---------------------------------------------------------------- notices
 
-    /// <summary>Tells the other processes that the entry under <paramref name="keyText"/> changed or was removed.</summary>
-    public void PublishChanged(string keyText) => Publish(KeyChangedKind, keyText);
-
-    /// <inheritdoc cref="PublishChanged"/>
-    public ValueTask PublishChangedAsync(string keyText, CancellationToken cancellationToken)
-        => _backplane is null ? ValueTask.CompletedTask : PublishAsync(KeyChangedKind, keyText, cancellationToken);
-
-    /// <summary>Tells the other processes that every entry of <paramref name="function"/> was cleared.</summary>
-    public void PublishCleared(string function) => Publish(ClearedKind, function);
-
-    /// <inheritdoc cref="PublishCleared"/>
-    public ValueTask PublishClearedAsync(string function, CancellationToken cancellationToken)
-        => _backplane is null ? ValueTask.CompletedTask : PublishAsync(ClearedKind, function, cancellationToken);
-
-    private void Publish(byte kind, string text)
+    /// <summary>
+    /// Tells the other processes that the entry under <paramref name="text"/> changed or was removed, or, when
+    /// <paramref name="cleared"/>, that every entry of the function <paramref name="text"/> was cleared. In the caller's
+    /// form: a synchronous caller (<paramref name="async"/> false) publishes on its thread and gets a completed task.
+    /// </summary>
+    public ValueTask Publish(string text, bool cleared, bool async)
     {
-        if (_backplane is not null)
+        var kind = cleared ? ClearedKind : KeyChangedKind;
+        if (_backplane is null)
         {
-            var notice = Notice(kind, text, out var length);
-            try
-            {
-                _backplane.Publish(notice.AsMemory(0, length));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(notice);
-            }
+            return ValueTask.CompletedTask;
         }
+
+        if (async)
+        {
+            return PublishAsync(kind, text);
+        }
+
+        var notice = Notice(kind, text, out var length);
+        try
+        {
+            _backplane.Publish(notice.AsMemory(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(notice);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
-    private async ValueTask PublishAsync(byte kind, string text, CancellationToken cancellationToken)
+    private async ValueTask PublishAsync(byte kind, string text)
     {
         var notice = Notice(kind, text, out var length);
         try
         {
-            await _backplane!.PublishAsync(notice.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            await _backplane!.PublishAsync(notice.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

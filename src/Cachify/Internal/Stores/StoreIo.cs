@@ -16,10 +16,6 @@ internal interface IStoreIo
     static abstract ValueTask Set(CacheStore store, string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken token);
 
     static abstract ValueTask Remove(CacheStore store, string key, CancellationToken token);
-
-    static abstract ValueTask PublishChanged(LocalHub hub, string keyText);
-
-    static abstract ValueTask PublishCleared(LocalHub hub, string function);
 }
 
 internal readonly struct SyncIo : IStoreIo
@@ -54,18 +50,6 @@ internal readonly struct SyncIo : IStoreIo
         store.Remove(key);
         return ValueTask.CompletedTask;
     }
-
-    public static ValueTask PublishChanged(LocalHub hub, string keyText)
-    {
-        hub.PublishChanged(keyText);
-        return ValueTask.CompletedTask;
-    }
-
-    public static ValueTask PublishCleared(LocalHub hub, string function)
-    {
-        hub.PublishCleared(function);
-        return ValueTask.CompletedTask;
-    }
 }
 
 internal readonly struct AsyncIo : IStoreIo
@@ -78,8 +62,4 @@ internal readonly struct AsyncIo : IStoreIo
         => store.WriteAsync(key, value, timeToLive, token);
 
     public static ValueTask Remove(CacheStore store, string key, CancellationToken token) => store.RemoveAsync(key, token);
-
-    public static ValueTask PublishChanged(LocalHub hub, string keyText) => hub.PublishChangedAsync(keyText, CancellationToken.None);
-
-    public static ValueTask PublishCleared(LocalHub hub, string function) => hub.PublishClearedAsync(function, CancellationToken.None);
 }

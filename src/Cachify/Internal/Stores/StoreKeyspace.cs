@@ -475,7 +475,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             local.Put(in key, valueKey, value, stamp!.Value, binding.TtlTicks, binding.NeverDie, ageTicks: 0, written: true);
             try
             {
-                await TIo.PublishChanged(local.Hub, valueKey).ConfigureAwait(false);
+                await local.Hub.Publish(valueKey, cleared: false, TIo.IsAsync).ConfigureAwait(false);
             }
             catch (Exception error)
             {
@@ -617,14 +617,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     {
         try
         {
-            if (cleared)
-            {
-                await TIo.PublishCleared(hub, text).ConfigureAwait(false);
-            }
-            else
-            {
-                await TIo.PublishChanged(hub, text).ConfigureAwait(false);
-            }
+            await hub.Publish(text, cleared, TIo.IsAsync).ConfigureAwait(false);
         }
         catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
         {
