@@ -14,6 +14,10 @@ namespace CachifyNet.Stores;
 /// and telemetry. An entry is never served past its TTL, even when the store keeps it longer.
 /// </para>
 /// <para>
+/// A store may also offer a lock per key across processes (<see cref="Lock"/>), so that processes sharing it run a
+/// function once per key; see <see cref="CacheStoreLock"/>.
+/// </para>
+/// <para>
 /// Synchronous cached functions call the synchronous members and asynchronous ones the asynchronous members: implement
 /// both without blocking on each other where the storage has both forms. Members are called concurrently and must be
 /// thread-safe. A member throws when the storage fails; the backend then applies its error mode.
@@ -52,4 +56,11 @@ public abstract class CacheStore
     /// <param name="key">The key.</param>
     /// <param name="cancellationToken">Cancels the removal.</param>
     public abstract ValueTask RemoveAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets the store's lock per key across processes, or null when it has none (the default): then processes do not
+    /// coordinate, and each runs the function on its own miss. A store with a lock removes the key's lock in
+    /// <see cref="Remove"/> and <see cref="RemoveAsync"/> too.
+    /// </summary>
+    public virtual CacheStoreLock? Lock => null;
 }

@@ -32,6 +32,22 @@ public sealed class CacheStoreBackendOptions
     /// <value>The default is none: a change made elsewhere shows here once the local copy reaches <see cref="LocalCacheOptions.MaxLifetime"/> (1 second by default).</value>
     public CacheBackplane? Backplane { get; init; }
 
+    /// <summary>
+    /// Gets the lease of a store's lock (<see cref="CacheStore.Lock"/>). The process running a function renews its lock
+    /// every third of this time, so a slow function keeps it; a lock whose owner died expires after this time, and a
+    /// waiting process takes over then, never earlier.
+    /// </summary>
+    /// <value>The default is 10 seconds. Must be between 100 milliseconds and 1 day. Unused by a store without a lock.</value>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets the longest a caller waits for another process's execution of the same key (stores with a lock). After it,
+    /// the caller runs the function itself without storing the result (<see cref="CacheStoreErrorMode.Silent"/>) or
+    /// throws a <see cref="CachifyException"/> (<see cref="CacheStoreErrorMode.Throw"/>), rather than hang.
+    /// </summary>
+    /// <value>The default (null) is twice <see cref="LockTimeout"/>, at most 1 day. Must be positive and at most 1 day.</value>
+    public TimeSpan? LockWaitTimeout { get; init; }
+
     /// <summary>Gets the logger factory (category "Cachify").</summary>
     /// <value>The default logs nothing.</value>
     public ILoggerFactory? LoggerFactory { get; init; }
