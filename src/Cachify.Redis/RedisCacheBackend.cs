@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using CachifyNet.Internal;
 using CachifyNet.Redis.Internal;
 using StackExchange.Redis;

@@ -22,6 +22,10 @@ public abstract class StoreConformanceTests(string kind) : CacheStoreConformance
 
     protected override Task? BackgroundWorkDone(ICacheBackend backend) => backend.Services.WhenIdle();
 
+    protected override bool HasCrossProcessLock => _kind.HasLock;
+
+    protected override bool? IsWaitingForAnotherProcess(ICacheBackend backend) => _kind.HasLock ? ((CacheStoreBackend)backend).Context.Waiters.Count > 0 : null;
+
     protected override StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel)
     {
         var store = new FaultyStore(_kind.Connect());
@@ -64,6 +68,8 @@ public abstract class StoreConformanceTests(string kind) : CacheStoreConformance
 }
 
 public sealed class DictionaryStoreConformanceTests() : StoreConformanceTests("dictionary");
+
+public sealed class LockingDictionaryConformanceTests() : StoreConformanceTests("locking-dictionary");
 
 public sealed class RedisCacheConformanceTests() : StoreConformanceTests("redis-cache");
 

@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using CachifyNet.Redis.Internal;
 
 namespace CachifyNet.Redis.Tests;

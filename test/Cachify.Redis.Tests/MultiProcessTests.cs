@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CachifyNet.Internal.Stores;
 using CachifyNet.Redis.Internal;
 using StackExchange.Redis;
 

@@ -51,6 +51,8 @@ public static class CachifyDistributedServiceCollectionExtensions
         OnError = options.OnError,
         Serializer = options.Serializer,
         LocalCache = options.LocalCache,
+        LockTimeout = options.LockTimeout,
+        LockWaitTimeout = options.LockWaitTimeout,
         Backplane = backplane,
         TimeProvider = time,
         LoggerFactory = loggerFactory,

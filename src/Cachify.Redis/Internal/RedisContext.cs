@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using CachifyNet.Internal;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;

@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Internal;

@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 

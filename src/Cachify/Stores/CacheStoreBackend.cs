@@ -17,10 +17,12 @@ namespace CachifyNet.Stores;
 /// from the serializer as it was.
 /// </para>
 /// <para>
-/// Callers of one key in this process share one execution. Processes do not coordinate: two processes that miss the same
-/// key at once both run the function, and a never-die entry is refreshed by each process that uses it. An Invalidate
-/// stops this process's running executions from storing; an execution running in another process at that moment may
-/// still store its result. An entry's age is measured by the clock of the process that wrote it against the reader's
+/// Callers of one key in this process share one execution. When the store has a lock (<see cref="CacheStore.Lock"/>),
+/// callers in every process share one: the first takes the key's lock, the others wait for its value (see
+/// <see cref="CacheStoreLock"/>), a never-die entry is refreshed by one process per period, and an Invalidate stops
+/// executions running in any process from storing. Without a lock, processes do not coordinate: two processes that miss
+/// the same key at once both run the function, a never-die entry is refreshed by each process that uses it, and an
+/// Invalidate stops only this process's running executions from storing. An entry's age is measured by the clock of the process that wrote it against the reader's
 /// (UTC): keep the clocks of the machines in sync.
 /// </para>
 /// </remarks>
@@ -32,6 +34,9 @@ namespace CachifyNet.Stores;
 /// </example>
 public sealed class CacheStoreBackend : ICacheBackend, IDisposable
 {
+    private static readonly TimeSpan MinLockTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
     private readonly BackendServices _services;
     private readonly StoreContext _context;
     private readonly LocalHub? _local;
@@ -56,6 +61,16 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
             throw new ArgumentException("CacheStoreBackendOptions.Serializer is null. Leave it unset for SystemTextJsonCacheSerializer.Default, or set an ICacheSerializer.", nameof(options));
         }
 
+        if (options.LockTimeout < MinLockTimeout || options.LockTimeout > MaxTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "CacheStoreBackendOptions.LockTimeout must be between 100 milliseconds and 1 day: it is the lease of a store lock, renewed every third of it while the function runs. Leave it unset for 10 seconds.");
+        }
+
+        if (options.LockWaitTimeout is { } wait && (wait <= TimeSpan.Zero || wait > MaxTimeout))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), wait, "CacheStoreBackendOptions.LockWaitTimeout is not positive or is over 1 day. Set it between those bounds, or leave it unset for twice the LockTimeout (at most 1 day).");
+        }
+
         LocalHub.Validate(options.LocalCache, nameof(CacheStoreBackendOptions), nameof(options));
         Store = store;
         Options = options;
@@ -72,6 +87,9 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
     public CacheStoreBackendOptions Options { get; }
 
     BackendServices ICacheBackend.Services => _services;
+
+    /// <summary>What the backend's keyspaces share (tests read its lock waiters).</summary>
+    internal StoreContext Context => _context;
 
     /// <summary>Stops never-die refreshes and the backplane subscription, and drops the local copies, for good. Entries stay in the store for other processes.</summary>
     /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>. Calling it again does nothing.</remarks>

@@ -19,6 +19,9 @@ public abstract class StoreKind : IDisposable
 
     public abstract CacheStore Connect();
 
+    /// <summary>Whether the store has a lock across its clients (<see cref="CacheStore.Lock"/>).</summary>
+    public virtual bool HasLock => false;
+
     public virtual void Dispose()
     {
     }
@@ -31,6 +34,7 @@ public abstract class StoreKind : IDisposable
     public static StoreKind Create(string name) => name switch
     {
         "dictionary" => new DictionaryStoreKind(),
+        "locking-dictionary" => new LockingDictionaryStoreKind(),
         "redis-cache" => new RedisCacheKind(),
         "sqlite" => new SqliteKind(),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown store kind."),
@@ -45,6 +49,18 @@ public sealed class DictionaryStoreKind : StoreKind
     public override string Name => "dictionary";
 
     public override CacheStore Connect() => new DictionaryStore(_data, TimeProvider.System);
+}
+
+/// <summary>A dictionary store with a lock across its clients: the cross-process lock of the contract, in memory.</summary>
+public sealed class LockingDictionaryStoreKind : StoreKind
+{
+    private readonly LockingDictionaryStore.Shared _shared = new();
+
+    public override string Name => "locking-dictionary";
+
+    public override bool HasLock => true;
+
+    public override CacheStore Connect() => new LockingDictionaryStore(_shared);
 }
 
 /// <summary>Microsoft's <c>RedisCache</c> (an <c>IDistributedCache</c>) on a real redis-server started once for the run.</summary>
@@ -138,6 +154,11 @@ public sealed class FaultyStore(CacheStore inner) : CacheStore
 {
     public volatile bool Failing;
 
+    private FaultyLock? _lock;
+
+    /// <summary>The inner store's lock, failing with the store.</summary>
+    public override CacheStoreLock? Lock => inner.Lock is { } innerLock ? _lock ??= new FaultyLock(this, innerLock) : null;
+
     private void Check()
     {
         if (Failing)
@@ -180,5 +201,50 @@ public sealed class FaultyStore(CacheStore inner) : CacheStore
     {
         Check();
         return inner.RemoveAsync(key, cancellationToken);
+    }
+
+    private sealed class FaultyLock(FaultyStore store, CacheStoreLock inner) : CacheStoreLock
+    {
+        public override bool TryAcquire(string key, string owner, TimeSpan lease)
+        {
+            store.Check();
+            return inner.TryAcquire(key, owner, lease);
+        }
+
+        public override ValueTask<bool> TryAcquireAsync(string key, string owner, TimeSpan lease, CancellationToken cancellationToken)
+        {
+            store.Check();
+            return inner.TryAcquireAsync(key, owner, lease, cancellationToken);
+        }
+
+        public override ValueTask<bool> RenewAsync(string key, string owner, TimeSpan lease, CancellationToken cancellationToken)
+        {
+            store.Check();
+            return inner.RenewAsync(key, owner, lease, cancellationToken);
+        }
+
+        public override bool Commit(string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive)
+        {
+            store.Check();
+            return inner.Commit(key, owner, value, timeToLive);
+        }
+
+        public override ValueTask<bool> CommitAsync(string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken cancellationToken)
+        {
+            store.Check();
+            return inner.CommitAsync(key, owner, value, timeToLive, cancellationToken);
+        }
+
+        public override void Release(string key, string owner)
+        {
+            store.Check();
+            inner.Release(key, owner);
+        }
+
+        public override ValueTask ReleaseAsync(string key, string owner, CancellationToken cancellationToken)
+        {
+            store.Check();
+            return inner.ReleaseAsync(key, owner, cancellationToken);
+        }
     }
 }

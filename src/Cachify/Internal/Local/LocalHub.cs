@@ -75,6 +75,9 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
 
     public bool HasBackplane => _backplane is not null;
 
+    /// <summary>Callers waiting for another process's lock: a notice of their key (the owner stored or released it) wakes them.</summary>
+    public Stores.WaiterRegistry Waiters { get; } = new();
+
     /// <summary>Validates <paramref name="options"/> (the backend's constructor calls it, naming <paramref name="owner"/> in messages).</summary>
     public static void Validate(LocalCacheOptions? options, string owner, string paramName)
     {
@@ -255,6 +258,7 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
                     }
                 }
 
+                Waiters.Signal(text);
                 break;
             case ClearedKind:
                 if (_levels.TryGetValue(text, out var levels))
@@ -292,6 +296,8 @@ internal sealed class LocalHub : ICacheBackplaneSubscriber, IDisposable
 
             _trusted = true;
         }
+
+        Waiters.SignalAll(); // notices may have been lost while disconnected
     }
 
     /// <summary>Drops every copy (the backend was disposed) and stops listening.</summary>

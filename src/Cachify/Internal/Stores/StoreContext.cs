@@ -32,6 +32,25 @@ internal sealed class StoreContext(CacheStore store, CacheStoreBackendOptions op
 
     public ILogger Logger => Services.Logger;
 
+    /// <summary>The store's lock across processes, or null (processes do not coordinate).</summary>
+    public CacheStoreLock? Lock { get; } = store.Lock;
+
+    /// <summary>The lease of a lock (<see cref="CacheStoreBackendOptions.LockTimeout"/>).</summary>
+    public TimeSpan LockTimeout { get; } = options.LockTimeout;
+
+    /// <summary>How long a caller waits for another process's lock (<see cref="CacheStoreBackendOptions.LockWaitTimeout"/>).</summary>
+    public TimeSpan LockWaitTimeout { get; } = WaitTimeout(options);
+
+    /// <summary>The longest poll while waiting for a lock: a quarter of the lease, at most 1 s (a dead owner is taken over soon after its lock expires).</summary>
+    public TimeSpan MaxPoll { get; } = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.LockTimeout.Ticks / 4));
+
+    /// <summary>The callers waiting for another process's lock; the backplane's notices wake them.</summary>
+    public WaiterRegistry Waiters { get; } = local?.Waiters ?? new WaiterRegistry();
+
+    /// <summary>The effective <see cref="CacheStoreBackendOptions.LockWaitTimeout"/>: twice the lease by default, at most 1 day.</summary>
+    public static TimeSpan WaitTimeout(CacheStoreBackendOptions options)
+        => options.LockWaitTimeout ?? TimeSpan.FromTicks(Math.Min(options.LockTimeout.Ticks * 2, TimeSpan.FromDays(1).Ticks));
+
     /// <summary>The reader's clock, in ms since the Unix epoch (entry ages are measured against it).</summary>
     public long NowMs => Services.Time.GetUtcNow().ToUnixTimeMilliseconds();
 

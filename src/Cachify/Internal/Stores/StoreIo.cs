@@ -16,6 +16,15 @@ internal interface IStoreIo
     static abstract ValueTask Set(CacheStore store, string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken token);
 
     static abstract ValueTask Remove(CacheStore store, string key, CancellationToken token);
+
+    static abstract ValueTask<bool> TryAcquire(CacheStoreLock storeLock, string key, string owner, TimeSpan lease);
+
+    static abstract ValueTask<bool> Commit(CacheStoreLock storeLock, string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive);
+
+    static abstract ValueTask Release(CacheStoreLock storeLock, string key, string owner);
+
+    /// <summary>Waits for another process's notice or the end of <paramref name="delay"/>.</summary>
+    static abstract ValueTask Wait(LockWait wait, TimeSpan delay, CancellationToken token);
 }
 
 internal readonly struct SyncIo : IStoreIo
@@ -50,6 +59,23 @@ internal readonly struct SyncIo : IStoreIo
         store.Remove(key);
         return ValueTask.CompletedTask;
     }
+
+    public static ValueTask<bool> TryAcquire(CacheStoreLock storeLock, string key, string owner, TimeSpan lease) => new(storeLock.TryAcquire(key, owner, lease));
+
+    public static ValueTask<bool> Commit(CacheStoreLock storeLock, string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive)
+        => new(storeLock.Commit(key, owner, value, timeToLive));
+
+    public static ValueTask Release(CacheStoreLock storeLock, string key, string owner)
+    {
+        storeLock.Release(key, owner);
+        return ValueTask.CompletedTask;
+    }
+
+    public static ValueTask Wait(LockWait wait, TimeSpan delay, CancellationToken token)
+    {
+        wait.Wait(delay, token);
+        return ValueTask.CompletedTask;
+    }
 }
 
 internal readonly struct AsyncIo : IStoreIo
@@ -62,4 +88,14 @@ internal readonly struct AsyncIo : IStoreIo
         => store.WriteAsync(key, value, timeToLive, token);
 
     public static ValueTask Remove(CacheStore store, string key, CancellationToken token) => store.RemoveAsync(key, token);
+
+    public static ValueTask<bool> TryAcquire(CacheStoreLock storeLock, string key, string owner, TimeSpan lease)
+        => storeLock.TryAcquireAsync(key, owner, lease, CancellationToken.None);
+
+    public static ValueTask<bool> Commit(CacheStoreLock storeLock, string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive)
+        => storeLock.CommitAsync(key, owner, value, timeToLive, CancellationToken.None);
+
+    public static ValueTask Release(CacheStoreLock storeLock, string key, string owner) => storeLock.ReleaseAsync(key, owner, CancellationToken.None);
+
+    public static ValueTask Wait(LockWait wait, TimeSpan delay, CancellationToken token) => new(wait.WaitAsync(delay, token));
 }

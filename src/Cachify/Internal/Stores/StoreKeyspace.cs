@@ -21,7 +21,7 @@ namespace CachifyNet.Internal.Stores;
 /// never takes an entry older than its own TTL unless the writer's lifetime is within its promise (as in memory and Redis).
 /// </para>
 /// </remarks>
-internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
+internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     where TKey : struct, IArgsKey<TKey>
 {
     private readonly StoreContext _store;
@@ -308,17 +308,26 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
     protected override Task<TValue> ProduceAsync<TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, ScheduledItem? refreshing)
         => Produce<AsyncIo, TArgs>(key, args, binding, flight, skipCache, (NeverDieRegistration<TKey, TValue>?)refreshing).AsTask();
 
-    /// <summary>
-    /// The owner's work: re-read (unless skipping the cache), make sure the function has a generation, run the function,
-    /// store the result under that generation unless doomed meanwhile. A store failure in Silent mode leaves the result
-    /// uncached.
-    /// </summary>
-    private async ValueTask<TValue> Produce<TIo, TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, NeverDieRegistration<TKey, TValue>? refreshing)
+    /// <summary>The owner's work: with a store lock, first the lock across processes (<see cref="ProduceLocked"/>); then <see cref="Own"/>.</summary>
+    private ValueTask<TValue> Produce<TIo, TArgs>(TKey key, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, NeverDieRegistration<TKey, TValue>? refreshing)
         where TIo : struct, IStoreIo
     {
         var generation = Generation;
         var valueKey = ValueKey(in key);
         var stamp = _local?.Observe(valueKey);
+        return _store.Lock is { } storeLock
+            ? ProduceLocked<TIo, TArgs>(storeLock, key, valueKey, args, binding, flight, skipCache, refreshing, generation, stamp)
+            : Own<TIo, TArgs>(key, valueKey, args, binding, flight, skipCache, refreshing, generation, stamp, held: null);
+    }
+
+    /// <summary>
+    /// The owner's work once it may run: re-read (unless skipping the cache), make sure the function has a generation,
+    /// run the function, store the result under that generation unless doomed meanwhile (with <paramref name="held"/>,
+    /// commit it only while the lock is still ours). A store failure in Silent mode leaves the result uncached.
+    /// </summary>
+    private async ValueTask<TValue> Own<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, NeverDieRegistration<TKey, TValue>? refreshing, int generation, LocalLevel<TKey, TValue>.Stamp? stamp, HeldLock? held)
+        where TIo : struct, IStoreIo
+    {
         long? current = null;
         var usable = true;
         if (!skipCache)
@@ -326,6 +335,8 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             var read = await Read<TIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
             if (read.Status == ReadStatus.Hit)
             {
+                // Another process stored it just before we took the lock: use it, and let the lock go.
+                await Release<TIo>(held, binding).ConfigureAwait(false);
                 if (binding.NeverDie)
                 {
                     RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
@@ -333,6 +344,11 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
                 Keep(in key, valueKey, stamp, in read);
                 return read.Value;
+            }
+
+            if (held is { TookOver: true })
+            {
+                StoreLog.LockTakenOver(Logger, binding.Name);
             }
 
             usable = read.Status != ReadStatus.Failed;
@@ -349,15 +365,46 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             current = await CurrentGeneration<TIo>(binding).ConfigureAwait(false);
         }
 
-        var value = TIo.IsAsync ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false) : Execute(binding, in args, flight);
-        if (current is { } written)
+        TValue value;
+        using (var renewal = held is null ? null : new StoreLockRenewal(_store, valueKey, held.Owner, binding.Tags, binding.Name))
         {
-            await StoreValue<TIo, TArgs>(key, valueKey, args, binding, flight, generation, written, value, refreshing, stamp).ConfigureAwait(false);
+            if (renewal is not null)
+            {
+                ReleaseWhenAbandoned(flight, held!, renewal, binding);
+            }
+
+            try
+            {
+                value = TIo.IsAsync ? await ExecuteAsync(binding, args, flight).ConfigureAwait(false) : Execute(binding, in args, flight);
+            }
+            catch
+            {
+                renewal?.Dispose();
+                await Release<TIo>(held, binding).ConfigureAwait(false);
+                throw;
+            }
         }
-        else if (refreshing is not null)
+
+        var stored = false;
+        try
         {
-            // The store failed before the function ran (Silent mode): the refresh is retried with back-off.
-            OnRefreshFailed(refreshing, new CachifyException($"The store could not be read for the refresh of {binding.Name}."));
+            if (current is { } written)
+            {
+                stored = await StoreValue<TIo, TArgs>(key, valueKey, args, binding, flight, generation, written, value, refreshing, stamp, held).ConfigureAwait(false);
+            }
+            else if (refreshing is not null)
+            {
+                // The store failed before the function ran (Silent mode): the refresh is retried with back-off.
+                OnRefreshFailed(refreshing, new CachifyException($"The store could not be read for the refresh of {binding.Name}."));
+            }
+        }
+        finally
+        {
+            if (!stored)
+            {
+                // Not committed (doomed, not storable, or the store failed): the lock goes now, not at its lease's end.
+                await Release<TIo>(held, binding).ConfigureAwait(false);
+            }
         }
 
         return value;
@@ -417,12 +464,13 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
         return raw;
     }
 
-    private async ValueTask StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, NeverDieRegistration<TKey, TValue>? refreshing, LocalLevel<TKey, TValue>.Stamp? stamp)
+    /// <summary>Stores a result (with <paramref name="held"/>, commits it while the lock is ours); returns whether it was written.</summary>
+    private async ValueTask<bool> StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, NeverDieRegistration<TKey, TValue>? refreshing, LocalLevel<TKey, TValue>.Stamp? stamp, HeldLock? held)
         where TIo : struct, IStoreIo
     {
         if (!MayStore(flight, generation))
         {
-            return;
+            return false;
         }
 
         ReadOnlyMemory<byte> bytes;
@@ -431,7 +479,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
             if (!MayEncode(value, binding))
             {
                 RescheduleAfterSkippedStore(refreshing, binding);
-                return;
+                return false;
             }
 
             bytes = StoreEnvelope.Encode(value, _store.NowMs, StoreEnvelope.TtlMs(binding.Ttl), binding.NeverDie, written, _store.Serializer);
@@ -446,12 +494,24 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
 
             StoreLog.SerializeFailed(Logger, binding.Name, error);
             RescheduleAfterSkippedStore(refreshing, binding);
-            return;
+            return false;
         }
 
         try
         {
-            await TIo.Set(Store, valueKey, bytes, Expiry(binding), CancellationToken.None).ConfigureAwait(false);
+            if (held is null)
+            {
+                await TIo.Set(Store, valueKey, bytes, Expiry(binding), CancellationToken.None).ConfigureAwait(false);
+            }
+            else if (!await TIo.Commit(held.Lock, valueKey, held.Owner, bytes, Expiry(binding)).ConfigureAwait(false))
+            {
+                // Invalidate removed the lock, or it expired, while the function ran: the result is not stored.
+                _store.Succeeded();
+                StoreLog.LockLost(Logger, binding.Name);
+                RescheduleAfterSkippedStore(refreshing, binding);
+                return true; // nothing left to release
+            }
+
             _store.Succeeded();
         }
         catch (Exception error)
@@ -466,7 +526,7 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 OnRefreshFailed(refreshing, error);
             }
 
-            return;
+            return false;
         }
 
         if (_local is { } local)
@@ -504,6 +564,8 @@ internal sealed class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValue>
                 _store.BackgroundFailed(binding.Name, "remove", error);
             }
         }
+
+        return true;
     }
 
     /// <summary>A refreshed value that could not be stored: keep the registration, due again in one TTL.</summary>

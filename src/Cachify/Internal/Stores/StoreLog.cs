@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CachifyNet.Internal.Stores;
 
-/// <summary>Log messages of <see cref="CachifyNet.Stores.CacheStoreBackend"/> (events 3001-3006; stable).</summary>
+/// <summary>Log messages of <see cref="CachifyNet.Stores.CacheStoreBackend"/> (events 3001-3009; stable).</summary>
 internal static partial class StoreLog
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Store {Operation} for {Function} failed; the call goes on without the cache. Further failures are counted, and logged at most once per {Interval} until the store works again.")]
@@ -22,4 +22,13 @@ internal static partial class StoreLog
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "The store works again after {Failures} failed operations.")]
     public static partial void Recovered(ILogger logger, long failures);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "{Function} waited {Waited} for another process's execution of the same key; running the function without the cache.")]
+    public static partial void LockWaitTimedOut(ILogger logger, string function, TimeSpan waited);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Debug, Message = "The result of {Function} was not stored: its lock was removed (Invalidate) or expired while the function ran.")]
+    public static partial void LockLost(ILogger logger, string function);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Took over the lock of {Function} after waiting for another process: it released or lost its lock without storing a value (its function failed, or its process died and the lock expired).")]
+    public static partial void LockTakenOver(ILogger logger, string function);
 }

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 
-namespace CachifyNet.Redis.Internal;
+namespace CachifyNet.Internal.Stores;
 
 /// <summary>
 /// A caller waiting for another process's execution of one key. It wakes when the owner's notification arrives
-/// (pub/sub, through <see cref="WaiterRegistry"/>) or when its poll delay ends: the delay doubles from
+/// (through <see cref="WaiterRegistry"/>) or when its poll delay ends: the delay doubles from
 /// <see cref="FirstPoll"/> up to a cap, and never passes the moment the lock would expire or the wait's deadline,
 /// so a dead owner is taken over as soon as its lock expires, without busy polling.
 /// </summary>

@@ -1,8 +1,8 @@
-namespace CachifyNet.Redis.Internal;
+namespace CachifyNet.Internal.Stores;
 
 /// <summary>
-/// The callers of one backend that wait for other processes, by value key. The backend's single pub/sub
-/// subscription hands every notification to <see cref="Signal"/>.
+/// The callers of one backend that wait for other processes' locks, by value key. The backend's notifications (Redis
+/// pub/sub, or a store backend's backplane) hand every changed key to <see cref="Signal"/>.
 /// </summary>
 internal sealed class WaiterRegistry
 {
