@@ -1,4 +1,3 @@
-using CachifyNet.Internal.Stores;
 using CachifyNet.Internal;
 using CachifyNet.Redis.Internal;
 using StackExchange.Redis;

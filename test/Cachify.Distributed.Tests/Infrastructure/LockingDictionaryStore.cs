@@ -47,8 +47,11 @@ public sealed class LockingDictionaryStore(LockingDictionaryStore.Shared shared)
         /// <summary>Lock owner and expiry by key (guarded by itself).</summary>
         public Dictionary<string, (string Owner, DateTimeOffset Expires)> Locks { get; } = new();
 
-        /// <summary>Locks taken so far (tests: the lock was used).</summary>
+        /// <summary>Locks taken so far.</summary>
         public int Acquired;
+
+        /// <summary>Renewals that extended a lock so far.</summary>
+        public int Renewed;
     }
 
     private sealed class KeyLock(Shared shared) : CacheStoreLock
@@ -85,6 +88,7 @@ public sealed class LockingDictionaryStore(LockingDictionaryStore.Shared shared)
                 }
 
                 shared.Locks[key] = (owner, Now + lease);
+                shared.Renewed++;
                 return new(true);
             }
         }
