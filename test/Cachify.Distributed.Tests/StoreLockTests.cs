@@ -84,10 +84,12 @@ public sealed class StoreLockTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Invoke_TheOwnerThrows_ItsLockGoesAtOnce_AndTheWaitingProcessIsWokenByTheNotice(bool async)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public async Task Invoke_TheOwnerThrows_ItsLockGoesAtOnce_AndTheWaitingProcessIsWokenByTheNotice(bool async, bool localCopies = true)
     {
         var lease = TimeSpan.FromDays(1);                    // only a release lets the waiter go
-        var owner = Process(lease: lease);
+        var owner = Process(lease: lease, localCopies: localCopies); // without copies, the backplane still carries the notice
         var fail = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var owning = Wrap(async, owner, _ => fail.Task)(1);
         Bounded.Until(() => _shared.Acquired == 1, "the first process took the lock");
@@ -141,6 +143,44 @@ public sealed class StoreLockTests : IDisposable
         hung.SetResult("late");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Clear_RemovesTheOldEntriesWhereTheStoreCanEnumerateItsKeys_AndItsFailureOnlyLeavesThemToExpire(bool async)
+    {
+        var backend = Process();
+        var runs = 0;
+        var call = Wrap(async, backend, x => Task.FromResult("v" + Interlocked.Increment(ref runs)));
+        var sync = Cachify.Wrap((int x) => "unused").Named("lock").NoSelf().Backend(backend);
+        var asyncForm = Cachify.Wrap((int x) => Task.FromResult("unused")).Named("lock").NoSelf().Backend(backend);
+        await call(1);
+        await call(2);
+        Assert.Equal(3, _shared.Values.Count);               // two values and the generation
+
+        if (async)
+        {
+            await asyncForm.ClearAsync();
+        }
+        else
+        {
+            sync.Clear();
+        }
+
+        Assert.Single(_shared.Values);                       // the generation only
+        await call(1);
+        _shared.FailRemoveByPrefix = true;
+        if (async)
+        {
+            await asyncForm.ClearAsync();                            // does not throw: the new generation already hides the old entries
+        }
+        else
+        {
+            sync.Clear();
+        }
+
+        Assert.Equal("v4", await call(1));                   // not v3
+    }
+
     [Fact]
     public void Options_OutOfRange_AreRefusedNamingTheOption()
     {
@@ -159,7 +199,7 @@ public sealed class StoreLockTests : IDisposable
     }
 
     /// <summary>A backend of one process, over its own client of the shared store, on the shared backplane.</summary>
-    private CacheStoreBackend Process(TimeSpan? lease = null, TimeSpan? waitTimeout = null, CacheStoreErrorMode onError = CacheStoreErrorMode.Silent, FakeLogCollector? logs = null)
+    private CacheStoreBackend Process(TimeSpan? lease = null, TimeSpan? waitTimeout = null, CacheStoreErrorMode onError = CacheStoreErrorMode.Silent, FakeLogCollector? logs = null, bool localCopies = true)
     {
         var backend = new CacheStoreBackend(new LockingDictionaryStore(_shared), new CacheStoreBackendOptions
         {
@@ -168,6 +208,7 @@ public sealed class StoreLockTests : IDisposable
             LockWaitTimeout = waitTimeout,
             OnError = onError,
             Backplane = _backplane,
+            LocalCache = new LocalCacheOptions { Enabled = localCopies },
             LoggerFactory = logs is null ? null : LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(logs))),
         });
         _owned.Add(backend);

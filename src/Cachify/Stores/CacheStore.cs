@@ -58,6 +58,25 @@ public abstract class CacheStore
     public abstract ValueTask RemoveAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Removes every entry whose key starts with <paramref name="keyPrefix"/>, where the store can enumerate its keys.
+    /// Clear calls it after it has made every older entry of the function unreadable (see <see cref="CacheStoreBackend"/>),
+    /// so it only frees their space sooner; the default does nothing, and they expire by their TTL.
+    /// </summary>
+    /// <param name="keyPrefix">The start of the keys to remove (the value keys of one function).</param>
+    public virtual void RemoveByPrefix(string keyPrefix)
+    {
+    }
+
+    /// <inheritdoc cref="RemoveByPrefix"/>
+    /// <param name="keyPrefix">The start of the keys to remove (the value keys of one function).</param>
+    /// <param name="cancellationToken">Cancels the removal.</param>
+    public virtual ValueTask RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Gets the kind of store: the <c>backend</c> tag of Cachify's metrics and traces for functions on it (for example <c>"redis"</c>).</summary>
+    /// <value>The default is <c>"store"</c>.</value>
+    public virtual string Kind => "store";
+
+    /// <summary>
     /// Gets the store's lock per key across processes, or null when it has none (the default): then processes do not
     /// coordinate, and each runs the function on its own miss. A store with a lock removes the key's lock in
     /// <see cref="Remove"/> and <see cref="RemoveAsync"/> too.

@@ -5,7 +5,8 @@ namespace CachifyNet.Stores;
 
 /// <summary>
 /// A backend over any <see cref="CacheStore"/>: entries live in the store, shared by every process that uses the same
-/// store and <see cref="CacheStoreBackendOptions.KeyPrefix"/>.
+/// store and <see cref="CacheStoreBackendOptions.KeyPrefix"/>. Derive from it to ship a store with its own options as a
+/// backend of its own (Cachify.Redis's <c>RedisCacheBackend</c> does).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -32,7 +33,7 @@ namespace CachifyNet.Stores;
 /// var getUser = Cachify.Wrap((int id) =&gt; db.GetUserAsync(id)).Named("users.get").Backend(backend);
 /// </code>
 /// </example>
-public sealed class CacheStoreBackend : ICacheBackend, IDisposable
+public class CacheStoreBackend : ICacheBackend, IDisposable
 {
     private static readonly TimeSpan MinLockTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
@@ -74,8 +75,10 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
         LocalHub.Validate(options.LocalCache, nameof(CacheStoreBackendOptions), nameof(options));
         Store = store;
         Options = options;
-        _services = new BackendServices(nameof(CacheStoreBackend), "store", options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
-        _local = options.LocalCache.Enabled ? new LocalHub(_services, options.LocalCache, options.Backplane) : null;
+        _services = new BackendServices(GetType().Name, store.Kind, options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
+
+        // A backplane without local copies still carries notices: they wake the callers waiting for another process's lock.
+        _local = options.LocalCache.Enabled || options.Backplane is not null ? new LocalHub(_services, options.LocalCache, options.Backplane) : null;
         _context = new StoreContext(store, options, _services, _local);
         _local?.Start();
     }
@@ -95,8 +98,19 @@ public sealed class CacheStoreBackend : ICacheBackend, IDisposable
     /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>. Calling it again does nothing.</remarks>
     public void Dispose()
     {
-        _services.Dispose();
-        _local?.Dispose();
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops the backend (see <see cref="Dispose()"/>); a derived backend also releases what it created.</summary>
+    /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _services.Dispose();
+            _local?.Dispose();
+        }
     }
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)

@@ -39,6 +39,29 @@ public sealed class LockingDictionaryStore(LockingDictionaryStore.Shared shared)
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Removes the values under <paramref name="keyPrefix"/> (a store that can enumerate its keys); fails while <see cref="Shared.FailRemoveByPrefix"/> is set.</summary>
+    public override void RemoveByPrefix(string keyPrefix)
+    {
+        if (shared.FailRemoveByPrefix)
+        {
+            throw new IOException("The enumeration failed (test).");
+        }
+
+        foreach (var key in shared.Values.Keys)
+        {
+            if (key.StartsWith(keyPrefix, StringComparison.Ordinal))
+            {
+                shared.Values.TryRemove(key, out _);
+            }
+        }
+    }
+
+    public override ValueTask RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken)
+    {
+        RemoveByPrefix(keyPrefix);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>What the clients of one store share.</summary>
     public sealed class Shared
     {
@@ -52,6 +75,9 @@ public sealed class LockingDictionaryStore(LockingDictionaryStore.Shared shared)
 
         /// <summary>Renewals that extended a lock so far.</summary>
         public int Renewed;
+
+        /// <summary>Makes <see cref="RemoveByPrefix"/> throw.</summary>
+        public volatile bool FailRemoveByPrefix;
     }
 
     private sealed class KeyLock(Shared shared) : CacheStoreLock

@@ -27,8 +27,11 @@ internal sealed class StoreContext(CacheStore store, CacheStoreBackendOptions op
 
     public BackendServices Services { get; } = services;
 
-    /// <summary>The local level, or null when it is off.</summary>
+    /// <summary>The local level's hub (copies and notices), or null when there is neither a local level nor a backplane.</summary>
     public LocalHub? Local { get; } = local;
+
+    /// <summary>Whether the local level keeps copies (the hub may exist only to send and receive notices).</summary>
+    public bool Copies { get; } = local is not null && options.LocalCache.Enabled;
 
     public ILogger Logger => Services.Logger;
 

@@ -17,6 +17,8 @@ internal interface IStoreIo
 
     static abstract ValueTask Remove(CacheStore store, string key, CancellationToken token);
 
+    static abstract ValueTask RemoveByPrefix(CacheStore store, string keyPrefix, CancellationToken token);
+
     static abstract ValueTask<bool> TryAcquire(CacheStoreLock storeLock, string key, string owner, TimeSpan lease);
 
     static abstract ValueTask<bool> Commit(CacheStoreLock storeLock, string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive);
@@ -60,6 +62,12 @@ internal readonly struct SyncIo : IStoreIo
         return ValueTask.CompletedTask;
     }
 
+    public static ValueTask RemoveByPrefix(CacheStore store, string keyPrefix, CancellationToken token)
+    {
+        store.RemoveByPrefix(keyPrefix);
+        return ValueTask.CompletedTask;
+    }
+
     public static ValueTask<bool> TryAcquire(CacheStoreLock storeLock, string key, string owner, TimeSpan lease) => new(storeLock.TryAcquire(key, owner, lease));
 
     public static ValueTask<bool> Commit(CacheStoreLock storeLock, string key, string owner, ReadOnlyMemory<byte> value, TimeSpan timeToLive)
@@ -88,6 +96,8 @@ internal readonly struct AsyncIo : IStoreIo
         => store.WriteAsync(key, value, timeToLive, token);
 
     public static ValueTask Remove(CacheStore store, string key, CancellationToken token) => store.RemoveAsync(key, token);
+
+    public static ValueTask RemoveByPrefix(CacheStore store, string keyPrefix, CancellationToken token) => store.RemoveByPrefixAsync(keyPrefix, token);
 
     public static ValueTask<bool> TryAcquire(CacheStoreLock storeLock, string key, string owner, TimeSpan lease)
         => storeLock.TryAcquireAsync(key, owner, lease, CancellationToken.None);

@@ -164,12 +164,12 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
             return;
         }
 
-        if (_local is { } local)
+        if (_store.Local is { } hub)
         {
             // Wake the processes waiting for this lock at once rather than at their next poll.
             try
             {
-                await local.Hub.Publish(held.Key, cleared: false, TIo.IsAsync).ConfigureAwait(false);
+                await hub.Publish(held.Key, cleared: false, TIo.IsAsync).ConfigureAwait(false);
             }
             catch (Exception error)
             {

@@ -46,7 +46,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         _valuePrefix = store.Prefix + ":v:" + identity + ":";
         _generationKey = store.Prefix + ":g:" + identity;
         _tags = new Telemetry.Tags(displayName, store.Services.Kind);
-        _local = store.Local?.CreateLevel<TKey, TValue>(_generationKey, typedKeyMatchesText ? null : key => ValueKey(in key));
+        _local = store.Copies ? store.Local!.CreateLevel<TKey, TValue>(_generationKey, typedKeyMatchesText ? null : key => ValueKey(in key)) : null;
     }
 
     private CacheStore Store => _store.Store;
@@ -529,13 +529,14 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             return false;
         }
 
-        if (_local is { } local)
+        // This process reads its own write at once; the others drop their copies (and wake their callers waiting for
+        // the lock) when the notice reaches them.
+        _local?.Put(in key, valueKey, value, stamp!.Value, binding.TtlTicks, binding.NeverDie, ageTicks: 0, written: true);
+        if (_store.Local is { } hub)
         {
-            // This process reads its own write at once; the others drop their copies when the notice reaches them.
-            local.Put(in key, valueKey, value, stamp!.Value, binding.TtlTicks, binding.NeverDie, ageTicks: 0, written: true);
             try
             {
-                await local.Hub.Publish(valueKey, cleared: false, TIo.IsAsync).ConfigureAwait(false);
+                await hub.Publish(valueKey, cleared: false, TIo.IsAsync).ConfigureAwait(false);
             }
             catch (Exception error)
             {
@@ -637,10 +638,10 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             throw _store.RemovalFailed(_tags, _displayName, "invalidate", error);
         }
 
-        if (_local is { } local)
+        _local?.Evict(in key, valueKey);
+        if (_store.Local is { } hub)
         {
-            local.Evict(in key, valueKey);
-            await Publish<TIo>(local.Hub, valueKey, cleared: false, "invalidate", cancellationToken).ConfigureAwait(false);
+            await Publish<TIo>(hub, valueKey, cleared: false, "invalidate", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -650,7 +651,11 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     public override ValueTask ClearAsync(CancellationToken cancellationToken)
         => Clear<AsyncIo>(cancellationToken);
 
-    /// <summary>Clear: a new generation in the store, then this process's copies dropped and the other processes told.</summary>
+    /// <summary>
+    /// Clear: a new generation in the store (no entry written before is served from then on), then this process's copies
+    /// dropped and the other processes told, then the old entries removed where the store can enumerate its keys
+    /// (<see cref="CacheStore.RemoveByPrefix"/>; a failure there only leaves them to expire, so it is logged, not thrown).
+    /// </summary>
     private async ValueTask Clear<TIo>(CancellationToken cancellationToken)
         where TIo : struct, IStoreIo
     {
@@ -666,10 +671,20 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             throw _store.RemovalFailed(_tags, _displayName, "clear", error);
         }
 
-        if (_local is { } local)
+        _local?.Clear();
+        if (_store.Local is { } hub)
         {
-            local.Clear();
-            await Publish<TIo>(local.Hub, _generationKey, cleared: true, "clear", cancellationToken).ConfigureAwait(false);
+            await Publish<TIo>(hub, _generationKey, cleared: true, "clear", cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await TIo.RemoveByPrefix(Store, _valuePrefix, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (StoreContext.IsStoreError(error, cancellationToken))
+        {
+            Telemetry.BackendError(_tags, "clear");
+            _store.BackgroundFailed(_displayName, "clear", error);
         }
     }
 
