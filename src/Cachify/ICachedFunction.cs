@@ -77,5 +77,6 @@ public interface ICachedFunction<TSelf>
     /// </summary>
     /// <param name="backend">Returns the backend to use now.</param>
     /// <returns>A new cached function; this one is unchanged.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
     TSelf Backend(Func<ICacheBackend> backend);
 }
