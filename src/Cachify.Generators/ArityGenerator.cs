@@ -757,6 +757,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// wrapped. Options may come before or after this one: the final settings are checked at the first call, on the backend
                 /// returned then. That call throws what <paramref name="backend"/> throws, <see cref="InvalidOperationException"/> when it
                 /// returns null, and <see cref="ArgumentException"/> (saying how to fix it) when the backend cannot key or store the function.
+                /// Wrappers given the same delegate (a static lambda, or one kept in a field) share their settings and what they bind;
+                /// a new closure at each inline wrap binds anew at each.
                 /// </remarks>
                 public {{self}} Backend(Func<ICacheBackend> backend) => Derive(_config.WithBackend(backend));
 
