@@ -20,17 +20,13 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        // The generator is referenced by Cachify and by Cachify.Redis; each gets only its own sources.
+        // Referenced by Cachify alone; other assemblies (packages such as Cachify.Redis) build on the public API it generates.
         var assemblyName = context.CompilationProvider.Select(static (compilation, _) => compilation.AssemblyName ?? string.Empty);
         context.RegisterSourceOutput(assemblyName, static (ctx, name) =>
         {
             if (name == "Cachify")
             {
                 EmitCore(ctx);
-            }
-            else if (name == "Cachify.Redis")
-            {
-                EmitRedis(ctx);
             }
         });
     }
@@ -77,68 +73,6 @@ public sealed class ArityGenerator : IIncrementalGenerator
             {{extensions}}}
 
             """, Encoding.UTF8));
-    }
-
-    /// <summary>Cachify.Redis: <c>UseRedis()</c> for every wrapper type.</summary>
-    private static void EmitRedis(SourceProductionContext ctx)
-    {
-        var methods = new StringBuilder();
-        for (var n = 0; n <= MaxArity; n++)
-        {
-            var a = new Arity(n);
-            methods.Append(UseRedis(a, isAsync: false));
-            methods.Append(UseRedis(a, isAsync: true));
-            if (n < MaxArity)
-            {
-                methods.Append(UseRedis(a, isAsync: false, token: true));
-                methods.Append(UseRedis(a, isAsync: true, token: true));
-            }
-        }
-
-        ctx.AddSource("RedisCachedFunctionExtensions.g.cs", SourceText.From(Header + $$"""
-            namespace CachifyNet.Redis;
-
-            /// <summary>
-            /// <c>UseRedis()</c>: puts a cached function on the Redis backend set up by <see cref="CachifyRedis.Configure"/>,
-            /// the counterpart of Python cachify's <c>rcache</c>.
-            /// </summary>
-            public static class RedisCachedFunctionExtensions
-            {
-            {{methods}}}
-
-            """, Encoding.UTF8));
-    }
-
-    private static string UseRedis(Arity a, bool isAsync, bool token = false)
-    {
-        var name = (token ? "Cancellable" : string.Empty) + (isAsync ? "AsyncCachedFunc" : "CachedFunc");
-        var self = $"{name}<{a.TypesWithResult}>";
-        var kind = isAsync ? "asynchronous" : "synchronous";
-        return $$"""
-                /// <summary>
-                /// Returns a wrapper of this {{kind}} function that keeps its entries in the Redis backend set up by
-                /// <see cref="CachifyRedis.Configure"/>, or else registered by <c>AddCachifyRedis</c> in a started host
-                /// (<see cref="CachifyRedis.Backend"/>). The backend is looked up at the wrapper's first call, so the wrapper
-                /// may be created (for example in a static field) before setup runs, and again after that backend is disposed
-                /// (<see cref="CachifyRedis.Reset"/>, a stopped host), so the wrapper follows the current setup.
-                /// </summary>
-            {{TypeParamDocs(a, isAsync ? "The type of the task's result." : "The type of the result.").Replace("/// ", "    /// ")}}    /// <param name="cached">The cached function.</param>
-                /// <returns>A new wrapper; <paramref name="cached"/> is unchanged. An explicit <c>Backend(...)</c> set before is replaced.</returns>
-                /// <exception cref="ArgumentNullException"><paramref name="cached"/> is null.</exception>
-                /// <remarks>
-                /// Options may come before or after <c>UseRedis()</c>: the final settings are checked at the first call, which throws
-                /// <see cref="ArgumentException"/> when a parameter that is part of the key has no stable text form or the function's
-                /// target is an instance (call <c>NoSelf</c>, <c>IgnoreArgs</c> or <c>KeyBy</c>, as the message says), and
-                /// <see cref="InvalidOperationException"/> when no Redis backend is set up by then.
-                /// </remarks>
-                public static {{self}} UseRedis<{{a.TypesWithResult}}>(this {{self}} cached)
-                {
-                    ArgumentNullException.ThrowIfNull(cached);
-                    return cached.WithConfig(CachifyNet.Redis.Internal.RedisKeyRules.UseRedis(cached.Config));
-                }
-
-
-            """;
     }
 
     private const string Header = """
@@ -685,7 +619,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
             /// {{summary}} Immutable and thread-safe:
             /// every option returns a new wrapper and leaves this one unchanged.
             /// </summary>
-            {{TypeParamDocs(a, resultDoc)}}public sealed class {{self}} : ICachedFunction
+            {{TypeParamDocs(a, resultDoc)}}public sealed class {{self}} : ICachedFunction, ICachedFunction<{{self}}>
             {
                 private readonly {{funcType}} _func;
                 private readonly WrapperConfig _config;
@@ -795,7 +729,7 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 /// <summary>Returns a wrapper that keeps its entries in <paramref name="backend"/>.</summary>
                 /// <param name="backend">The backend, such as a <see cref="MemoryCacheBackend"/> or a Redis backend.</param>
-                /// <returns>A new wrapper; this one is unchanged.</returns>
+                /// <returns>A new wrapper; this one is unchanged. It replaces any backend set before (a backend function included).</returns>
                 /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
                 /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
                 /// <remarks>
@@ -805,6 +739,28 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <see cref="Cachify.DefaultTtl"/>) are also read then.
                 /// </remarks>
                 public {{self}} Backend(ICacheBackend backend) => Derive(_config.WithBackend(backend));
+
+                /// <summary>
+                /// Returns a wrapper that keeps its entries in the backend <paramref name="backend"/> returns. The function is called at
+                /// the wrapper's first call, not now, and again at the first call after the backend it returned is disposed: the wrapper
+                /// may be created (for example in a static field) before its backend exists, and follows a backend that is replaced
+                /// (a new configuration, a restarted host). This is how a storage package offers its own option (see <see cref="ICachedFunction{TSelf}"/>).
+                /// </summary>
+                /// <param name="backend">
+                /// Returns the backend to use now. It runs on the calling thread, possibly on several first calls at once: keep it cheap
+                /// (read a field), and throw an exception that says how to set the backend up when there is none yet.
+                /// </param>
+                /// <returns>A new wrapper; this one is unchanged. It replaces any backend set before; a later <c>Backend(...)</c> replaces it.</returns>
+                /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
+                /// <remarks>
+                /// The defaults the wrapper does not override (such as <see cref="Cachify.DefaultTtl"/>) still come from where it was
+                /// wrapped. Options may come before or after this one: the final settings are checked at the first call, on the backend
+                /// returned then. That call throws what <paramref name="backend"/> throws, <see cref="InvalidOperationException"/> when it
+                /// returns null, and <see cref="ArgumentException"/> (saying how to fix it) when the backend cannot key or store the function.
+                /// Wrappers given the same delegate (a static lambda, or one kept in a field) share their settings and what they bind;
+                /// a new closure at each inline wrap binds anew at each.
+                /// </remarks>
+                public {{self}} Backend(Func<ICacheBackend> backend) => Derive(_config.WithBackend(backend));
 
             {{invoke}}{{tokenOverload}}
                 /// <summary>Removes the entry for these arguments, so the next call runs the function. An execution running now is not stored.</summary>
@@ -898,11 +854,8 @@ public sealed class ArityGenerator : IIncrementalGenerator
                 /// <summary>Binds the wrapper now (typed or text keys), throwing what its backend refuses; DI validates registrations at start with it.</summary>
                 internal void BindNow() => _ = Bound();
 
-                /// <summary>The wrapper's settings (backends that pick themselves, such as <c>UseRedis()</c>, read them).</summary>
+                /// <summary>The wrapper's settings (dependency injection and tests read them).</summary>
                 internal WrapperConfig Config => _config;
-
-                /// <summary>A wrapper of the same function with other settings.</summary>
-                internal {{self}} WithConfig(WrapperConfig config) => new(_func, config, _self);
 
                 /// <summary>Binds the wrapper unless it is bound to a live backend; returns which binding it has (<see cref="PlainKeys"/>, <see cref="TargetedKeys"/> or <see cref="TextKeys"/>).</summary>
                 private int Bound()
@@ -934,8 +887,9 @@ public sealed class ArityGenerator : IIncrementalGenerator
 
                 /// <summary>
                 /// Binds the wrapper (see <see cref="BindingFactory"/>); returns which binding it made (as <see cref="Bound"/>). A binding whose
-                /// backend was disposed is replaced: a wrapper whose backend comes from its defaults (<c>UseRedis()</c>, an
-                /// <see cref="ICachify"/>) follows the backend configured now; one with a disposed explicit backend throws.
+                /// backend was disposed is replaced: a wrapper whose backend comes from its defaults (an <see cref="ICachify"/>, or a
+                /// function given to <c>Backend(Func&lt;ICacheBackend&gt;)</c>, such as <c>UseRedis()</c>'s) follows the backend of now;
+                /// one with a disposed explicit backend throws.
                 /// </summary>
                 private int Bind()
                 {

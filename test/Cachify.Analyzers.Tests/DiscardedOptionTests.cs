@@ -147,6 +147,45 @@ public class DiscardedOptionTests
         """);
 
     [Fact]
+    public Task GenericExtensionOption_OnICachedFunction_AsStatement_Reports() => Verify.FixAsync(
+        """
+        static class Options
+        {
+            // The shape of a package's option, such as Cachify.Redis' UseRedis().
+            public static TCached UseStore<TCached>(this TCached cached) where TCached : ICachedFunction<TCached>
+                => cached.Backend(static () => Cachify.DefaultBackend);
+        }
+
+        class C
+        {
+            void M(AsyncCachedFunc<int, int> w)
+            {
+                w.{|CACHIFY001:UseStore|}();
+                w.Ttl(TimeSpan.FromSeconds(1)).{|CACHIFY001:UseStore|}();
+                w.{|CACHIFY001:Backend|}(() => Cachify.DefaultBackend);
+            }
+        }
+        """,
+        """
+        static class Options
+        {
+            // The shape of a package's option, such as Cachify.Redis' UseRedis().
+            public static TCached UseStore<TCached>(this TCached cached) where TCached : ICachedFunction<TCached>
+                => cached.Backend(static () => Cachify.DefaultBackend);
+        }
+
+        class C
+        {
+            void M(AsyncCachedFunc<int, int> w)
+            {
+                w = w.UseStore();
+                w = w.Ttl(TimeSpan.FromSeconds(1)).UseStore();
+                w = w.Backend(() => Cachify.DefaultBackend);
+            }
+        }
+        """);
+
+    [Fact]
     public Task Message_NamesTheOptionAndTheAssignment() => Verify.FixAsync(
         """
         class C

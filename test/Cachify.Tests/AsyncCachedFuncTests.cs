@@ -185,4 +185,57 @@ public class AsyncCachedFuncTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => f.Invoke(1, cancellationToken: cts.Token));
         Assert.Equal(0, calls);
     }
+
+    [Fact]
+    public async Task BackendFunction_IsCalledAtTheFirstCall_NotWhenWrapped()
+    {
+        var calls = 0;
+        var resolved = 0;
+        MemoryCacheBackend? current = null;
+        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls) * 0 + x)).Backend(() => { resolved++; return current!; }).NoSelf();
+        Assert.Equal(0, resolved);
+
+        current = _fx.Backend;
+        Assert.Equal(5, await f.Invoke(5));
+        Assert.Equal(5, await f.Invoke(5));
+        Assert.Equal(1, resolved);
+        Assert.Equal(1, calls);
+        Assert.Same(_fx.Services, f.CurrentBinding!.Keyspace.Services);
+    }
+
+    [Fact]
+    public async Task BackendFunction_AfterTheBackendItReturnedIsDisposed_IsCalledAgain()
+    {
+        var calls = 0;
+        var resolved = 0;
+        var first = new MemoryCacheBackend();
+        using var second = new MemoryCacheBackend();
+        var current = first;
+        var f = Cachify.Wrap((int x) => Task.FromResult(Interlocked.Increment(ref calls))).NoSelf().Backend(() => { resolved++; return current; });
+
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, await f.Invoke(1));
+        Assert.Equal(1, resolved);
+
+        first.Dispose();
+        current = second;
+        Assert.Equal(2, await f.Invoke(1));
+        Assert.Equal(2, await f.Invoke(1));
+        Assert.Equal(2, resolved);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public async Task BackendFunction_ReturningNull_FailsTheTaskNamingTheFix_AndALaterBackendIsUsed()
+    {
+        MemoryCacheBackend? current = null;
+        var f = Cachify.Wrap((int x) => Task.FromResult(x + 1)).NoSelf().Backend(() => current!);
+
+        var task = f.Invoke(1);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => task);
+        Assert.Contains("Backend(Func<ICacheBackend>) returned null", error.Message, StringComparison.Ordinal);
+
+        current = _fx.Backend;
+        Assert.Equal(2, await f.Invoke(1));
+    }
 }

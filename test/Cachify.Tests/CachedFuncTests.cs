@@ -325,7 +325,8 @@ public class CachedFuncTests : IDisposable
     [Fact]
     public void Backend_Null_Throws()
     {
-        Assert.Equal("backend", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((int x) => x).Backend(null!)).ParamName);
+        Assert.Equal("backend", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((int x) => x).Backend((ICacheBackend)null!)).ParamName);
+        Assert.Equal("backend", Assert.Throws<ArgumentNullException>(() => Cachify.Wrap((int x) => x).Backend((Func<ICacheBackend>)null!)).ParamName);
     }
 
     [Trait("Category", "Reliability")]
@@ -349,5 +350,114 @@ public class CachedFuncTests : IDisposable
         a.Invoke(1);
         b.Invoke(1);
         Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public void BackendFunction_IsCalledAtTheFirstCall_NotWhenWrapped()
+    {
+        var calls = 0;
+        var resolved = 0;
+        MemoryCacheBackend? current = null;
+        Func<int, int> func = x => Interlocked.Increment(ref calls) * 0 + x;
+
+        // Made before its backend exists (as in a static field), with options before and after.
+        var f = Cachify.Wrap(func).Named("backend.func.first").Backend(() => { resolved++; return current!; }).NoSelf();
+        Assert.Equal(0, resolved);
+
+        current = _fx.Backend;
+        Assert.Equal(5, f.Invoke(5));
+        Assert.Equal(5, f.Invoke(5));
+        Assert.Equal(1, resolved);
+        Assert.Equal(1, calls);
+
+        // The entry is in the backend the function returned: a wrapper given that backend explicitly reads it.
+        Assert.Equal(5, Cachify.Wrap(func).Named("backend.func.first").NoSelf().Backend(_fx.Backend).Invoke(5));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public void BackendFunction_AfterTheBackendItReturnedIsDisposed_IsCalledAgain()
+    {
+        var calls = 0;
+        var resolved = 0;
+        var first = new MemoryCacheBackend();
+        using var second = new MemoryCacheBackend();
+        var current = first;
+        var f = Cachify.Wrap((int x) => Interlocked.Increment(ref calls)).NoSelf().Backend(() => { resolved++; return current; });
+
+        Assert.Equal(1, f.Invoke(1));
+        Assert.Equal(1, f.Invoke(1));
+        Assert.Equal(1, resolved);
+
+        first.Dispose();
+        current = second;
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Equal(2, resolved);
+        Assert.Same(((ICacheBackend)second).Services, f.CurrentBinding!.Keyspace.Services);
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void BackendFunction_ReturningNull_FirstCallThrowsNamingTheFix_AndALaterBackendIsUsed()
+    {
+        MemoryCacheBackend? current = null;
+        var f = Cachify.Wrap((int x) => x + 1).NoSelf().Backend(() => current!);
+
+        var error = Assert.Throws<InvalidOperationException>(() => f.Invoke(1));
+        Assert.Contains("Backend(Func<ICacheBackend>) returned null", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Return the backend to use", error.Message, StringComparison.Ordinal);
+
+        current = _fx.Backend;
+        Assert.Equal(2, f.Invoke(1));
+    }
+
+    [Trait("Category", "Reliability")]
+    [Fact]
+    public void BackendFunction_Throwing_FirstCallThrowsItsException()
+    {
+        var f = Cachify.Wrap((int x) => x).NoSelf().Backend(() => throw new InvalidOperationException("Call MyStore.Configure() at startup."));
+        Assert.Equal("Call MyStore.Configure() at startup.", Assert.Throws<InvalidOperationException>(() => f.Invoke(1)).Message);
+    }
+
+    [Fact]
+    public void BackendFunction_ReplacesAnExplicitBackend_AndAnExplicitBackendAfterwardsWins()
+    {
+        using var other = new MemoryCacheBackend();
+        var resolved = 0;
+        Func<ICacheBackend> pick = () => { resolved++; return _fx.Backend; };
+
+        var replaced = Cachify.Wrap((int x) => x).NoSelf().Backend(other).Backend(pick);
+        replaced.Invoke(1);
+        Assert.Equal(1, resolved);
+        Assert.Same(_fx.Services, replaced.CurrentBinding!.Keyspace.Services);
+
+        var overridden = Cachify.Wrap((int x) => x).NoSelf().Backend(pick).Backend(other);
+        overridden.Invoke(1);
+        Assert.Equal(1, resolved);
+        Assert.Same(((ICacheBackend)other).Services, overridden.CurrentBinding!.Keyspace.Services);
+    }
+
+    [Fact]
+    public void BackendFunction_KeepsTheDefaultTtlOfTheInjectedCachify()
+    {
+        using var injectedBackend = new MemoryCacheBackend();
+        var cachify = new FixedCachify(TimeSpan.FromSeconds(42), injectedBackend);
+        var calls = 0;
+        var f = cachify.Wrap((int x) => Interlocked.Increment(ref calls)).NoSelf().Backend(() => _fx.Backend);
+
+        Assert.Equal(1, f.Invoke(1));
+        _fx.Advance(TimeSpan.FromSeconds(41));
+        Assert.Equal(1, f.Invoke(1));
+        _fx.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, f.Invoke(1));
+        Assert.Same(_fx.Services, f.CurrentBinding!.Keyspace.Services);
+    }
+
+    private sealed class FixedCachify(TimeSpan ttl, ICacheBackend backend) : ICachify
+    {
+        public TimeSpan DefaultTtl => ttl;
+
+        public ICacheBackend Backend => backend;
     }
 }

@@ -20,13 +20,6 @@ internal static class RedisKeyRules
     /// <summary>Function identity plus key shape, as it appears inside the key's hash tag.</summary>
     public static string Identity(WrapperConfig config) => SharedKeyRules.Identity(config);
 
-    /// <summary>
-    /// Points the wrapper at the backend <see cref="CachifyRedis.Backend"/> names at its first call. Nothing is checked
-    /// here: options may follow (<c>.UseRedis().NoSelf()</c> is <c>.NoSelf().UseRedis()</c>), so the final settings are
-    /// validated when the wrapper binds (<see cref="RedisCacheBackend"/>'s keyspace), at its first call.
-    /// </summary>
-    public static WrapperConfig UseRedis(WrapperConfig config) => config.WithDefaults(RedisDefaults.Over(config.Defaults));
-
     /// <summary>Throws when the wrapper cannot be keyed in Redis; the message names the fix.</summary>
     public static void Validate(WrapperConfig config, string paramName) => SharedKeyRules.Validate(config, paramName, "Redis", ".UseRedis()");
 

@@ -60,7 +60,10 @@ internal sealed class WrapperConfig
 
     public string? Name { get; private init; }
 
-    /// <summary>The explicit backend, or null to use <see cref="WrapDefaults.Backend"/> at the first call.</summary>
+    /// <summary>
+    /// The explicit backend, or null to use <see cref="WrapDefaults.Backend"/> at the first call: the entry point's, or the one
+    /// a function given to <c>Backend(Func&lt;ICacheBackend&gt;)</c> returns then.
+    /// </summary>
     public ICacheBackend? Backend { get; private init; }
 
     /// <summary>Callers wait at most this long for an execution; it is then abandoned. Null: no limit.</summary>
@@ -315,6 +318,7 @@ internal sealed class WrapperConfig
         return Derive((6, softTimeout.Ticks, maxStale.Ticks, null), static (c, o) => new WrapperConfig(c) { SoftTimeout = TimeSpan.FromTicks(o.A), MaxStale = TimeSpan.FromTicks(o.B) });
     }
 
+    /// <summary>Sets an explicit backend, which wins over a backend function set before (see <see cref="WithBackend(Func{ICacheBackend})"/>).</summary>
     public WrapperConfig WithBackend(ICacheBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
@@ -322,13 +326,13 @@ internal sealed class WrapperConfig
     }
 
     /// <summary>
-    /// Replaces where the TTL and backend come from and drops any explicit backend, so the wrapper binds to
-    /// <paramref name="defaults"/>' backend at its first call (used by <c>UseRedis()</c>, which may run before setup).
+    /// Takes the backend from <paramref name="backend"/>, called when the wrapper binds (its first call, and the first call after
+    /// the backend it returned is disposed), and drops any explicit backend. The TTL still comes from where it came from.
     /// </summary>
-    public WrapperConfig WithDefaults(WrapDefaults defaults)
+    public WrapperConfig WithBackend(Func<ICacheBackend> backend)
     {
-        ArgumentNullException.ThrowIfNull(defaults);
-        return new WrapperConfig(this) { Defaults = defaults, Backend = null };
+        ArgumentNullException.ThrowIfNull(backend);
+        return Derive((8, 0, 0, backend), static (c, o) => new WrapperConfig(c) { Defaults = WrapDefaults.WithBackend(c.Defaults, (Func<ICacheBackend>)o.O!), Backend = null });
     }
 
     private static int AllParameters(FunctionDescriptor function) => (1 << function.ParameterNames.Length) - 1;
