@@ -80,6 +80,11 @@ public class CacheStoreBackend : ICacheBackend, IDisposable
         // A backplane without local copies still carries notices: they wake the callers waiting for another process's lock.
         _local = options.LocalCache.Enabled || options.Backplane is not null ? new LocalHub(_services, options.LocalCache, options.Backplane) : null;
         _context = new StoreContext(store, options, _services, _local);
+        if (_context.Lock is not null)
+        {
+            _services.Waiters = _context.Waiters;
+        }
+
         _local?.Start();
     }
 

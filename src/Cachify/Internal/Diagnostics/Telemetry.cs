@@ -128,6 +128,9 @@ internal static class Telemetry
         Meter.CreateObservableUpDownCounter(
             ScheduledCount, static () => ObserveByBackend(static services => services.Scheduler.EntryCount), "{entry}",
             "Entries the backends' schedulers hold: TTL expiries (memory) and never-die refreshes. Follows the entries held; growth beyond them is a leak.");
+        Meter.CreateObservableUpDownCounter(
+            LockWaiterCount, static () => ObserveByBackend(static services => services.Waiters?.Count ?? 0, static services => services.Waiters is not null), "{waiter}",
+            "Callers waiting for another process's lock (backends over a store with a lock). 0 when no call waits; growth while idle is a leak.");
         Meter.CreateObservableUpDownCounter(EntryCount, ObserveEntries, "{entry}", "Entries held in process memory (the memory backend's entries, a distributed backend's local copies), by function.");
         return new();
     }
@@ -139,12 +142,15 @@ internal static class Telemetry
     public static void Untrack(BackendServices services) => Backends.Remove(services);
 
     /// <summary>One measurement per backend kind (several backends of one kind add up), so no tag set repeats.</summary>
-    private static List<Measurement<long>> ObserveByBackend(Func<BackendServices, long> read)
+    private static List<Measurement<long>> ObserveByBackend(Func<BackendServices, long> read, Func<BackendServices, bool>? applies = null)
     {
         var totals = new Dictionary<string, long>(2, StringComparer.Ordinal);
         foreach (var (services, _) in Backends)
         {
-            totals[services.Kind] = totals.GetValueOrDefault(services.Kind) + read(services);
+            if (applies is null || applies(services))
+            {
+                totals[services.Kind] = totals.GetValueOrDefault(services.Kind) + read(services);
+            }
         }
 
         var measurements = new List<Measurement<long>>(totals.Count);

@@ -32,6 +32,9 @@ internal sealed class BackendServices : IDisposable
     /// <summary>The backend's short name in metrics ("memory", "redis").</summary>
     public string Kind { get; }
 
+    /// <summary>The callers waiting for other processes' locks (the <c>cachify.lock.waiter.count</c> gauge); null for a backend without a lock across processes.</summary>
+    public Stores.WaiterRegistry? Waiters { get; set; }
+
     public ILogger Logger { get; }
 
     public Scheduler Scheduler { get; }
