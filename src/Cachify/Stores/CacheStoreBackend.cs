@@ -100,7 +100,12 @@ public class CacheStoreBackend : ICacheBackend, IDisposable
     internal StoreContext Context => _context;
 
     /// <summary>Stops never-die refreshes and the backplane subscription, and drops the local copies, for good. Entries stay in the store for other processes.</summary>
-    /// <remarks>Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>. Calling it again does nothing.</remarks>
+    /// <remarks>
+    /// Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>, and so do callers that were waiting
+    /// for another process's lock. An execution still running stores nothing; its lock is no longer renewed, so it is
+    /// released when the function ends or expires after at most <see cref="CacheStoreBackendOptions.LockTimeout"/>.
+    /// Calling it again does nothing.
+    /// </remarks>
     public void Dispose()
     {
         Dispose(disposing: true);
@@ -115,6 +120,7 @@ public class CacheStoreBackend : ICacheBackend, IDisposable
         {
             _services.Dispose();
             _local?.Dispose();
+            _context.Waiters.SignalAll(); // callers waiting for another process's lock wake to find the backend disposed
         }
     }
 

@@ -468,7 +468,8 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     private async ValueTask<bool> StoreValue<TIo, TArgs>(TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, int generation, long written, TValue value, NeverDieRegistration<TKey, TValue>? refreshing, LocalLevel<TKey, TValue>.Stamp? stamp, HeldLock? held)
         where TIo : struct, IStoreIo
     {
-        if (!MayStore(flight, generation))
+        // A backend disposed while the function ran stores nothing (its process is going away; its lock may be lost).
+        if (Services.IsDisposed || !MayStore(flight, generation))
         {
             return false;
         }
