@@ -180,6 +180,41 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         output.WriteLine($"old primary restarted and rejoined after {restarted.TotalMilliseconds:F0} ms");
     }
 
+    [RedisClusterFact]
+    public async Task RedisCacheStore_ValueAndLockOfAnyKey_ShareOneSlot_AndTheLockScriptsRunThere()
+    {
+        using var connection = Cluster.Connect();
+        using var store = new RedisCacheStore(connection);
+        var prefix = Prefix();
+        string[] keys = [$"{prefix}:v:f:1", $"{prefix}:v:f:{{2}}", $"{prefix}:v:{{}}\"x\"", $"}}{prefix}", string.Empty, $"{prefix}}}{{a}}", $"{{{prefix}}}:v"];
+        var slots = new HashSet<long>();
+        foreach (var key in keys)
+        {
+            var value = RedisCacheStore.ValueKey(key);
+            var lockKey = RedisCacheStore.LockKey(key);
+            var slot = KeySlot(connection, value);
+            Assert.Equal(slot, KeySlot(connection, lockKey));
+            Assert.Equal(connection.HashSlot(value), (int)slot);
+            slots.Add(slot);
+
+            // The scripts touch both keys: on two slots Redis would refuse them (CROSSSLOT).
+            Assert.True(store.Lock.TryAcquire(key, "owner", TimeSpan.FromMinutes(1)));
+            Assert.True(await store.Lock.RenewAsync(key, "owner", TimeSpan.FromMinutes(1), CancellationToken.None));
+            Assert.True(await store.Lock.CommitAsync(key, "owner", new byte[] { 1 }, TimeSpan.FromMinutes(1), CancellationToken.None));
+            Assert.Equal(new byte[] { 1 }, store.Read(key));
+            Assert.True(store.Lock.TryAcquire(key, "owner", TimeSpan.FromMinutes(1)));
+            await store.RemoveAsync(key, CancellationToken.None);
+            Assert.Null(await store.ReadAsync(key, CancellationToken.None));
+            Assert.False(connection.GetDatabase().KeyExists(lockKey));
+        }
+
+        Assert.True(slots.Count > 1, "the keys spread over more than one slot");
+    }
+
+    /// <summary>The slot Redis itself computes for <paramref name="key"/> (CLUSTER KEYSLOT, in a script: the multiplexer keeps CLUSTER for admin connections).</summary>
+    private static long KeySlot(ConnectionMultiplexer connection, RedisKey key)
+        => (long)connection.GetDatabase().ScriptEvaluate("return redis.call('CLUSTER', 'KEYSLOT', ARGV[1])", values: [(RedisValue)key.ToString()]);
+
     /// <summary>Whether a call for <paramref name="x"/> is a hit: a second call does not run the function.</summary>
     private static bool Cached(CachedFunc<int, int> f, int x, ref int runs)
     {
