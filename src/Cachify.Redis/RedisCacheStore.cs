@@ -121,7 +121,7 @@ public sealed class RedisCacheStore : CacheStore, IDisposable
     public override ValueTask WriteAsync(string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken cancellationToken)
         => WriteAsync(ValueKey(key), value, Expiry(timeToLive), cancellationToken);
 
-    /// <summary>Removes the entry under <paramref name="key"/> and its lock (whoever holds it), in one UNLINK.</summary>
+    /// <summary>Removes the entry under <paramref name="key"/> and its lock (whoever holds it), in one command (UNLINK, or DEL on a server without it).</summary>
     /// <param name="key">The key.</param>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="RedisException">Redis is not connected, or the UNLINK failed or timed out.</exception>
