@@ -8,7 +8,8 @@ namespace CachifyNet.Redis.Tests;
 /// The store conformance suite on a <see cref="CacheStoreBackend"/> over a <see cref="RedisCacheStore"/>, on the class's
 /// Redis (a redis-server of its own, a cluster, or the endpoint of <c>CACHIFY_REDIS_ENDPOINT</c>), each test under its
 /// own key prefix and backplane channel. The local level is on (the default) with a <see cref="RedisBackplane"/> between
-/// the processes; a backend on a second multiplexer (its own store and backplane) stands for another process. The
+/// the processes; a backend on a second multiplexer (its own store and backplane) stands for another process, and the
+/// store's lock (<see cref="RedisCacheStore.Lock"/>) makes the processes run a function once per key between them. The
 /// backend measures entry ages by the test's fake clock (the entry's header), so the fake clock alone ages entries: the
 /// stores' PX, in Redis' real time, is as long as the TTL and never lapses within a test.
 /// </summary>
