@@ -20,6 +20,12 @@ namespace CachifyNet.Redis;
 /// <c>@{@}K}</c> and <c>@{@}K}:lock</c> instead.
 /// </para>
 /// <para>
+/// <b>Clear.</b> <see cref="RemoveByPrefix"/> scans (SCAN MATCH) every connected primary for the values of the keys that
+/// start with the prefix and unlinks them in batches (grouped by hash slot on a cluster); it leaves locks alone, which
+/// expire with their lease. A primary that is not connected is skipped (its entries expire by their TTL) and reported by
+/// a <see cref="RedisConnectionException"/> once the others are done.
+/// </para>
+/// <para>
 /// <b>Reads.</b> A key that holds another Redis type (written by someone else) reads as bytes that are no Cachify entry,
 /// not as a failure: the backend treats it as unreadable and overwrites it.
 /// </para>
@@ -68,6 +74,10 @@ public sealed class RedisCacheStore : CacheStore, IDisposable
 
     /// <summary>Gets the multiplexer the store uses.</summary>
     public IConnectionMultiplexer Connection { get; }
+
+    /// <summary>Gets the kind of store, the <c>backend</c> tag of Cachify's metrics and traces.</summary>
+    /// <value><c>"redis"</c>.</value>
+    public override string Kind => "redis";
 
     /// <summary>Gets the store's lock per key: a Redis key beside the value's, in the same hash slot (see the remarks of <see cref="RedisCacheStore"/>).</summary>
     public override CacheStoreLock Lock => _lock;
@@ -138,6 +148,51 @@ public sealed class RedisCacheStore : CacheStore, IDisposable
     /// <param name="cancellationToken">Cancels the removal (stops waiting for Redis' reply; the UNLINK may still run).</param>
     public override ValueTask RemoveAsync(string key, CancellationToken cancellationToken)
         => RemoveAsync(EntryKeys(key), cancellationToken);
+
+    /// <summary>
+    /// Removes the value of every key that starts with <paramref name="keyPrefix"/>: SCAN MATCH on every connected primary,
+    /// then UNLINK in batches (see the remarks of <see cref="RedisCacheStore"/>). Locks are left to expire with their lease.
+    /// </summary>
+    /// <param name="keyPrefix">The start of the keys to remove.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="keyPrefix"/> is null.</exception>
+    /// <exception cref="RedisException">No primary is connected, one was skipped because it is not, or a SCAN or UNLINK failed.</exception>
+    /// <exception cref="ObjectDisposedException">The store was disposed.</exception>
+    public override void RemoveByPrefix(string keyPrefix)
+    {
+        var patterns = ScanPatterns(keyPrefix);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var skipped = 0;
+        foreach (var server in Primaries(ref skipped))
+        {
+            foreach (var pattern in patterns)
+            {
+                var batch = new List<RedisKey>(ScanPage);
+                foreach (var key in server.Keys(Database.Database, pattern, ScanPage))
+                {
+                    if (IsValue(key))
+                    {
+                        batch.Add(key);
+                    }
+
+                    if (batch.Count == ScanPage)
+                    {
+                        WaitAll(Unlink(batch));
+                        batch.Clear();
+                    }
+                }
+
+                WaitAll(Unlink(batch));
+            }
+        }
+
+        ThrowIfSkipped(skipped);
+    }
+
+    /// <inheritdoc cref="RemoveByPrefix"/>
+    /// <param name="keyPrefix">The start of the keys to remove.</param>
+    /// <param name="cancellationToken">Cancels the removal (between batches, and the wait for a batch's replies).</param>
+    public override ValueTask RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken)
+        => RemoveByPrefixAsync(ScanPatterns(keyPrefix), cancellationToken);
 
     /// <summary>
     /// Stops following the multiplexer's cluster events, for good; members called afterwards throw
@@ -221,6 +276,135 @@ public sealed class RedisCacheStore : CacheStore, IDisposable
         }
 
         return Math.Max(1, (long)Math.Ceiling(time.TotalMilliseconds));
+    }
+
+    /// <summary>The most keys a SCAN page asks for, and the most an UNLINK batch holds.</summary>
+    private const int ScanPage = 1000;
+
+    /// <summary>
+    /// The SCAN MATCH patterns of the value keys of the keys that start with <paramref name="keyPrefix"/>: <c>{prefix*</c>,
+    /// or <c>@{@}prefix*</c> for a prefix starting with '}', and both for an empty prefix (glob characters escaped).
+    /// </summary>
+    private static RedisValue[] ScanPatterns(string keyPrefix)
+    {
+        ArgumentNullException.ThrowIfNull(keyPrefix);
+        var escaped = new System.Text.StringBuilder(keyPrefix.Length + 8);
+        foreach (var c in keyPrefix)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        escaped.Append('*');
+        var tail = escaped.ToString();
+        return keyPrefix.Length == 0 ? ["{" + tail, "@{@}" + tail]
+            : HasTag(keyPrefix) ? ["{" + tail]
+            : ["@{@}" + tail];
+    }
+
+    /// <summary>Whether a Redis key the store wrote is a value (<c>{K}</c>, ending with '}'), not a lock (<c>{K}:lock</c>).</summary>
+    private static bool IsValue(in RedisKey key) => ((string?)key)?.EndsWith('}') == true;
+
+    /// <summary>The blocking wait of the synchronous <see cref="RemoveByPrefix"/> for a batch's UNLINKs, sent together (one round trip, not one per slot); the first failure is thrown.</summary>
+    private static void WaitAll(Task[] calls)
+    {
+        try
+        {
+            Task.WaitAll(calls);
+        }
+        catch (AggregateException error) when (error.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error.InnerExceptions[0]);
+        }
+    }
+
+    private static void ThrowIfSkipped(int skipped)
+    {
+        if (skipped > 0)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"{skipped} Redis primary server(s) not connected: their entries were not removed, and expire by their TTL.", null, CommandStatus.Unknown);
+        }
+    }
+
+    /// <summary>The connected primaries (every shard of a cluster); counts in <paramref name="skipped"/> those not connected.</summary>
+    /// <exception cref="RedisConnectionException">No primary is connected.</exception>
+    private List<IServer> Primaries(ref int skipped)
+    {
+        var primaries = new List<IServer>();
+        foreach (var server in Connection.GetServers())
+        {
+            if (server.IsReplica)
+            {
+                continue;
+            }
+
+            if (server.IsConnected)
+            {
+                primaries.Add(server);
+            }
+            else
+            {
+                skipped++;
+            }
+        }
+
+        if (primaries.Count == 0)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected (the multiplexer reports no connected primary server).", null, CommandStatus.Unknown);
+        }
+
+        return primaries;
+    }
+
+    /// <summary>UNLINKs of a batch of value keys, sent at once: one for the batch, or one per hash slot on a cluster (a command's keys must share a slot).</summary>
+    private Task[] Unlink(List<RedisKey> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return [];
+        }
+
+        if (!_slots.IsCluster)
+        {
+            return [Database.KeyDeleteAsync([.. batch])];
+        }
+
+        return [.. batch.GroupBy(key => Connection.HashSlot(key)).Select(slot => (Task)Database.KeyDeleteAsync([.. slot]))];
+    }
+
+    private async ValueTask RemoveByPrefixAsync(RedisValue[] patterns, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var skipped = 0;
+        foreach (var server in Primaries(ref skipped))
+        {
+            foreach (var pattern in patterns)
+            {
+                var batch = new List<RedisKey>(ScanPage);
+                await foreach (var key in server.KeysAsync(Database.Database, pattern, ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    if (IsValue(key))
+                    {
+                        batch.Add(key);
+                    }
+
+                    if (batch.Count == ScanPage)
+                    {
+                        await Task.WhenAll(Unlink(batch)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                        batch.Clear();
+                    }
+                }
+
+                await Task.WhenAll(Unlink(batch)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        ThrowIfSkipped(skipped);
     }
 
     /// <summary>Whether <c>{key}</c> has a non-empty hash tag: the key is not empty and does not start with '}'.</summary>

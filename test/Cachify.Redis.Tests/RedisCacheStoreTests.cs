@@ -129,6 +129,37 @@ public sealed class RedisCacheStoreTests(RedisServerFixture fixture) : RedisTest
     }
 
     [RedisTheory, SyncAndAsync]
+    public async Task RemoveByPrefix_RemovesTheValuesOfMatchingKeysOnly_InBatches_LeavesLocks(bool async)
+    {
+        var io = new Forms(Store, async);
+        var db = Fixture.Connection.GetDatabase();
+
+        // More than one SCAN page and UNLINK batch (1,000), written pipelined.
+        await Task.WhenAll(Enumerable.Range(0, 2500).Select(i => Store.WriteAsync(Key("f:" + i), Bytes, Minute, CancellationToken.None).AsTask()));
+        await io.Write(Key("g:1"), Bytes, Minute);
+        await io.Write(Key("f*[x]?\\:1"), Bytes, Minute); // glob characters in the prefix are literal
+        await io.Write(Key("fa:1"), Bytes, Minute);
+        await io.Write(Key("fZxQ:1"), Bytes, Minute); // what the prefix's pattern would match, were its glob characters not escaped
+        Assert.True(await io.TryAcquire(Key("f:7"), "owner", Minute));
+
+        await io.RemoveByPrefix(Key("f:"));
+
+        Assert.Null(await io.Read(Key("f:0")));
+        Assert.Null(await io.Read(Key("f:2499")));
+        Assert.Equal(0, (await Task.WhenAll(Enumerable.Range(0, 2500).Select(i => db.KeyExistsAsync("{" + Key("f:" + i) + "}")))).Count(exists => exists));
+        Assert.Equal(Bytes, await io.Read(Key("g:1")));
+        Assert.Equal(Bytes, await io.Read(Key("fa:1")));
+        Assert.Equal("owner", (string?)db.StringGet("{" + Key("f:7") + "}:lock")); // a lock expires with its lease
+
+        await io.RemoveByPrefix(Key("f*[x]?\\:"));
+        Assert.Null(await io.Read(Key("f*[x]?\\:1")));
+        Assert.Equal(Bytes, await io.Read(Key("fZxQ:1")));
+
+        await io.RemoveByPrefix(Key("nothing:")); // nothing to remove is no failure
+        Assert.Equal("redis", Store.Kind);
+    }
+
+    [RedisTheory, SyncAndAsync]
     public async Task TryAcquire_Twice_SecondFails_LockHoldsTheFirstOwnerWithTheLease(bool async)
     {
         var io = new Forms(Store, async);
@@ -354,11 +385,12 @@ public sealed class RedisCacheStoreTests(RedisServerFixture fixture) : RedisTest
         await Assert.ThrowsAsync<RedisConnectionException>(() => io.Read("k"));
         await Assert.ThrowsAsync<RedisConnectionException>(() => io.Write("k", Bytes, Minute));
         await Assert.ThrowsAsync<RedisConnectionException>(() => io.Remove("k"));
+        await Assert.ThrowsAsync<RedisConnectionException>(() => io.RemoveByPrefix("k"));
         await Assert.ThrowsAsync<RedisConnectionException>(() => io.TryAcquire("k", "o", Minute));
         await Assert.ThrowsAsync<RedisConnectionException>(() => io.Commit("k", "o", Bytes, Minute));
         await Assert.ThrowsAsync<RedisConnectionException>(() => io.Release("k", "o"));
         await Assert.ThrowsAsync<RedisConnectionException>(() => store.Lock.RenewAsync("k", "o", Minute, default).AsTask());
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"7 calls while Redis was down took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"8 calls while Redis was down took {watch.Elapsed}");
 
         server.Start();
         Bounded.Until(() => connection.IsConnected, "the multiplexer reconnected");
@@ -404,6 +436,18 @@ public sealed class RedisCacheStoreTests(RedisServerFixture fixture) : RedisTest
             else
             {
                 store.Remove(key);
+            }
+        }
+
+        public async Task RemoveByPrefix(string keyPrefix)
+        {
+            if (async)
+            {
+                await store.RemoveByPrefixAsync(keyPrefix, _cancel.Token);
+            }
+            else
+            {
+                store.RemoveByPrefix(keyPrefix);
             }
         }
 

@@ -209,6 +209,16 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         }
 
         Assert.True(slots.Count > 1, "the keys spread over more than one slot");
+
+        // RemoveByPrefix scans every primary and unlinks per slot: 600 keys of one prefix over the three shards.
+        await Task.WhenAll(Enumerable.Range(0, 600).Select(i => store.WriteAsync($"{prefix}:v:g:{i}", new byte[] { 1 }, TimeSpan.FromMinutes(1), CancellationToken.None).AsTask()));
+        await store.WriteAsync($"{prefix}:v:h:1", new byte[] { 1 }, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(3, Enumerable.Range(0, 600).Select(i => connection.GetServer(RedisCacheStore.ValueKey($"{prefix}:v:g:{i}")).EndPoint).Distinct().Count());
+        store.RemoveByPrefix($"{prefix}:v:g:");
+        Assert.All(Enumerable.Range(0, 600), i => Assert.Null(store.Read($"{prefix}:v:g:{i}")));
+        Assert.NotNull(store.Read($"{prefix}:v:h:1"));
+        await store.RemoveByPrefixAsync($"{prefix}:v:", CancellationToken.None);
+        Assert.Null(store.Read($"{prefix}:v:h:1"));
     }
 
     /// <summary>The slot Redis itself computes for <paramref name="key"/> (CLUSTER KEYSLOT, in a script: the multiplexer keeps CLUSTER for admin connections).</summary>
