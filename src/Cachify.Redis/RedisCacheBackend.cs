@@ -1,19 +1,22 @@
-using CachifyNet.Internal;
-using CachifyNet.Redis.Internal;
+using CachifyNet.Stores;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis;
 
 /// <summary>
 /// Keeps entries in Redis, shared by every process that uses the same Redis and <see cref="RedisCacheOptions.KeyPrefix"/>,
-/// with a distributed lock per key so that concurrent callers in all processes run the function once.
+/// with a lock per key so that concurrent callers in all processes run the function once, and a local level in front:
+/// copies of the entries this process reads and writes, dropped in every process as soon as any process changes them.
 /// </summary>
 /// <remarks>
 /// <para>
-/// A value lives at <c>{prefix}:{identity:arguments}</c> and its lock at <c>{prefix}:lock:{identity:arguments}</c>; the
-/// braces are a Redis Cluster hash tag, so an entry's keys share one slot. The identity is the <c>Named(...)</c> name or
-/// the method's identity; the arguments are written as stable, culture-invariant text (hashed when long). The
-/// delegate's target is never part of a key: a function with a target must be <c>Named</c>, <c>NoSelf</c> or <c>KeyBy</c>.
+/// It is a <see cref="CacheStoreBackend"/> over a <see cref="RedisCacheStore"/> with a <see cref="RedisBackplane"/> on
+/// <c>{KeyPrefix}:backplane</c>: the engine every store runs on, with Redis as its store, lock and backplane. A value lives
+/// at <c>{{KeyPrefix}:v:{identity}:{arguments}}</c> and its lock beside it (<c>…}:lock</c>, one Redis Cluster slot), and
+/// each function's generation at <c>{{KeyPrefix}:g:{identity}}</c>: Clear writes a new one (entries written before are
+/// never served again), then removes the old entries with SCAN. The identity is the <c>Named(...)</c> name or the
+/// method's identity; the arguments are written as stable, culture-invariant text (hashed when long). A function whose
+/// keys would depend on an object instance is refused: <c>Named</c>, <c>NoSelf</c> or <c>KeyBy</c> fix it.
 /// </para>
 /// <para>
 /// Synchronous cached functions use the synchronous StackExchange.Redis API, asynchronous ones the asynchronous API.
@@ -26,14 +29,11 @@ namespace CachifyNet.Redis;
 /// var getUser = Cachify.Wrap((int id) =&gt; db.GetUserAsync(id)).Named("users.get").Backend(redis);
 /// </code>
 /// </example>
-public sealed class RedisCacheBackend : ICacheBackend, IDisposable
+public sealed class RedisCacheBackend : CacheStoreBackend
 {
     private static readonly TimeSpan MinLockTimeout = TimeSpan.FromMilliseconds(100);
 
-    private readonly BackendServices _services;
-    private readonly RedisContext _redis;
-    private readonly LocalHub? _local;
-    private readonly RedisBackplane? _backplane;
+    private readonly RedisBackplane _backplane;
 
     /// <summary>Creates a backend over a connection the application owns.</summary>
     /// <param name="connection">The multiplexer; the backend does not dispose it.</param>
@@ -41,85 +41,56 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
     /// <exception cref="ArgumentException">An option is invalid (the message names it and the fix).</exception>
     public RedisCacheBackend(IConnectionMultiplexer connection, RedisCacheOptions? options = null)
+        : this(connection, Checked(connection, options))
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        options ??= new RedisCacheOptions();
-        Validate(options);
-        Connection = connection;
-        Options = options;
-        _services = new BackendServices(nameof(RedisCacheBackend), RedisTelemetry.Kind, options.TimeProvider, options.LoggerFactory) { WritesKeysAsText = true };
-        if (options.LocalCache.Enabled)
-        {
-            _backplane = CreateBackplane(connection, options);
-            _local = new LocalHub(_services, options.LocalCache, _backplane);
-        }
+    }
 
-        _redis = new RedisContext(connection, options, _services) { Local = _local };
-        RedisTelemetry.Track(_redis.Waiters);
-        _local?.Start();
+    private RedisCacheBackend(IConnectionMultiplexer connection, (RedisCacheOptions Redis, CacheStoreBackendOptions Store) options)
+        : base(new RedisCacheStore(connection), options.Store)
+    {
+        Connection = connection;
+        Options = options.Redis;
+        _backplane = (RedisBackplane)options.Store.Backplane!;
     }
 
     /// <summary>Gets the connection the backend uses.</summary>
     public IConnectionMultiplexer Connection { get; }
 
     /// <summary>Gets the options the backend was created with.</summary>
-    public RedisCacheOptions Options { get; }
+    public new RedisCacheOptions Options { get; }
 
-    BackendServices ICacheBackend.Services => _services;
+    /// <summary>Whether local copies are trusted: the backplane is subscribed (tests wait for it before relying on copies).</summary>
+    internal bool LocalLevelTrusted => !Options.LocalCache.Enabled || _backplane.IsConnected;
 
-    internal RedisContext Context => _redis;
+    /// <summary>The backplane on <c>{KeyPrefix}:backplane</c> (tests wait for it to be subscribed).</summary>
+    internal RedisBackplane Backplane => _backplane;
 
-    /// <summary>Whether local copies are trusted: no local level, or its backplane is subscribed (tests wait for it before relying on copies).</summary>
-    internal bool LocalLevelTrusted => _local?.Trusted ?? true;
+    /// <summary>Whether the backend was disposed.</summary>
+    internal bool IsDisposed { get; private set; }
 
-    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
-    internal bool IsDisposed => _services.IsDisposed;
-
-    /// <summary>Stops never-die refreshes and the notification subscription, for good. Entries stay in Redis for other processes.</summary>
-    /// <remarks>
-    /// Wrappers that use a disposed backend throw <see cref="ObjectDisposedException"/>, and so do callers that were
-    /// waiting for another process's lock. An execution still running stores nothing; its lock is no longer renewed, so
-    /// it is released when the function ends or expires after at most <see cref="RedisCacheOptions.LockTimeout"/>.
-    /// Calling <see cref="Dispose"/> again does nothing.
-    /// </remarks>
-    public void Dispose()
+    /// <summary>Stops never-die refreshes, the backplane and the store, for good. Entries stay in Redis for other processes.</summary>
+    /// <param name="disposing">True when called from <see cref="CacheStoreBackend.Dispose()"/>.</param>
+    protected override void Dispose(bool disposing)
     {
-        CachifyRedis.Unregister(this);
-        RedisTelemetry.Untrack(_redis.Waiters);
-        _services.Dispose();
-        _local?.Dispose();
-        _backplane?.Dispose();
-        _redis.Dispose();
-    }
-
-    /// <summary>
-    /// The backplane of the local level: Redis pub/sub on <c>{KeyPrefix}:backplane</c>, on the backend's connection. Its
-    /// heartbeats follow real time whatever the backend's clock, because a lost subscription is lost in real time.
-    /// </summary>
-    private static RedisBackplane CreateBackplane(IConnectionMultiplexer connection, RedisCacheOptions options)
-        => new(connection, new RedisBackplaneOptions { Channel = options.KeyPrefix + ":backplane", LoggerFactory = options.LoggerFactory });
-
-    Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
-    {
-        RedisKeyRules.Validate(config, "backend");
-        var results = ResultContract.Validate<TValue>(_redis.Serializer, config.DisplayName, "backend");
-        var identity = RedisKeyRules.Identity(config);
-        var mask = RedisKeyRules.KeyMask(config);
-
-        // Same identity, same keys: wrappers share the local single flight. The mask is part of the id because two
-        // wrappers of one name may ignore arguments at different positions; whether the target is part of the keys, because
-        // such keys have their own type (their texts differ anyway: a closure's captured values come first).
-        return _services.GetKeyspace<TKey, TValue>(
-            new KeyspaceId(identity, mask, config.KeyHasTarget),
-            config.DisplayName,
-            () => new RedisKeyspace<TKey, TValue>(_redis, identity, mask, config.DisplayName, results, KeyRules.TypedKeyMatchesText(config)));
+        if (disposing && !IsDisposed)
+        {
+            IsDisposed = true;
+            CachifyRedis.Unregister(this);
+            base.Dispose(disposing);
+            _backplane.Dispose();
+            ((RedisCacheStore)Store).Dispose();
+        }
     }
 
     /// <summary>Checks the options (also used by <c>AddCachifyRedis</c> at registration); the message names the option and the fix.</summary>
     internal static void Validate(RedisCacheOptions options)
     {
-        RedisKeyRules.ValidatePrefix(options.KeyPrefix, nameof(options));
-        LocalHub.Validate(options.LocalCache, nameof(RedisCacheOptions), nameof(options));
+        ValidatePrefix(options.KeyPrefix, nameof(options));
+        if (options.LocalCache is null)
+        {
+            throw new ArgumentException("RedisCacheOptions.LocalCache is null. Leave it unset for the defaults, or set new LocalCacheOptions { Enabled = false } to read Redis every time.", nameof(options));
+        }
+
         if (options.LockTimeout < MinLockTimeout || options.LockTimeout > RedisCacheOptions.MaxTimeout)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.LockTimeout, "RedisCacheOptions.LockTimeout must be between 100 milliseconds and 1 day. It bounds how long a dead process's lock blocks a key; 10 seconds suits most functions.");
@@ -137,5 +108,46 @@ public sealed class RedisCacheBackend : ICacheBackend, IDisposable
         }
     }
 
-    private readonly record struct KeyspaceId(string Identity, int Mask, bool Targeted);
+    /// <summary>The options checked, and the store backend's options they make, with the backplane on <c>{KeyPrefix}:backplane</c>.</summary>
+    private static (RedisCacheOptions, CacheStoreBackendOptions) Checked(IConnectionMultiplexer connection, RedisCacheOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        options ??= new RedisCacheOptions();
+        Validate(options);
+        var store = new CacheStoreBackendOptions
+        {
+            KeyPrefix = options.KeyPrefix,
+            OnError = options.OnError == RedisErrorMode.Throw ? CacheStoreErrorMode.Throw : CacheStoreErrorMode.Silent,
+            Serializer = options.Serializer,
+            TimeProvider = options.TimeProvider,
+            LocalCache = options.LocalCache,
+            LockTimeout = options.LockTimeout,
+            LockWaitTimeout = options.LockWaitTimeout,
+            LoggerFactory = options.LoggerFactory,
+
+            // Its heartbeats follow real time whatever the backend's clock, because a lost subscription is lost in real
+            // time. It also wakes callers waiting for another process's lock, so it runs with the local level off too.
+            Backplane = new RedisBackplane(connection, new RedisBackplaneOptions { Channel = options.KeyPrefix + ":backplane", LoggerFactory = options.LoggerFactory }),
+        };
+        return (options, store);
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming <c>RedisCacheOptions.KeyPrefix</c> when the prefix cannot be used.</summary>
+    private static void ValidatePrefix(string? prefix, string paramName)
+    {
+        const string Rules = "It must be non-empty, without white space, control characters, ':' (a prefix \"x:g\" would collide with the generation keys of \"x\"), braces (Redis Cluster hash tags) or glob characters (* ? [ ] \\, which would break SCAN patterns). Use a name such as \"myapp\".";
+        if (string.IsNullOrEmpty(prefix))
+        {
+            throw new ArgumentException("RedisCacheOptions.KeyPrefix is empty. " + Rules, paramName);
+        }
+
+        foreach (var c in prefix)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is ':' or '{' or '}' or '*' or '?' or '[' or ']' or '\\')
+            {
+                var shown = char.IsWhiteSpace(c) || char.IsControl(c) ? "\\u" + ((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture) : c.ToString();
+                throw new ArgumentException($"RedisCacheOptions.KeyPrefix \"{prefix}\" contains '{shown}'. " + Rules, paramName);
+            }
+        }
+    }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CachifyNet.Redis.Internal;
+using CachifyNet.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
@@ -171,8 +171,8 @@ public sealed class CachifyRedisTests : RedisTestBase
             var a = closure.UseRedis().Named("order").NoSelf();
             var b = closure.Named("order").NoSelf().UseRedis();
             var c = closure.NoSelf().UseRedis().Named("order");
-            Assert.Equal(RedisKeyRules.Identity(b.Config), RedisKeyRules.Identity(a.Config));
-            Assert.Equal(RedisKeyRules.Identity(b.Config), RedisKeyRules.Identity(c.Config));
+            Assert.Equal(SharedKeyRules.Identity(b.Config), SharedKeyRules.Identity(a.Config));
+            Assert.Equal(SharedKeyRules.Identity(b.Config), SharedKeyRules.Identity(c.Config));
             Assert.Equal(4, a.Invoke(2));
             Assert.Equal(4, b.Invoke(2));
             Assert.Equal(4, c.Invoke(2));

@@ -76,7 +76,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
             return 42;
         }).Named("mp.hold").NoSelf().Backend(backend);
         Assert.Equal(42, f.Invoke(0));
-        SyncRedisIo.Result(backend.Context.EnsureSubscribed<SyncRedisIo>());
+        Subscribed(backend);
 
         using (var worker = new WorkerProcess("hold", Fixture.EndPoint, Prefix, "mp.hold", LockMs.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {

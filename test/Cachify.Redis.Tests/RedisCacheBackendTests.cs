@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using System.Buffers;
 using System.Diagnostics;
 using System.Text;
@@ -276,7 +277,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         // A valid envelope whose JSON does not fit the result type.
         var raw = (byte[])Db.StringGet(key)!;
-        var broken = raw[..Envelope.HeaderSize].Concat("\"text\""u8.ToArray()).ToArray();
+        var broken = raw[..StoreEnvelope.HeaderSize].Concat("\"text\""u8.ToArray()).ToArray();
         Db.StringSet(key, broken);
         Assert.Equal(3, f.Invoke(1));
         Assert.Equal(3, f.Invoke(1));
@@ -302,10 +303,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         f.Invoke(5);
 
         var raw = (byte[])Db.StringGet(ValueKey(f, 5))!;
-        Assert.Equal(Envelope.Version, raw[8]);
-        Assert.Equal(0, raw[9]); // not null, not never-die
+        Assert.Equal(StoreEnvelope.Format, raw[0]);
+        Assert.Equal(0, raw[1]); // not null, not never-die
         Assert.Equal(42_000L, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(raw.AsSpan(10)));
-        var json = Encoding.UTF8.GetString(raw, Envelope.HeaderSize, raw.Length - Envelope.HeaderSize);
+        var json = Encoding.UTF8.GetString(raw, StoreEnvelope.HeaderSize, raw.Length - StoreEnvelope.HeaderSize);
         Assert.Equal("{\"Id\":5,\"Name\":\"Ann\"}", json);
         Assert.DoesNotContain("Person", Encoding.UTF8.GetString(raw), StringComparison.Ordinal);
     }
@@ -372,8 +373,6 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         await Assert.ThrowsAsync<ObjectDisposedException>(() => g.Invoke(1));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => g.InvalidateAsync(1).AsTask());
         await Assert.ThrowsAsync<ObjectDisposedException>(() => g.ClearAsync().AsTask());
-        Assert.Throws<ObjectDisposedException>(() => SyncRedisIo.Result(backend.Context.EnsureSubscribed<SyncRedisIo>()));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => backend.Context.EnsureSubscribed<AsyncRedisIo>().AsTask());
         Assert.Equal(0, Subscribers(backend)); // nothing subscribed again after the Dispose
         Assert.Equal(2, Keys().Count);         // the entries stay for other processes
     }
@@ -382,29 +381,12 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
     public void Dispose_WhileSubscribed_RemovesTheSubscription()
     {
         var backend = NewBackend();
-        SyncRedisIo.Result(backend.Context.EnsureSubscribed<SyncRedisIo>());
+        Subscribed(backend);
         Assert.Equal(1, Subscribers(backend));
 
         backend.Dispose();
 
         Bounded.Until(() => Subscribers(backend) == 0, "the subscription is gone", TimeSpan.FromSeconds(10));
-    }
-
-    [RedisFact]
-    public async Task Dispose_WhileASubscribeIsInFlight_TheSubscriptionIsRemovedWhenItCompletes()
-    {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var backend = NewBackend(connection: GatedSubscriber.Wrap(NewConnection(), gate.Task));
-        var subscribing = backend.Context.EnsureSubscribed<AsyncRedisIo>().AsTask();
-        Assert.False(subscribing.IsCompleted, "the subscribe waits at the gate");
-
-        backend.Dispose(); // sees a subscribe in flight, which it cannot remove yet
-        gate.SetResult();
-        await subscribing.WaitAsync(Bounded.Deadline);
-
-        // Without the terminal state, the subscribe completed after the Dispose and stayed for the life of the multiplexer.
-        Bounded.Until(() => Subscribers(backend) == 0, "the late subscription is removed", TimeSpan.FromSeconds(10));
-        Assert.Throws<ObjectDisposedException>(() => SyncRedisIo.Result(backend.Context.EnsureSubscribed<SyncRedisIo>()));
     }
 
     [RedisFact]
@@ -427,10 +409,10 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Empty(Keys());                                  // ...which is not stored
     }
 
-    /// <summary>Clients subscribed to the backend's notification channel (<c>PUBSUB NUMSUB</c>, summed over the nodes of a cluster).</summary>
+    /// <summary>Clients subscribed to the backend's backplane channel (<c>PUBSUB NUMSUB</c>, summed over the nodes of a cluster).</summary>
     private long Subscribers(RedisCacheBackend backend)
         => Fixture.Connection.GetServers().Where(s => s.IsConnected)
-            .Sum(server => (long)((RedisResult[])server.Execute("PUBSUB", "NUMSUB", backend.Context.ChannelName)!)[1]);
+            .Sum(server => (long)((RedisResult[])server.Execute("PUBSUB", "NUMSUB", backend.Options.KeyPrefix + ":backplane")!)[1]);
 
     public sealed record Person(int Id, string Name);
 

@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using System.Diagnostics;
 using CachifyNet.Internal;
 using CachifyNet.Redis.Internal;
@@ -254,7 +255,7 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
     }
 
     private static string ValueKey(CachedFunc<int, int> f, int x)
-        => ((RedisKeyspace<ArgsKey<int>, int>)(f.EnsureBound() ?? throw new InvalidOperationException("not bound")).Keyspace).ValueKey(new ArgsKey<int>(x));
+        => RedisCacheStore.ValueKey(((StoreKeyspace<ArgsKey<int>, int>)(f.EnsureBound() ?? throw new InvalidOperationException("not bound")).Keyspace).ValueKey(new ArgsKey<int>(x))).ToString();
 
     /// <summary>Every key of <paramref name="prefix"/> on the connected primaries.</summary>
     private static List<string> Keys(ConnectionMultiplexer connection, string prefix)

@@ -169,8 +169,8 @@ public sealed class ResultRoundTripTests(RedisServerFixture fixture) : RedisTest
         var f = Cachify.Wrap((int x) => PrivateSet.Create(x, "o")).Named("web").NoSelf().Backend(NewBackend(options));
         var returned = f.Invoke(4);
 
-        var raw = Keys().Single(k => k.Contains("web:", StringComparison.Ordinal) && !k.Contains(":lock:", StringComparison.Ordinal));
-        Assert.Contains("\"id\":4", System.Text.Encoding.UTF8.GetString(((byte[])Db.StringGet(raw)!)[Internal.Envelope.HeaderSize..]), StringComparison.Ordinal);
+        var raw = Keys().Single(k => k.Contains(":v:web:", StringComparison.Ordinal) && !k.EndsWith(":lock", StringComparison.Ordinal));
+        Assert.Contains("\"id\":4", System.Text.Encoding.UTF8.GetString(((byte[])Db.StringGet(raw)!)[CachifyNet.Internal.Stores.StoreEnvelope.HeaderSize..]), StringComparison.Ordinal);
         var again = Cachify.Wrap((int x) => PrivateSet.Create(0, "")).Named("web").NoSelf().Backend(NewBackend(options, NewConnection())).Invoke(4);
         DeepEqual.Assert(returned, again);
     }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using CachifyNet.Internal;
-using CachifyNet.Redis.Internal;
+using CachifyNet.Internal.Stores;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
@@ -48,6 +48,9 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
         return backend;
     }
 
+    /// <summary>Waits until <paramref name="backend"/>'s backplane is subscribed: its notices (a stored value, a released lock) reach the other processes from then on.</summary>
+    protected static void Subscribed(RedisCacheBackend backend) => Bounded.Until(() => backend.Backplane.IsConnected, "the backplane is subscribed");
+
     /// <summary>Disposes <paramref name="owned"/> with the test.</summary>
     protected void Owned(IDisposable owned) => _owned.Add(owned);
 
@@ -59,9 +62,9 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
         return connection;
     }
 
-    /// <summary>Every key of this test's prefix, found the way the README says: SCAN MATCH prefix:*.</summary>
+    /// <summary>Every key of this test's prefix, found the way docs/redis.md says: SCAN MATCH {prefix:*.</summary>
     protected List<string> Keys(string? prefix = null)
-        => Fixture.Connect() is var c ? Scan(c, (prefix ?? Prefix) + ":*") : [];
+        => Fixture.Connect() is var c ? Scan(c, "{" + (prefix ?? Prefix) + ":*") : [];
 
     /// <summary>
     /// Asserts that <paramref name="key"/> expires <paramref name="ttl"/> after a write made once <paramref name="sinceBeforeWrite"/>
@@ -76,22 +79,24 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
         Assert.InRange(remaining, ttlMs - passed - 1, ttlMs);
     }
 
-    private protected static RedisKeyspace<TKey, TValue> Keyspace<TKey, TValue>(Binding<TKey, TValue>? binding)
+    private protected static StoreKeyspace<TKey, TValue> Keyspace<TKey, TValue>(Binding<TKey, TValue>? binding)
         where TKey : struct, IArgsKey<TKey>
-        => (RedisKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet.")).Keyspace;
+        => (StoreKeyspace<TKey, TValue>)(binding ?? throw new InvalidOperationException("The wrapper is not bound yet.")).Keyspace;
 
+    /// <summary>The Redis key of the value of <paramref name="arg"/>: the store key in its hash tag (see <see cref="RedisCacheStore"/>).</summary>
     // A wrapper whose target is part of its keys (a capturing lambda) has keys of their own type, holding the target's key.
     protected static string ValueKey<T1, TResult>(CachedFunc<T1, TResult> f, T1 arg)
-        => f.Config.KeyHasTarget
+        => RedisCacheStore.ValueKey(f.Config.KeyHasTarget
             ? Keyspace(f.EnsureTargetedBound()).ValueKey(new TargetedKey<ArgsKey<T1>>(f.Self, new(arg)))
-            : Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg));
+            : Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg))).ToString();
 
     protected static string ValueKey<T1, TResult>(AsyncCachedFunc<T1, TResult> f, T1 arg)
-        => f.Config.KeyHasTarget
+        => RedisCacheStore.ValueKey(f.Config.KeyHasTarget
             ? Keyspace(f.EnsureTargetedBound()).ValueKey(new TargetedKey<ArgsKey<T1>>(f.Self, new(arg)))
-            : Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg));
+            : Keyspace(f.EnsureBound()).ValueKey(new ArgsKey<T1>(arg))).ToString();
 
-    protected static string LockKey(string valueKey) => valueKey.Insert(valueKey.IndexOf(':', StringComparison.Ordinal) + 1, "lock:");
+    /// <summary>The Redis key of the lock beside the value at <paramref name="valueKey"/>.</summary>
+    protected static string LockKey(string valueKey) => valueKey + ":lock";
 
     public void Dispose()
     {

@@ -112,8 +112,8 @@ public class KeyTextFuzzTests
     {
         // The generated typed key writes its arguments through the same writer, in order, skipping ignored positions.
         var key = new ArgsKey<string, int, double>("a,b", 7, -0d);
-        Assert.Equal("a%2Cb,7,0", KeyTextWriter.Encode(in key, 0b111, RedisKeyRules.ObjectText));
-        Assert.Equal("a%2Cb,0", KeyTextWriter.Encode(in key, 0b101, RedisKeyRules.ObjectText));
+        Assert.Equal("a%2Cb,7,0", KeyTextWriter.Encode(in key, 0b111, KeyJson.Text));
+        Assert.Equal("a%2Cb,0", KeyTextWriter.Encode(in key, 0b101, KeyJson.Text));
     }
 
     /// <summary>A near miss: one character of <paramref name="text"/> replaced by, or followed by, a token.</summary>
@@ -125,12 +125,12 @@ public class KeyTextFuzzTests
     public void Encode_LoneSurrogates_AreEscapedSoDifferentStringsNeverShareAKey()
     {
         // Found by the fuzz test: written raw, every lone surrogate became U+FFFD in the UTF-8 key Redis stores.
-        var high = KeyTextWriter.Encode(new ArgsKey<string>("a\uD800"), 1, RedisKeyRules.ObjectText);
-        var low = KeyTextWriter.Encode(new ArgsKey<string>("a\uDC00"), 1, RedisKeyRules.ObjectText);
+        var high = KeyTextWriter.Encode(new ArgsKey<string>("a\uD800"), 1, KeyJson.Text);
+        var low = KeyTextWriter.Encode(new ArgsKey<string>("a\uDC00"), 1, KeyJson.Text);
         Assert.Equal("a%uD800", high);
         Assert.Equal("a%uDC00", low);
-        Assert.Equal("%uDBFF", KeyTextWriter.Encode(new ArgsKey<char>('\uDBFF'), 1, RedisKeyRules.ObjectText));
-        Assert.Equal("a😀", KeyTextWriter.Encode(new ArgsKey<string>("a😀"), 1, RedisKeyRules.ObjectText)); // a valid pair stays as it is
+        Assert.Equal("%uDBFF", KeyTextWriter.Encode(new ArgsKey<char>('\uDBFF'), 1, KeyJson.Text));
+        Assert.Equal("a😀", KeyTextWriter.Encode(new ArgsKey<string>("a😀"), 1, KeyJson.Text)); // a valid pair stays as it is
     }
 
     [Fact]
@@ -139,28 +139,28 @@ public class KeyTextFuzzTests
         // Found by the fuzz test: records went through plain System.Text.Json, which wrote -0, 1.00m and a date's Kind
         // (equal values, different keys) and threw for NaN (the call failed).
         var utc = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        var a = KeyTextWriter.Encode(new ArgsKey<Measure>(new Measure(0d, 1.0m, utc)), 1, RedisKeyRules.ObjectText);
-        var b = KeyTextWriter.Encode(new ArgsKey<Measure>(new Measure(-0d, 1.00m, DateTime.SpecifyKind(utc, DateTimeKind.Unspecified))), 1, RedisKeyRules.ObjectText);
+        var a = KeyTextWriter.Encode(new ArgsKey<Measure>(new Measure(0d, 1.0m, utc)), 1, KeyJson.Text);
+        var b = KeyTextWriter.Encode(new ArgsKey<Measure>(new Measure(-0d, 1.00m, DateTime.SpecifyKind(utc, DateTimeKind.Unspecified))), 1, KeyJson.Text);
         Assert.Equal(a, b);
         Assert.Equal("%7B\"Score\":0%2C\"Amount\":1%2C\"When\":\"2026-01-01T00:00:00.0000000\"%7D", a);
-        Assert.Contains("NaN", KeyTextWriter.Encode(new ArgsKey<Measure>(new Measure(double.NaN, 0m, utc)), 1, RedisKeyRules.ObjectText), StringComparison.Ordinal);
+        Assert.Contains("NaN", KeyTextWriter.Encode(new ArgsKey<Measure>(new Measure(double.NaN, 0m, utc)), 1, KeyJson.Text), StringComparison.Ordinal);
     }
 
     [Fact]
     public void Encode_RecordsWithLoneSurrogatesInStrings_NeverShareAKey()
     {
         // JSON alone writes every lone surrogate as U+FFFD; found by the fuzz test above.
-        var a = KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uD800", 1)), 1, RedisKeyRules.ObjectText);
-        var b = KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uDC00", 1)), 1, RedisKeyRules.ObjectText);
-        var c = KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uFFFD", 1)), 1, RedisKeyRules.ObjectText);
+        var a = KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uD800", 1)), 1, KeyJson.Text);
+        var b = KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uDC00", 1)), 1, KeyJson.Text);
+        var c = KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uFFFD", 1)), 1, KeyJson.Text);
 
         Assert.Equal(3, new[] { a, b, c }.Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(a, KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uD800", 1)), 1, RedisKeyRules.ObjectText));
+        Assert.Equal(a, KeyTextWriter.Encode(new ArgsKey<Rec>(new Rec("a\uD800", 1)), 1, KeyJson.Text));
     }
 
     private static byte[] Encode(Part[] parts, bool second)
     {
-        var writer = new KeyTextWriter(-1, RedisKeyRules.ObjectText);
+        var writer = new KeyTextWriter(-1, KeyJson.Text);
         for (var i = 0; i < parts.Length; i++)
         {
             (second ? parts[i].WriteB : parts[i].WriteA)(writer, i);

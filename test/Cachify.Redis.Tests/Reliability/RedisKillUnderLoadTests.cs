@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using CachifyNet.Internal;
@@ -163,7 +164,7 @@ public sealed class RedisKillUnderLoadTests(ITestOutputHelper output)
 
     private static int LockCount(IKeyspace keyspace) => keyspace switch
     {
-        RedisKeyspace<ArgsKey<int>, Value> k => k.Locks.Count,
+        StoreKeyspace<ArgsKey<int>, Value> k => k.Locks.Count,
         _ => 0,
     };
 

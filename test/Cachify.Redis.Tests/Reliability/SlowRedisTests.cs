@@ -1,3 +1,4 @@
+using CachifyNet.Internal.Stores;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using CachifyNet.Internal;
@@ -89,7 +90,7 @@ public sealed class SlowRedisTests(ITestOutputHelper output)
         var maxLocks = 0;
         var maxPoolThreads = 0;
         int LocksInUse() => ((ICacheBackend)silent).Services.Keyspaces.Concat(((ICacheBackend)throwing).Services.Keyspaces)
-            .Sum(k => ((RedisKeyspace<ArgsKey<int>, int>)k).Locks.Count);
+            .Sum(k => ((StoreKeyspace<ArgsKey<int>, int>)k).Locks.Count);
 
         admin.GetServer(server.EndPoint).Execute("CLIENT", "PAUSE", PauseMs, "ALL");
         var clock = Stopwatch.StartNew();

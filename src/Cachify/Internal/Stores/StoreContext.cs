@@ -47,6 +47,13 @@ internal sealed class StoreContext(CacheStore store, CacheStoreBackendOptions op
     /// <summary>The longest poll while waiting for a lock: a quarter of the lease, at most 1 s (a dead owner is taken over soon after its lock expires).</summary>
     public TimeSpan MaxPoll { get; } = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, options.LockTimeout.Ticks / 4));
 
+    /// <summary>Lock renewals that extended a lock so far (tests: a slow owner kept its lock).</summary>
+    public long Renewals => Interlocked.Read(ref _renewals);
+
+    private long _renewals;
+
+    public void CountRenewal() => Interlocked.Increment(ref _renewals);
+
     /// <summary>The callers waiting for another process's lock; the backplane's notices wake them.</summary>
     public WaiterRegistry Waiters { get; } = local?.Waiters ?? new WaiterRegistry();
 

@@ -54,6 +54,9 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     /// <summary>Local copies held (the <c>cachify.entry.count</c> gauge); null without a local level.</summary>
     public override int? EntryCount => _local?.Count;
 
+    /// <summary>Never-die entries this process refreshes (tests).</summary>
+    public int NeverDieCount => _neverDie.Count;
+
     /// <summary>The value key of <paramref name="key"/>.</summary>
     public string ValueKey(in TKey key) => KeyTextWriter.Encode(in key, _mask, KeyJson.Text, _valuePrefix, string.Empty);
 

@@ -47,7 +47,10 @@ internal sealed class StoreLockRenewal : IDisposable
         try
         {
             // False: the lock is gone (Invalidate, or expired); the final commit sees it and stores nothing.
-            await _store.Lock!.RenewAsync(_key, _owner, _store.LockTimeout, CancellationToken.None).ConfigureAwait(false);
+            if (await _store.Lock!.RenewAsync(_key, _owner, _store.LockTimeout, CancellationToken.None).ConfigureAwait(false))
+            {
+                _store.CountRenewal();
+            }
         }
         catch (Exception error)
         {
