@@ -12,14 +12,22 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
     [RedisFact]
     public async Task Invoke_TwoProcessesFiftyCallersEach_RunsOnceInTotal_OwnerNotifiesTheWaiter()
     {
-        var notifications = new List<string>();
+        var notices = new List<(byte Kind, string Text)>();
         var subscriber = Fixture.Connection.GetSubscriber();
-        var channel = StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify");
-        await subscriber.SubscribeAsync(channel, (_, message) => { lock (notifications) { notifications.Add(message.ToString()); } });
+        var channel = StackExchange.Redis.RedisChannel.Literal(Prefix + ":backplane").WithKeyRouting();
+        await subscriber.SubscribeAsync(channel, (_, message) =>
+        {
+            if (HubNotice(message) is { } notice)
+            {
+                lock (notices) { notices.Add(notice); }
+            }
+        });
         var executions = 0;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var a = NewBackend();
         var b = NewBackend(connection: NewConnection());
+        Subscribed(a);
+        Subscribed(b);
         async Task<string> Body(int x, string who)
         {
             Interlocked.Increment(ref executions);
@@ -32,6 +40,7 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         var tasks = Enumerable.Range(0, 50).SelectMany(_ => new[] { fa.Invoke(1), fb.Invoke(1) }).ToArray();
         Bounded.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
+        var notifiedBefore = a.Context.Waiters.Notified + b.Context.Waiters.Notified;
         release.SetResult();
 
         var results = await Task.WhenAll(tasks).Within("every caller of both processes got the value");
@@ -39,10 +48,36 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, executions);
         Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
 
-        // The waiter left its marker, so the owner published once, naming the entry.
-        Bounded.Until(() => { lock (notifications) { return notifications.Count == 1; } }, "the owner's notification arrived");
-        Assert.Equal(ValueKey(fa, 1), notifications[0]);
+        // The owner committed and published one backplane notice naming the entry (its store key text); it woke the
+        // waiting process's caller.
+        var storeKey = Keyspace(fa.EnsureBound()).ValueKey(new ArgsKey<int>(1));
+        Bounded.Until(() => { lock (notices) { return notices.Count >= 1; } }, "the owner's notification arrived");
+        Bounded.Until(() => a.Context.Waiters.Notified + b.Context.Waiters.Notified > notifiedBefore, "the notice reached the waiter");
+        lock (notices)
+        {
+            Assert.Equal([(KeyChangedNotice, storeKey)], notices);
+        }
+
         await subscriber.UnsubscribeAsync(channel);
+    }
+
+    /// <summary>The kind of a backplane notice that names a changed entry (LocalHub's format).</summary>
+    private const byte KeyChangedNotice = 1;
+
+    /// <summary>
+    /// Reads a backplane message as LocalHub's notice: frame kind 1 (a notice, not a heartbeat), then version (1),
+    /// sender (16 bytes), kind, and the key text in UTF-8; null for a heartbeat.
+    /// </summary>
+    private static (byte Kind, string Text)? HubNotice(StackExchange.Redis.RedisValue message)
+    {
+        byte[] frame = message!;
+        if (frame.Length < 19 || frame[0] != 1)
+        {
+            return null;
+        }
+
+        Assert.Equal(1, frame[1]);
+        return (frame[18], System.Text.Encoding.UTF8.GetString(frame, 19, frame.Length - 19));
     }
 
     [RedisFact]
@@ -64,18 +99,22 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => owner.Within("the owner failed"));
         Assert.Equal(-1, await waiter.Within("the waiter took over")); // it took over and ran its own function
-        Assert.Contains(logs.Entries, e => e.EventId == 2009 && e.Message.Contains("takeover", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.EventId == 3009 && e.Message.Contains("takeover", StringComparison.Ordinal));
     }
 
     [RedisFact]
     public void Notification_WakesTheWaitersOfThatKeyOnly()
     {
         var backend = NewBackend(connection: NewConnection());
+        var sender = NewBackend(connection: NewConnection());
         Subscribed(backend);
-        using var wanted = backend.Context.Waiters.Add(Prefix + ":{k:1}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-        using var other = backend.Context.Waiters.Add(Prefix + ":{k:2}", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        Subscribed(sender);
+        var wantedKey = Prefix + ":v:n:1";
+        using var wanted = backend.Context.Waiters.Add(wantedKey, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        using var other = backend.Context.Waiters.Add(Prefix + ":v:n:2", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 
-        Db.Publish(StackExchange.Redis.RedisChannel.Literal(Prefix + ":notify"), Prefix + ":{k:1}");
+        // Another process's notice that the entry changed (as its owner publishes after storing or releasing).
+        sender.Context.Local!.Publish(wantedKey, cleared: false, async: false);
 
         Bounded.Until(() => backend.Context.Waiters.Notified == 1, "the notification reached the waiter");
         Assert.True(wanted.TryTake());
