@@ -1,6 +1,7 @@
 using CachifyNet.Stores;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CachifyNet.Distributed.Tests;
 
@@ -181,6 +182,32 @@ public sealed class StoreLockTests : IDisposable
         Assert.Equal("v4", await call(1));                   // not v3
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task NeverDie_RefreshFails_TheLastGoodValueIsKeptLongerUnderTheLock(bool async)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var ttl = TimeSpan.FromMinutes(1);
+        var backend = Process(time: time);
+        var fail = false;
+        var runs = 0;
+        var call = Wrap(async, backend, _ => fail ? throw new InvalidOperationException("down") : Task.FromResult("v" + Interlocked.Increment(ref runs)), neverDie: ttl);
+        Assert.Equal("v1", await call(1));
+        var (bytes, expires) = Assert.Single(_shared.Values, e => e.Key.Contains(":v:", StringComparison.Ordinal)).Value;
+        Assert.InRange(expires - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(11)); // 11 × TTL
+
+        fail = true;
+        time.Advance(ttl);
+        await ((ICacheBackend)backend).Services.WhenIdle().Within("the refresh failed");
+
+        var (kept, extended) = Assert.Single(_shared.Values, e => e.Key.Contains(":v:", StringComparison.Ordinal)).Value;
+        Assert.Equal(bytes, kept);                          // the last good value, as it was written...
+        Assert.True(extended - expires >= TimeSpan.FromMinutes(1), $"...lives on to the next attempt plus 11 × TTL (extended by {extended - expires})");
+        Assert.Empty(_shared.Locks);                        // and the lock went with the commit
+        Assert.Equal("v1", await call(1));
+    }
+
     [Fact]
     public void Options_OutOfRange_AreRefusedNamingTheOption()
     {
@@ -199,12 +226,13 @@ public sealed class StoreLockTests : IDisposable
     }
 
     /// <summary>A backend of one process, over its own client of the shared store, on the shared backplane.</summary>
-    private CacheStoreBackend Process(TimeSpan? lease = null, TimeSpan? waitTimeout = null, CacheStoreErrorMode onError = CacheStoreErrorMode.Silent, FakeLogCollector? logs = null, bool localCopies = true)
+    private CacheStoreBackend Process(TimeSpan? lease = null, TimeSpan? waitTimeout = null, CacheStoreErrorMode onError = CacheStoreErrorMode.Silent, FakeLogCollector? logs = null, bool localCopies = true, TimeProvider? time = null)
     {
         var backend = new CacheStoreBackend(new LockingDictionaryStore(_shared), new CacheStoreBackendOptions
         {
             KeyPrefix = _prefix,
             LockTimeout = lease ?? TimeSpan.FromSeconds(10),
+            TimeProvider = time,
             LockWaitTimeout = waitTimeout,
             OnError = onError,
             Backplane = _backplane,
@@ -216,17 +244,19 @@ public sealed class StoreLockTests : IDisposable
     }
 
     /// <summary>Starts a call of the function; the synchronous form on its own thread (it may block on the lock).</summary>
-    private static Func<int, Task<string>> Wrap(bool async, CacheStoreBackend backend, Func<int, Task<string>> body, TimeSpan? timeout = null)
+    private static Func<int, Task<string>> Wrap(bool async, CacheStoreBackend backend, Func<int, Task<string>> body, TimeSpan? timeout = null, TimeSpan? neverDie = null)
     {
         if (async)
         {
             var f = Cachify.Wrap((int x) => body(x)).Named("lock").NoSelf().Backend(backend);
             f = timeout is { } t ? f.Timeout(t) : f;
+            f = neverDie is { } n ? f.Ttl(n).NeverDie() : f;
             return x => f.Invoke(x);
         }
 
         var g = Cachify.Wrap((int x) => body(x).GetAwaiter().GetResult()).Named("lock").NoSelf().Backend(backend);
         g = timeout is { } u ? g.Timeout(u) : g;
+        g = neverDie is { } m ? g.Ttl(m).NeverDie() : g;
         return x => Task.Factory.StartNew(() => g.Invoke(x), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 }

@@ -68,6 +68,8 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
                             await Release<TIo>(held, binding).ConfigureAwait(false);
                             return again.Value;
                         }
+
+                        held = held with { LastGood = again.Status == ReadStatus.Hit && again.NeverDie ? again.Raw : null };
                     }
 
                     return await Own<TIo, TArgs>(key, valueKey, args, binding, flight, skipCache, refreshing, generation, stamp, held).ConfigureAwait(false);
@@ -215,8 +217,35 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
             TaskScheduler.Default);
     }
 
-    /// <summary>A lock this process holds for one execution.</summary>
-    private sealed record HeldLock(CacheStoreLock Lock, string Key, string Owner, bool TookOver);
+    /// <summary>
+    /// A lock this process holds for one execution; for a never-die refresh, the bytes of the last good value read under
+    /// it (<see cref="KeepLastGood"/>).
+    /// </summary>
+    private sealed record HeldLock(CacheStoreLock Lock, string Key, string Owner, bool TookOver, byte[]? LastGood = null);
+
+    /// <summary>
+    /// A never-die refresh failed while it held the lock: the last good value's expiry is extended to the next attempt
+    /// plus its store lifetime (11 × TTL), by committing its bytes as they were (still aged from when they were written),
+    /// and the lock goes in the same step. So the last good value outlives failed refreshes for as long as some process
+    /// keeps trying, yet expires once none does. Under the lock: an Invalidate meanwhile removed the lock, and then
+    /// nothing is written (an entry invalidated is never brought back).
+    /// </summary>
+    private async ValueTask KeepLastGood<TIo>(HeldLock held, byte[] lastGood, NeverDieRegistration<TKey, TValue> refreshing, Binding<TKey, TValue> binding)
+        where TIo : struct, IStoreIo
+    {
+        var expiry = Expiry(binding);
+        var nextAttempt = binding.Ttl.Ticks * Math.Min(Math.Pow(1.25, refreshing.State.Failures + 1), 10.0);
+        var lifetime = expiry == Timeout.InfiniteTimeSpan ? expiry : TimeSpan.FromTicks((long)Math.Min(nextAttempt + expiry.Ticks, TimeSpan.MaxValue.Ticks / 2.0));
+        try
+        {
+            await TIo.Commit(held.Lock, held.Key, held.Owner, lastGood, lifetime).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            Telemetry.BackendError(binding.Tags, "release");
+            _store.BackgroundFailed(binding.Name, "release", error);
+        }
+    }
 
     private sealed class Abandoned(StoreKeyspace<TKey, TValue> keyspace, HeldLock held, StoreLockRenewal renewal, Binding<TKey, TValue> binding, Flight<TValue> flight)
     {

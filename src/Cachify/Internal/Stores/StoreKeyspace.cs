@@ -228,7 +228,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         _store.Succeeded();
         var current = GenerationOf(generation);
         var status = Decode(raw, current, reader, out var value, out var header);
-        return new ReadOutcome(status, value, header.AgeMs(_store.NowMs), current, GenerationKnown: true, header.TtlMs, header.NeverDie);
+        return new ReadOutcome(status, value, header.AgeMs(_store.NowMs), current, GenerationKnown: true, header.TtlMs, header.NeverDie, raw);
     }
 
     /// <summary>Decodes a stored value for <paramref name="reader"/>: a miss when absent, unreadable, of another generation or too old.</summary>
@@ -383,7 +383,15 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             catch
             {
                 renewal?.Dispose();
-                await Release<TIo>(held, binding).ConfigureAwait(false);
+                if (refreshing is not null && held?.LastGood is { } lastGood)
+                {
+                    await KeepLastGood<TIo>(held, lastGood, refreshing, binding).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Release<TIo>(held, binding).ConfigureAwait(false);
+                }
+
                 throw;
             }
         }
@@ -584,8 +592,9 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
 
     /// <summary>
     /// The store TTL of a value: the TTL; for never-die entries 11 × TTL, so the last good value survives failed refreshes
-    /// for ten TTLs after it was written, and expires once no process refreshes it any more. (A failure does not extend it:
-    /// rewriting the bytes read could bring back a value invalidated, or replaced by another process, meanwhile.)
+    /// for ten TTLs after it was written, and expires once no process refreshes it any more. With a store lock, a failed
+    /// refresh extends it under the lock (<see cref="KeepLastGood"/>); without one it does not: rewriting the bytes read
+    /// could bring back a value invalidated, or replaced by another process, meanwhile.
     /// </summary>
     private static TimeSpan Expiry(Binding<TKey, TValue> binding)
     {
@@ -767,7 +776,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
     /// What a read found; <see cref="Generation"/> is null when the function has none (or it was not read). A hit carries
     /// its entry's age, TTL (0: none) and never-die flag, for the local copy.
     /// </summary>
-    private readonly record struct ReadOutcome(ReadStatus Status, TValue Value, long AgeMs, long? Generation, bool GenerationKnown, long WriterTtlMs = 0, bool NeverDie = false)
+    private readonly record struct ReadOutcome(ReadStatus Status, TValue Value, long AgeMs, long? Generation, bool GenerationKnown, long WriterTtlMs = 0, bool NeverDie = false, byte[]? Raw = null)
     {
         public static ReadOutcome Missed => new(ReadStatus.Miss, default!, 0, null, GenerationKnown: false);
 
