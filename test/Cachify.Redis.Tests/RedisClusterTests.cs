@@ -88,7 +88,7 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         var serial = Stopwatch.StartNew();
         foreach (var server in connection.GetServers().Where(s => s.IsConnected && !s.IsReplica))
         {
-            foreach (var slot in server.Keys(pattern: backend.Options.KeyPrefix + ":*", pageSize: 1000).ToList().GroupBy(connection.HashSlot))
+            foreach (var slot in server.Keys(pattern: "{" + backend.Options.KeyPrefix + ":v:*", pageSize: 1000).ToList().GroupBy(connection.HashSlot))
             {
                 server.Execute("UNLINK", slot.Select(key => (object)key).ToArray());
             }
@@ -140,11 +140,27 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         Bounded.Until(() => !connection.GetServer(victimEndPoint).IsConnected, "the client saw the primary's connection drop");
         var seen = clock.Elapsed;
 
-        // While the slot has no reachable owner: Invalidate and Clear fail loudly in both modes (never a silent no-op).
+        // While the slot has no reachable owner: Invalidate of one of its keys fails loudly in both modes (never a
+        // silent no-op). Clear writes the function's new generation first (nothing written before is served from then
+        // on), then removes the old values on every primary it reaches: it fails loudly when the generation cannot be
+        // written (its slot is the one down); else it succeeds, and the values on the dead shard are left to expire
+        // (logged as a failed store call, never served: they belong to the old generation).
         Assert.Throws<CachifyException>(() => f.Invalidate(0));
-        await Assert.ThrowsAsync<CachifyException>(() => fa.ClearAsync().AsTask());
-        Assert.Throws<CachifyException>(() => t.Clear());
-        Assert.Contains(logs.Entries, e => e.EventId == 2005);
+        Assert.Contains(logs.Entries, e => e.EventId == 3003);
+        foreach (var (clear, prefix) in new (Func<Task>, string)[] { (() => fa.ClearAsync().AsTask(), silent.Options.KeyPrefix), (() => Task.Run(t.Clear), throwing.Options.KeyPrefix) })
+        {
+            var generation = Assert.Single(Keys(connection, prefix, "g"));
+            if (Cluster.PrimaryOf(connection.HashSlot(generation)) == victim)
+            {
+                await Assert.ThrowsAsync<CachifyException>(clear);
+            }
+            else
+            {
+                var before = connection.GetDatabase().StringGet(generation);
+                await clear();
+                Assert.NotEqual(before, connection.GetDatabase().StringGet(generation)); // a new generation
+            }
+        }
 
         // The replica takes over (cluster-node-timeout 2 s), then calls for the slot go back to the cache.
         Bounded.Until(() => Cluster.PrimaryOf(slot) is { } owner && owner != victim, "the replica was promoted", TimeSpan.FromSeconds(30));
@@ -257,13 +273,16 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
     private static string ValueKey(CachedFunc<int, int> f, int x)
         => RedisCacheStore.ValueKey(((StoreKeyspace<ArgsKey<int>, int>)(f.EnsureBound() ?? throw new InvalidOperationException("not bound")).Keyspace).ValueKey(new ArgsKey<int>(x))).ToString();
 
-    /// <summary>Every key of <paramref name="prefix"/> on the connected primaries.</summary>
-    private static List<string> Keys(ConnectionMultiplexer connection, string prefix)
+    /// <summary>
+    /// Every value and lock key of <paramref name="prefix"/> on the connected primaries (<c>{prefix:v:...}</c>); with
+    /// <paramref name="kind"/> "g", the functions' generation keys (<c>{prefix:g:...}</c>), which a Clear replaces.
+    /// </summary>
+    private static List<string> Keys(ConnectionMultiplexer connection, string prefix, string kind = "v")
     {
         var keys = new List<string>();
         foreach (var server in connection.GetServers().Where(s => s.IsConnected && !s.IsReplica))
         {
-            keys.AddRange(server.Keys(pattern: prefix + ":*", pageSize: 1000).Select(k => k.ToString()));
+            keys.AddRange(server.Keys(pattern: "{" + prefix + ":" + kind + ":*", pageSize: 1000).Select(k => k.ToString()));
         }
 
         return keys;
