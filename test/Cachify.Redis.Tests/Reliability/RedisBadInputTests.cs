@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests.Reliability;
@@ -31,7 +32,7 @@ public sealed class RedisBadInputTests(RedisServerFixture fixture) : RedisTestBa
         var keys = EntryKeys();
         Assert.Equal(4, keys.Count);
         Assert.All(keys, k => Assert.True(k.Length < 400, $"a key of {k.Length} characters")); // the KeyBy identity is long, the arguments are not
-        Assert.All(keys, k => Assert.Matches(@"\{huge(\.keyby)?(~key\(.*\))?:#[0-9A-F]{64}\}$", k));
+        Assert.All(keys, k => Assert.Matches("^\\{" + Regex.Escape(Prefix) + @":v:huge(\.keyby)?(~key\(.*\))?:#[0-9A-F]{64}\}$", k));
     }
 
     [RedisFact]
