@@ -116,6 +116,10 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
             t.Invoke(x);
         }
 
+        // Each backend's generation key (Clear rewrites it), found while every primary is up.
+        var silentGeneration = Assert.Single(Keys(connection, silent.Options.KeyPrefix, "g"));
+        var throwingGeneration = Assert.Single(Keys(connection, throwing.Options.KeyPrefix, "g"));
+
         // The victim: the primary of key 0's slot; its keys are the ones whose calls must not stall.
         var slot = connection.HashSlot(ValueKey(f, 0));
         var victim = Cluster.PrimaryOf(slot) ?? throw new InvalidOperationException("No primary owns the slot: " + Cluster.Describe());
@@ -147,9 +151,8 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         // (logged as a failed store call, never served: they belong to the old generation).
         Assert.Throws<CachifyException>(() => f.Invalidate(0));
         Assert.Contains(logs.Entries, e => e.EventId == 3003);
-        foreach (var (clear, prefix) in new (Func<Task>, string)[] { (() => fa.ClearAsync().AsTask(), silent.Options.KeyPrefix), (() => Task.Run(t.Clear), throwing.Options.KeyPrefix) })
+        foreach (var (clear, generation) in new (Func<Task>, string)[] { (() => fa.ClearAsync().AsTask(), silentGeneration), (() => Task.Run(t.Clear), throwingGeneration) })
         {
-            var generation = Assert.Single(Keys(connection, prefix, "g"));
             if (Cluster.PrimaryOf(connection.HashSlot(generation)) == victim)
             {
                 await Assert.ThrowsAsync<CachifyException>(clear);
@@ -274,15 +277,17 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         => RedisCacheStore.ValueKey(((StoreKeyspace<ArgsKey<int>, int>)(f.EnsureBound() ?? throw new InvalidOperationException("not bound")).Keyspace).ValueKey(new ArgsKey<int>(x))).ToString();
 
     /// <summary>
-    /// Every value and lock key of <paramref name="prefix"/> on the connected primaries (<c>{prefix:v:...}</c>); with
-    /// <paramref name="kind"/> "g", the functions' generation keys (<c>{prefix:g:...}</c>), which a Clear replaces.
+    /// Every value key of <paramref name="prefix"/> on the connected primaries (<c>{prefix:v:...}</c>, not their locks
+    /// <c>{prefix:v:...}:lock</c>: a Clear leaves locks to their lease, and a release that failed while a primary was
+    /// down leaves one until it expires); with <paramref name="kind"/> "g", the functions' generation keys
+    /// (<c>{prefix:g:...}</c>), which a Clear replaces.
     /// </summary>
     private static List<string> Keys(ConnectionMultiplexer connection, string prefix, string kind = "v")
     {
         var keys = new List<string>();
         foreach (var server in connection.GetServers().Where(s => s.IsConnected && !s.IsReplica))
         {
-            keys.AddRange(server.Keys(pattern: "{" + prefix + ":" + kind + ":*", pageSize: 1000).Select(k => k.ToString()));
+            keys.AddRange(server.Keys(pattern: "{" + prefix + ":" + kind + ":*", pageSize: 1000).Select(k => k.ToString()).Where(k => !k.EndsWith(":lock", StringComparison.Ordinal)));
         }
 
         return keys;
