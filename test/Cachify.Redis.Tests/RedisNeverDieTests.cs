@@ -3,10 +3,10 @@ using System.Diagnostics;
 namespace CachifyNet.Redis.Tests;
 
 /// <summary>
-/// Never-die entries on Redis, in real time (Redis keeps time for TTLs and ages): the failed refresh's extended expiry,
-/// the registrations that go with a deleted key, Invalidate, Clear and idleness, and the 11 x TTL lifetime. What every
-/// store does (refresh at TTL, one refresh per period across processes, back-off, handover) is in the conformance
-/// suite (RedisConformanceTests), on a fake clock with the entries aged in Redis.
+/// Never-die entries on Redis, in real time (Redis expires the entries; their ages follow the writer's clock): the failed
+/// refresh's extended expiry (under the store lock), the registrations that go with a deleted key, Invalidate, Clear and
+/// idleness, and the 11 x TTL lifetime. What every store does (refresh at TTL, one refresh per period across processes,
+/// back-off, handover) is in the conformance suite (RedisConformanceTests), on a fake clock.
 /// </summary>
 public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixture)
 {
