@@ -18,9 +18,10 @@ public sealed class RedisCacheOptions
     private static readonly LocalCacheOptions DefaultLocalCache = new();
 
     /// <summary>
-    /// Gets the first part of every key this backend writes: values at <c>{KeyPrefix}:{…}</c>, locks at
-    /// <c>{KeyPrefix}:lock:{…}</c>, so <c>SCAN MATCH {KeyPrefix}:*</c> finds them all. Backends with different prefixes
-    /// on one Redis never see each other's entries.
+    /// Gets the first part of every key this backend writes: values at <c>{{KeyPrefix}:v:…}</c>, their locks at
+    /// <c>{{KeyPrefix}:v:…}:lock</c>, generations at <c>{{KeyPrefix}:g:…}</c>, so <c>SCAN MATCH {{KeyPrefix}:*</c> finds
+    /// them all; the backplane's channel is <c>{KeyPrefix}:backplane</c>. Backends with different prefixes on one Redis
+    /// never see each other's entries.
     /// </summary>
     /// <value>
     /// The default is <c>"cachify"</c>. Must be non-empty, without white space, control characters, <c>':'</c>,
@@ -68,8 +69,9 @@ public sealed class RedisCacheOptions
     }
 
     /// <summary>
-    /// Gets the clock that schedules never-die refreshes and measures their idle limit. Entry TTLs are kept by
-    /// Redis, and lock timing follows real time, because Redis expires keys in real time.
+    /// Gets the clock that measures entry ages (a reader's TTL check, when a never-die entry is due) and schedules
+    /// never-die refreshes and their idle limit. Redis expires keys and locks in real time, and the backplane's
+    /// heartbeats follow real time. Ages are the writer's clock against the reader's: keep the machines' clocks in sync.
     /// </summary>
     /// <value>
     /// The default (also when set to null) is <see cref="System.TimeProvider.System"/>; with <c>AddCachifyRedis</c>, the

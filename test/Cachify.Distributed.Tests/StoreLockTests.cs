@@ -47,10 +47,7 @@ public sealed class StoreLockTests : IDisposable
     [InlineData(true)]
     public async Task Invoke_LockHeldPastLockWaitTimeout_Silent_RunsWithoutStoring(bool async)
     {
-        var owner = Process();
-        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var owning = Wrap(async, owner, _ => release.Task)(1);
-        Bounded.Until(() => _shared.Acquired == 1, "the first process took the lock");
+        var (owner, release, owning) = HoldTheLock(async);
 
         var waiter = Process(waitTimeout: TimeSpan.FromMilliseconds(200));
         var runs = 0;
@@ -68,10 +65,7 @@ public sealed class StoreLockTests : IDisposable
     [InlineData(true)]
     public async Task Invoke_LockHeldPastLockWaitTimeout_Throw_ThrowsNamingTheTimeout(bool async)
     {
-        var owner = Process();
-        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var owning = Wrap(async, owner, _ => release.Task)(1);
-        Bounded.Until(() => _shared.Acquired == 1, "the first process took the lock");
+        var (owner, release, owning) = HoldTheLock(async);
 
         var waiter = Process(waitTimeout: TimeSpan.FromMilliseconds(200), onError: CacheStoreErrorMode.Throw);
         var error = await Assert.ThrowsAsync<CachifyException>(() => Wrap(async, waiter, _ => Task.FromResult("never"))(1)).Within("the wait timed out");
@@ -111,10 +105,7 @@ public sealed class StoreLockTests : IDisposable
     public async Task Invoke_SlowerThanTheLease_TheOwnerRenewsItsLock_AndNobodyTakesOver(bool async)
     {
         var lease = TimeSpan.FromSeconds(1);
-        var owner = Process(lease: lease);
-        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var owning = Wrap(async, owner, _ => release.Task)(1);
-        Bounded.Until(() => _shared.Acquired == 1, "the first process took the lock");
+        var (owner, release, owning) = HoldTheLock(async, lease: lease);
 
         var waiter = Process(lease: lease);
         var runs = 0;
@@ -223,6 +214,16 @@ public sealed class StoreLockTests : IDisposable
         {
             owned.Dispose();
         }
+    }
+
+    /// <summary>A first process whose call holds the key's lock until <c>Release</c> completes (with its result or exception).</summary>
+    private (CacheStoreBackend Process, TaskCompletionSource<string> Release, Task<string> Call) HoldTheLock(bool async, TimeSpan? lease = null, bool localCopies = true)
+    {
+        var process = Process(lease: lease, localCopies: localCopies);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Wrap(async, process, _ => release.Task)(1);
+        Bounded.Until(() => _shared.Acquired == 1, "the first process took the lock");
+        return (process, release, call);
     }
 
     /// <summary>A backend of one process, over its own client of the shared store, on the shared backplane.</summary>

@@ -61,7 +61,7 @@ public sealed class CachifyRedisTests : RedisTestBase
             Assert.Equal(1, f.Invoke(1));
             Assert.Equal(1, f.Invoke(1));
             Assert.Equal(-1, await g.Invoke(1));
-            Assert.Equal([$"{Prefix}:{{lazy.async:1}}", $"{Prefix}:{{lazy:1}}"], Keys());
+            Assert.Equal([Generation(Prefix, "lazy.async"), Generation(Prefix, "lazy"), Value(Prefix, "lazy.async", "1"), Value(Prefix, "lazy", "1")], Keys());
         }
         finally
         {
@@ -93,7 +93,8 @@ public sealed class CachifyRedisTests : RedisTestBase
             Assert.Equal(6, await Cachify.Wrap((int a, int b, int c, int d, int e, int f) => Task.FromResult(f)).Named("a6").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6));
             Assert.Equal(7, await Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g) => Task.FromResult(g)).Named("a7").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7));
             Assert.Equal(8, await Cachify.Wrap((int a, int b, int c, int d, int e, int f, int g, int h) => Task.FromResult(h)).Named("a8").NoSelf().UseRedis().Invoke(1, 2, 3, 4, 5, 6, 7, 8));
-            Assert.Equal(18, Keys().Count);
+            Assert.Equal(18, Keys().Count(k => k.StartsWith($"{{{Prefix}:v:", StringComparison.Ordinal)));  // a value per wrapper...
+            Assert.Equal(18, Keys().Count(k => k.StartsWith($"{{{Prefix}:g:", StringComparison.Ordinal)));  // ...and its generation
         }
         finally
         {
@@ -120,8 +121,8 @@ public sealed class CachifyRedisTests : RedisTestBase
             g.Invalidate(7);
             Assert.Equal(14, g.Invoke(7));
             Assert.Equal(2, calls);
-            Assert.Contains($"{Prefix}:{{t.async:7}}", Keys());
-            Assert.Contains($"{Prefix}:{{t.sync:7}}", Keys());
+            Assert.Contains(Value(Prefix, "t.async", "7"), Keys());
+            Assert.Contains(Value(Prefix, "t.sync", "7"), Keys());
         }
         finally
         {
@@ -140,13 +141,19 @@ public sealed class CachifyRedisTests : RedisTestBase
             var f = injected.Wrap((int x) => x).Named("injected.ttl").NoSelf().UseRedis();
             var written = Stopwatch.StartNew();
             f.Invoke(1);
-            AssertExpiresIn($"{Prefix}:{{injected.ttl:1}}", TimeSpan.FromSeconds(42), written);
+            AssertExpiresIn(Value(Prefix, "injected.ttl", "1"), TimeSpan.FromSeconds(42), written);
         }
         finally
         {
             CachifyRedis.Reset();
         }
     }
+
+    /// <summary>The Redis key of a value, as <see cref="RedisCacheBackend"/> lays it out: <c>{prefix:v:name:args}</c>.</summary>
+    private static string Value(string prefix, string name, string args) => $"{{{prefix}:v:{name}:{args}}}";
+
+    /// <summary>The Redis key of a function's generation (written with its first value): <c>{prefix:g:name}</c>.</summary>
+    private static string Generation(string prefix, string name) => $"{{{prefix}:g:{name}}}";
 
     /// <summary>An instance method: a lambda that calls it captures this test object.</summary>
     private int Zero() => GetHashCode() & 0;
@@ -177,7 +184,7 @@ public sealed class CachifyRedisTests : RedisTestBase
             Assert.Equal(4, b.Invoke(2));
             Assert.Equal(4, c.Invoke(2));
             Assert.Equal("r:1", Cachify.Wrap<int, string>(repo.Get).UseRedis().NoSelf().Invoke(1));
-            Assert.Equal([$"{Prefix}:{{order:2}}"], Keys().Where(k => k.Contains("order", StringComparison.Ordinal)));
+            Assert.Equal([Generation(Prefix, "order"), Value(Prefix, "order", "2")], Keys().Where(k => k.Contains("order", StringComparison.Ordinal)));
 
             // The same refusals, in both orders, at the first call, naming the fix.
             var closureError = Assert.Throws<ArgumentException>(() => refusedBefore.Invoke(1));
@@ -229,7 +236,7 @@ public sealed class CachifyRedisTests : RedisTestBase
             Assert.Equal(10, f.Invoke(1));
             Assert.Equal(10, f.Invoke(1));
             Assert.Equal(-1, await g.Invoke(1));
-            Assert.Equal([$"{prefix}:{{di.static.async:1}}", $"{prefix}:{{di.static:1}}"], Keys(prefix));
+            Assert.Equal([Generation(prefix, "di.static.async"), Generation(prefix, "di.static"), Value(prefix, "di.static.async", "1"), Value(prefix, "di.static", "1")], Keys(prefix));
             Assert.Equal(round + 1, calls);
 
             await host.StopAsync();
@@ -251,7 +258,7 @@ public sealed class CachifyRedisTests : RedisTestBase
             var cachify = provider.GetRequiredService<ICachify>();
             Assert.Same(cachify.Backend, CachifyRedis.Backend);
             Assert.Equal(2, f.Invoke(1));
-            Assert.Equal([$"{Prefix}:{{di.resolved:1}}"], Keys());
+            Assert.Equal([Generation(Prefix, "di.resolved"), Value(Prefix, "di.resolved", "1")], Keys());
         }
 
         Assert.Throws<InvalidOperationException>(() => CachifyRedis.Backend);
@@ -277,12 +284,12 @@ public sealed class CachifyRedisTests : RedisTestBase
                 Assert.Equal(21, keyed.Invoke(7));
                 Assert.Same(backend.Context.Services, f.CurrentBinding!.Keyspace.Services);
                 var keys = Keys(prefix);
-                Assert.Equal(3, keys.Count);
-                Assert.Contains($"{prefix}:{{reset.sync:7}}", keys);
-                Assert.Contains($"{prefix}:{{reset.async:7}}", keys);
+                Assert.Equal(6, keys.Count); // three values, each with its function's generation
+                Assert.Contains(Value(prefix, "reset.sync", "7"), keys);
+                Assert.Contains(Value(prefix, "reset.async", "7"), keys);
                 f.Invalidate(7);
                 await g.InvalidateAsync(7);
-                Assert.Single(Keys(prefix), k => k.Contains("reset.keyby", StringComparison.Ordinal));
+                Assert.Contains(":v:reset.keyby", Assert.Single(Keys(prefix), k => k.Contains(":v:", StringComparison.Ordinal)), StringComparison.Ordinal);
                 Assert.Equal(round + 1, calls);
 
                 CachifyRedis.Reset();
@@ -307,7 +314,7 @@ public sealed class CachifyRedisTests : RedisTestBase
             CachifyRedis.Configure(Fixture.Connection, new RedisCacheOptions { KeyPrefix = Prefix });
             Cachify.Wrap((int x) => x).Named("first.memory").NoSelf().Backend(memory).UseRedis().Invoke(1);
             Cachify.Wrap((int x) => x).Named("redis.then.memory").NoSelf().UseRedis().Backend(memory).Invoke(1);
-            Assert.Equal([$"{Prefix}:{{first.memory:1}}"], Keys());
+            Assert.Equal([Generation(Prefix, "first.memory"), Value(Prefix, "first.memory", "1")], Keys());
         }
         finally
         {

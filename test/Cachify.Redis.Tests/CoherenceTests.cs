@@ -294,7 +294,8 @@ public sealed class CoherenceTests(RedisServerFixture fixture) : RedisTestBase(f
             var read = Poll(b, key, v => v.Value == computed.Value, "B answered A's value"); // B's own older value until A's notice came
             Assert.Equal(0, read.Ran);
 
-            var valueKeys = redis.GetServers().Where(s => !s.IsReplica).SelectMany(s => s.Keys(pattern: Prefix + ":{*")).Where(k => k.ToString().Contains(key, StringComparison.Ordinal)).ToList();
+            // The value is at {PREFIX:v:NAME:KEY} (its lock, if any, at {PREFIX:v:NAME:KEY}:lock).
+            var valueKeys = redis.GetServers().Where(s => !s.IsReplica).SelectMany(s => s.Keys(pattern: "{" + Prefix + ":v:*")).Where(k => k.ToString().EndsWith(":" + key + "}", StringComparison.Ordinal)).ToList();
             Assert.Single(valueKeys);
             Assert.True(redis.GetDatabase().KeyDelete(valueKeys[0]));
 

@@ -19,7 +19,7 @@ public sealed class DependencyInjectionTests(RedisServerFixture fixture) : Redis
         var f = cachify.Wrap((int x) => Task.FromResult(x * 2)).Named("di.double").NoSelf();
         Assert.Equal(4, await f.Invoke(2));
         Assert.IsType<RedisCacheBackend>(cachify.Backend);
-        Assert.Contains($"{Prefix}:{{di.double:2}}", Keys());
+        Assert.Contains(ValueKeyText("di.double:2"), Keys());
         Assert.NotNull(provider.GetService<IConnectionMultiplexer>());
     }
 

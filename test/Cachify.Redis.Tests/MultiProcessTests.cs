@@ -55,7 +55,7 @@ public class MultiProcessTests(RedisServerFixture fixture) : RedisTestBase(fixtu
     public async Task Lock_OwnerProcessKilled_AnotherTakesOverAfterLockTimeoutNotBefore()
     {
         const int LockMs = 1000;
-        var lockKey = (RedisKey)$"{Prefix}:lock:{{mp.hold:1}}";
+        var lockKey = (RedisKey)LockKey($"{{{Prefix}:v:mp.hold:1}}");
 
         // This "process" is ready before the owner dies: connected, subscribed, scripts loaded and code compiled (a
         // call on another key), so the takeover is timed from the lock's expiry rather than from a cold start.

@@ -87,7 +87,7 @@ public sealed class ObjectArgumentKeyTests(RedisServerFixture fixture) : RedisTe
         f.Invoke(new Request(new ByName("ann")));
 
         Assert.Equal(1, calls);
-        Assert.Single(Keys());
+        Assert.Single(ValueKeys());
     }
 
     [RedisFact]

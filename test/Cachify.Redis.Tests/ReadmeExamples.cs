@@ -17,8 +17,8 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
         var users = await Example.RunAsync(Fixture.EndPoint, Prefix);
 
         Assert.Equal("Ann", users.Name);
-        Assert.Contains($"{Prefix}:{{users.by-email~ignore(traceId):ann@example.com}}", Keys());
-        Assert.Contains($"{Prefix}:{{users.get:42}}", Keys());
+        Assert.Contains(ValueKeyText("users.by-email~ignore(traceId):ann@example.com"), Keys());
+        Assert.Contains(ValueKeyText("users.get:42"), Keys());
     }
 
     [RedisFact]
@@ -29,7 +29,7 @@ public sealed class ReadmeExamples(RedisServerFixture fixture) : RedisTestBase(f
 
         var getUser = cachify.Wrap((int id) => Task.FromResult(new User(id, "Ann"))).Named("users.get");
         Assert.Equal("Ann", (await getUser.Invoke(7)).Name);
-        Assert.Contains($"{Prefix}:{{users.get:7}}", Keys());
+        Assert.Contains(ValueKeyText("users.get:7"), Keys());
     }
 
     private static class DependencyInjectionExample

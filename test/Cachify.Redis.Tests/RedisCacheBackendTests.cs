@@ -21,7 +21,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal("user-7", f.Invoke(7));
 
         Assert.Equal(2, calls);
-        Assert.Equal([$"{Prefix}:{{users.get:42}}", $"{Prefix}:{{users.get:7}}"], Keys());
+        Assert.Equal([GenerationKeyText("users.get"), ValueKeyText("users.get:42"), ValueKeyText("users.get:7")], Keys());
     }
 
     [RedisFact]
@@ -32,7 +32,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         Assert.Equal(1, f0.Invoke());
         Assert.Equal(9, f8.Invoke(1, 2, 3, 4, 5, 6, 7, 8));
-        Assert.Equal([$"{Prefix}:{{eight:1,2,3,4,5,6,7,8}}", $"{Prefix}:{{zero:}}"], Keys());
+        Assert.Equal([ValueKeyText("eight:1,2,3,4,5,6,7,8"), ValueKeyText("zero:")], ValueKeys());
     }
 
     [Trait("Category", "Reliability")]
@@ -47,11 +47,12 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(500, f.Invoke(b));
         Assert.Equal(3, f.Invoke("abc"));
 
-        var keys = Keys();
-        Assert.Contains($"{Prefix}:{{len:abc}}", keys);
+        var keys = ValueKeys();
+        Assert.Equal(3, keys.Count);
+        Assert.Contains(ValueKeyText("len:abc"), keys);
         var hashed = keys.Where(k => k.Contains("#", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, hashed.Count);
-        Assert.All(hashed, k => Assert.Matches(@"^[^:]+:\{len:#[0-9A-F]{64}\}$", k));
+        Assert.All(hashed, k => Assert.Matches(@"^\{[^:]+:v:len:#[0-9A-F]{64}\}$", k));
     }
 
     [Trait("Category", "Reliability")]
@@ -67,7 +68,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal("null|", f.Invoke(null, string.Empty));
         Assert.Equal("|null", f.Invoke(string.Empty, null));
         Assert.Equal("{x}|}", f.Invoke("{x}", "}"));
-        Assert.Equal(7, Keys().Count);
+        Assert.Equal(7, ValueKeys().Count);
     }
 
     [RedisFact]
@@ -85,10 +86,11 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal("long 1", longs.Invoke(1L));
         Assert.Equal(2, calls.Count); // one execution per overload, each then a hit
 
-        var keys = Keys();
+        var keys = ValueKeys();
         Assert.Equal(2, keys.Count);
         Assert.Single(keys, k => k.Contains(".Kind(System.Int32)->System.String:1}", StringComparison.Ordinal));
         Assert.Single(keys, k => k.Contains(".Kind(System.Int64)->System.String:1}", StringComparison.Ordinal));
+        Assert.Equal(4, Keys().Count); // and a generation each: clearing one overload never clears the other
     }
 
     [RedisFact]
@@ -101,7 +103,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(3, b.Invoke(1));
 
         var mvid = typeof(RedisCacheBackendTests).Module.ModuleVersionId.ToString("N");
-        var keys = Keys();
+        var keys = ValueKeys();
         Assert.Equal(2, keys.Count);
         Assert.All(keys, k => Assert.Contains("(System.Int32)->System.Int32@" + mvid + ":1}", k, StringComparison.Ordinal));
     }
@@ -152,7 +154,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal("Ann", f.Invoke(new Person(1, "Ann")));
         Assert.Equal("Ann", f.Invoke(new Person(1, "Renamed")));
         Assert.Equal(1, calls);
-        Assert.Single(Keys(), k => k.StartsWith($"{Prefix}:{{people~key(", StringComparison.Ordinal) && k.EndsWith(":id=1}", StringComparison.Ordinal));
+        Assert.Single(ValueKeys(), k => k.StartsWith(ValueKeyText("people~key(")[..^1], StringComparison.Ordinal) && k.EndsWith(":id=1}", StringComparison.Ordinal));
     }
 
     [RedisFact]
@@ -191,8 +193,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal(1, await neverDie.Invoke(1));
         Assert.Equal(2, await plain.Invoke(1));                       // its own key: it never replaces the never-die value
         Assert.Equal(1, await neverDie.Invoke(1));
-        Assert.Contains("{nd~neverdie:", ValueKey(neverDie, 1), StringComparison.Ordinal);
-        Assert.Contains("{nd:", ValueKey(plain, 1), StringComparison.Ordinal);
+        Assert.Equal(ValueKeyText("nd~neverdie:1"), ValueKey(neverDie, 1));
+        Assert.Equal(ValueKeyText("nd:1"), ValueKey(plain, 1));
         Assert.InRange((long)Db.Execute("PTTL", ValueKey(neverDie, 1)), 60_000, 11 * 60_000); // 11 x TTL, untouched by the plain wrapper
     }
 
@@ -220,12 +222,12 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         }
 
         Assert.Equal(1, calls);
-        Assert.Empty(Keys()); // no value, no lock left behind
+        Assert.Equal([GenerationKeyText("throws")], Keys()); // no value, no lock left behind: only the generation the owner wrote before it ran
         Assert.Equal(2, await f.Invoke(1));
     }
 
     [RedisFact]
-    public async Task Clear_RemovesEveryKeyOfTheFunctionOnly_SyncAndAsync()
+    public async Task Clear_RemovesEveryValueOfTheFunctionOnly_SyncAndAsync()
     {
         var f = Cachify.Wrap((int x) => x).Named("clear.me").NoSelf().Backend(Backend);
         var other = Cachify.Wrap((int x) => -x).Named("clear.me.not").NoSelf().Backend(Backend);
@@ -237,13 +239,21 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         }
 
         other.Invoke(1);
-        Db.StringSet($"{Prefix}:lock:{{clear.me:99}}", "a stale lock");
-        Db.StringSet($"{Prefix}:wait:{{clear.me:99}}", "1");
+        var staleLock = LockKey(ValueKeyText("clear.me:99"));
+        Db.StringSet(staleLock, "a lock of a process that died", TimeSpan.FromMinutes(1));
+        var generation = (byte[])Db.StringGet(GenerationKeyText("clear.me"))!;
+        Assert.Equal(65, Keys().Count); // 61 values, 3 generations and the lock
 
         f.Clear();
-        Assert.Equal(31, Keys().Count);
+        Assert.NotEqual(generation, (byte[])Db.StringGet(GenerationKeyText("clear.me"))!); // a new generation: nothing older is served
+        Assert.DoesNotContain(ValueKeys(), k => k.StartsWith(ValueKeyText("clear.me:")[..^1], StringComparison.Ordinal));
+        Assert.Equal(31, ValueKeys().Count);
+        Assert.True(Db.KeyExists(staleLock)); // locks are left to expire with their lease
         await g.ClearAsync();
-        Assert.Equal([$"{Prefix}:{{clear.me.not:1}}"], Keys());
+        Assert.Equal([ValueKeyText("clear.me.not:1")], ValueKeys());
+        Assert.Equal(
+            new[] { GenerationKeyText("clear.async"), GenerationKeyText("clear.me"), GenerationKeyText("clear.me.not"), ValueKeyText("clear.me.not:1"), staleLock }.Order(StringComparer.Ordinal),
+            Keys());
     }
 
     [RedisFact]
@@ -259,7 +269,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         star.Clear();
         bracket.Clear();
 
-        Assert.Equal([$"{Prefix}:{{ab:1}}"], Keys());
+        Assert.Equal([ValueKeyText("ab:1")], ValueKeys());
     }
 
     [Trait("Category", "Reliability")]
@@ -336,8 +346,8 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.Equal("b", b.Invoke(1));
         b.Clear();
         Assert.Equal("a", a.Invoke(1));
-        Assert.Equal([$"{Prefix}a:{{shared.name:1}}"], Keys(Prefix + "a"));
-        Assert.Empty(Keys(Prefix + "b"));
+        Assert.Equal([GenerationKeyText("shared.name", Prefix + "a"), ValueKeyText("shared.name:1", Prefix + "a")], Keys(Prefix + "a"));
+        Assert.Equal([GenerationKeyText("shared.name", Prefix + "b")], Keys(Prefix + "b")); // its value gone, its new generation left
     }
 
     [RedisFact]
@@ -351,7 +361,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
 
         Assert.Throws<ObjectDisposedException>(() => f.Invoke(1));
         Assert.Throws<ObjectDisposedException>(() => Cachify.Wrap((int x) => x).Named("disposed2").Backend(backend));
-        Assert.Single(Keys());
+        Assert.Equal([GenerationKeyText("disposed"), ValueKeyText("disposed:1")], Keys());
     }
 
     [RedisFact]
@@ -374,7 +384,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         await Assert.ThrowsAsync<ObjectDisposedException>(() => g.InvalidateAsync(1).AsTask());
         await Assert.ThrowsAsync<ObjectDisposedException>(() => g.ClearAsync().AsTask());
         Assert.Equal(0, Subscribers(backend)); // nothing subscribed again after the Dispose
-        Assert.Equal(2, Keys().Count);         // the entries stay for other processes
+        Assert.Equal([ValueKeyText("disposed.ops.async:1"), ValueKeyText("disposed.ops:1")], ValueKeys()); // the entries stay for other processes
     }
 
     [RedisFact]
@@ -406,7 +416,7 @@ public class RedisCacheBackendTests(RedisServerFixture fixture) : RedisTestBase(
         Assert.False(call.IsCompleted);
         hang.SetResult(1);
         Assert.Equal(1, await call.WaitAsync(Bounded.Deadline)); // its callers get the result...
-        Assert.Empty(Keys());                                  // ...which is not stored
+        Assert.Equal([GenerationKeyText("disposed.owner")], Keys()); // ...which is not stored (the generation was written before it ran)
     }
 
     /// <summary>Clients subscribed to the backend's backplane channel (<c>PUBSUB NUMSUB</c>, summed over the nodes of a cluster).</summary>

@@ -4,40 +4,18 @@ using StackExchange.Redis;
 namespace CachifyNet.Redis.Tests;
 
 /// <summary>
-/// The Redis backend runs the store conformance suite on the class's Redis (a redis-server of its own, or the
-/// endpoint of <c>CACHIFY_REDIS_ENDPOINT</c>, as Garnet's run sets), each test under its own key prefix. Redis ages
-/// entries by its own clock, so <see cref="AgeStoredEntries"/> moves each entry's written-at time back and shortens
-/// its expiry; the fake clock drives never-die refreshes. Backends on a second multiplexer stand for other processes.
+/// The Redis backend (a <see cref="Stores.CacheStoreBackend"/> over a <see cref="RedisCacheStore"/>, with its lock, and a
+/// <see cref="RedisBackplane"/>) runs the store conformance suite on the class's Redis (a redis-server of its own, a
+/// cluster, or the endpoint of <c>CACHIFY_REDIS_ENDPOINT</c>, as Garnet's run sets), each test under its own key prefix.
+/// The backend measures entry ages by the test's fake clock (the entry's header), so the fake clock alone ages entries:
+/// Redis' PX, in real time, is as long as the TTL and never lapses within a test. Backends on a second multiplexer
+/// stand for other processes; the store's lock makes them run a function once per key between them.
 /// </summary>
 public sealed class RedisConformanceTests(RedisServerFixture fixture) : CacheStoreConformanceTests, IClassFixture<RedisServerFixture>
 {
-    /// <summary>
-    /// Makes one value key older by ARGV[1] ms: its written-at time (the envelope's first 8 bytes, big-endian ms) moves
-    /// back, and its remaining PX shrinks by as much (the key is deleted, as Redis would expire it, when none is left).
-    /// Arithmetic rather than struct.pack, which Garnet gets wrong for 8-byte integers.
-    /// </summary>
-    private const string AgeScript = """
-        local v = redis.call('GET', KEYS[1])
-        if not v or string.len(v) < 8 then return 0 end
-        local by = tonumber(ARGV[1])
-        local n = 0
-        for i = 1, 8 do n = n * 256 + string.byte(v, i) end
-        n = n - by
-        local b = {}
-        for i = 8, 1, -1 do b[i] = string.char(n % 256) n = math.floor(n / 256) end
-        local aged = table.concat(b) .. string.sub(v, 9)
-        local left = redis.call('PTTL', KEYS[1])
-        if left < 0 then redis.call('SET', KEYS[1], aged) return 1 end
-        if left <= by then redis.call('DEL', KEYS[1]) return 2 end
-        redis.call('SET', KEYS[1], aged, 'PX', left - by)
-        return 1
-        """;
-
     private readonly string _prefix = "c" + Guid.NewGuid().ToString("N")[..10];
 
     protected override string? SkipReason => RedisRequirement.SkipReason;
-
-    protected override bool ClockDrivesExpiry => false;
 
     protected override bool HasCrossProcessLock => true;
 
@@ -50,20 +28,6 @@ public sealed class RedisConformanceTests(RedisServerFixture fixture) : CacheSto
     protected override Task? BackgroundWorkDone(ICacheBackend backend) => backend.Services.WhenIdle();
 
     protected override StoreFault? CreateFaultyStore(StoreErrors errors, bool localLevel) => new RedisFault(errors == StoreErrors.Throw ? RedisErrorMode.Throw : RedisErrorMode.Silent, localLevel, Time);
-
-    protected override void AgeStoredEntries(TimeSpan by)
-    {
-        // The value keys of this test: "{prefix}:{name:args}" (locks and wait markers are "{prefix}:lock:..." and "{prefix}:wait:...").
-        var db = fixture.Connection.GetDatabase();
-        var ms = (long)by.TotalMilliseconds;
-        foreach (var server in fixture.Connection.GetServers().Where(s => !s.IsReplica))
-        {
-            foreach (var key in server.Keys(pattern: _prefix + ":{*", pageSize: 1000))
-            {
-                db.ScriptEvaluate(AgeScript, [key], [ms]);
-            }
-        }
-    }
 
     // A lock of a minute: renewed every third of it on the thread pool, it cannot lapse on a loaded machine while a test
     // holds an execution at a gate (with the default 10 s a starved renewal once let a second process refresh too).

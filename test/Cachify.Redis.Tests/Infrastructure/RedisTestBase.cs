@@ -66,6 +66,16 @@ public abstract class RedisTestBase : IClassFixture<RedisServerFixture>, IDispos
     protected List<string> Keys(string? prefix = null)
         => Fixture.Connect() is var c ? Scan(c, "{" + (prefix ?? Prefix) + ":*") : [];
 
+    /// <summary>The values among <see cref="Keys"/>: <c>{prefix:v:identity:arguments}</c>, without generations (<c>{prefix:g:identity}</c>) and locks (<c>…}:lock</c>).</summary>
+    protected List<string> ValueKeys(string? prefix = null)
+        => Keys(prefix).Where(k => k.StartsWith("{" + (prefix ?? Prefix) + ":v:", StringComparison.Ordinal) && k.EndsWith('}')).ToList();
+
+    /// <summary>The Redis key of a value, written out as docs/redis.md shows it: <c>{prefix:v:identity:arguments}</c>.</summary>
+    protected string ValueKeyText(string identityAndArguments, string? prefix = null) => "{" + (prefix ?? Prefix) + ":v:" + identityAndArguments + "}";
+
+    /// <summary>The Redis key of a function's generation (written by its first execution, replaced by Clear): <c>{prefix:g:identity}</c>.</summary>
+    protected string GenerationKeyText(string identity, string? prefix = null) => "{" + (prefix ?? Prefix) + ":g:" + identity + "}";
+
     /// <summary>
     /// Asserts that <paramref name="key"/> expires <paramref name="ttl"/> after a write made once <paramref name="sinceBeforeWrite"/>
     /// had started: the remaining time may be short of the TTL by the time that has passed since (read after Redis answered,
