@@ -79,7 +79,7 @@ public class RedisNeverDieTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(0, ((CachifyNet.Internal.BackendServices)((ICacheBackend)Backend).Services).Scheduler.EntryCount);
 
         // No value is left; only the function's new generation, which the Clear wrote.
-        Assert.Equal(["{" + Prefix + ":g:nd.clear~neverdie}"], Keys());
+        Assert.Equal([GenerationKeyText("nd.clear~neverdie")], Keys());
     }
 
     [RedisFact]

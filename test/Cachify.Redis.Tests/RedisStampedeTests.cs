@@ -40,7 +40,6 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
 
         var tasks = Enumerable.Range(0, 50).SelectMany(_ => new[] { fa.Invoke(1), fb.Invoke(1) }).ToArray();
         Bounded.Until(() => Volatile.Read(ref executions) == 1 && a.Context.Waiters.Count + b.Context.Waiters.Count == 1, "one process runs, the other waits");
-        var notifiedBefore = a.Context.Waiters.Notified + b.Context.Waiters.Notified;
         release.SetResult();
 
         var results = await Task.WhenAll(tasks).Within("every caller of both processes got the value");
@@ -48,11 +47,11 @@ public class RedisStampedeTests(RedisServerFixture fixture) : RedisTestBase(fixt
         Assert.Equal(1, executions);
         Assert.Equal(0, a.Context.Waiters.Count + b.Context.Waiters.Count);
 
-        // The owner committed and published one backplane notice naming the entry (its store key text); it woke the
-        // waiting process's caller.
+        // The owner committed and published one backplane notice naming the entry (its store key text), which wakes the
+        // other process's waiting caller (Notification_WakesTheWaitersOfThatKeyOnly). Whether this waiter woke by it or
+        // by its poll just before it arrived is a race, so it is not asserted here.
         var storeKey = Keyspace(fa.EnsureBound()).ValueKey(new ArgsKey<int>(1));
         Bounded.Until(() => { lock (notices) { return notices.Count >= 1; } }, "the owner's notification arrived");
-        Bounded.Until(() => a.Context.Waiters.Notified + b.Context.Waiters.Notified > notifiedBefore, "the notice reached the waiter");
         lock (notices)
         {
             Assert.Equal([(KeyChangedNotice, storeKey)], notices);
