@@ -213,6 +213,28 @@ public abstract partial class CacheStoreConformanceTests
 
     [SkippableTheory]
     [SyncAndAsync]
+    public async Task NeverDie_EntryRemovedInAnotherProcess_ThisProcessStopsRefreshingAndNeverWritesItBack(bool async)
+    {
+        Need();
+        var other = NewBackendOfAnotherProcess();
+        var runs = 0;
+        var here = Wrap(async, "xp.nd.gone", x => Interlocked.Increment(ref runs), ttl: NeverDieTtl, neverDie: true);
+        var there = Wrap(async, "xp.nd.gone", x => -1, ttl: NeverDieTtl, neverDie: true, backend: other);
+        Assert.Equal(1, await here.Invoke(1));       // this process wrote it, and refreshes it
+
+        await there.Invalidate(1);                   // another process removes it
+        Advance(NeverDieTtl);                        // due here: the refresh finds it gone
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(1, Volatile.Read(ref runs));    // not refreshed: a removed entry is not written back
+
+        Assert.Equal(-1, await there.Invoke(1));     // the next call anywhere computes it anew
+        Advance(NeverDieTtl);
+        await NeedBackgroundWorkDone(Backend);
+        Assert.Equal(1, Volatile.Read(ref runs));    // and this process no longer refreshes it
+    }
+
+    [SkippableTheory]
+    [SyncAndAsync]
     public async Task NeverDie_TheWritingProcessGone_AReadingProcessRefreshes(bool async)
     {
         Need();

@@ -17,6 +17,50 @@ internal abstract partial class Keyspace<TKey, TValue>
             return;
         }
 
+        if (ChecksBeforeRefresh)
+        {
+            Services.BeginWork();
+            _ = CheckThenRefreshAsync(key, binding, args, item);
+            return;
+        }
+
+        StartRefreshNow(key, binding, args, item);
+    }
+
+    /// <summary>
+    /// Whether a due refresh first asks <see cref="RefreshDueAsync"/> (a distributed backend: the entry may be gone, or
+    /// refreshed by another process). The check runs before the refresh's execution exists, so no caller joins a
+    /// refresh that does not run.
+    /// </summary>
+    protected virtual bool ChecksBeforeRefresh => false;
+
+    /// <summary>Whether the entry is still due for a refresh; false when the keyspace dropped or rescheduled the registration itself.</summary>
+    protected virtual ValueTask<bool> RefreshDueAsync(TKey key, Binding<TKey, TValue> binding, ScheduledItem item) => new(true);
+
+    private async Task CheckThenRefreshAsync<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, ScheduledItem item)
+    {
+        try
+        {
+            await Task.Yield(); // off the scheduler's thread
+            if (await RefreshDueAsync(key, binding, item).ConfigureAwait(false) && !Services.IsDisposed && IsCurrent(in key, item))
+            {
+                StartRefreshNow(key, binding, args, item);
+            }
+        }
+        catch (Exception error)
+        {
+            // The check could not read the store (Throw mode): a failed refresh, retried with back-off.
+            Telemetry.Refreshed(binding.Tags, success: false);
+            OnRefreshFailed(item, error);
+        }
+        finally
+        {
+            Services.EndWork();
+        }
+    }
+
+    private void StartRefreshNow<TArgs>(TKey key, Binding<TKey, TArgs, TValue> binding, TArgs args, ScheduledItem item)
+    {
         var gate = Locks.Enter(key);
         var flight = binding.NewFlight();
         if (!gate.TryStart(flight))

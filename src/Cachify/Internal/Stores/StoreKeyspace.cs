@@ -749,6 +749,32 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
 
     protected override bool IsCurrent(in TKey key, ScheduledItem item) => _neverDie.IsCurrent(in key, item);
 
+    protected override bool ChecksBeforeRefresh => true;
+
+    /// <summary>
+    /// Before a refresh: an entry gone from the store (invalidated, cleared or evicted, here or in another process)
+    /// drops its registration, so a refresh never writes back what was removed; one that another process refreshed
+    /// (younger than its TTL) is due again when it reaches its TTL. A store failure goes on to the refresh, which
+    /// reports it and backs off.
+    /// </summary>
+    protected override async ValueTask<bool> RefreshDueAsync(TKey key, Binding<TKey, TValue> binding, ScheduledItem item)
+    {
+        var registration = (NeverDieRegistration<TKey, TValue>)item;
+        var read = await Read<AsyncIo>(ValueKey(in key), binding, CancellationToken.None).ConfigureAwait(false);
+        switch (read.Status)
+        {
+            case ReadStatus.Miss:
+                _neverDie.Drop(registration);
+                return false;
+            case ReadStatus.Hit when read.AgeMs < StoreEnvelope.TtlMs(binding.Ttl):
+                registration.State.Failures = 0;
+                Services.Scheduler.Schedule(registration, Services.Now + Math.Max(0, binding.TtlTicks - Services.ToTicks(TimeSpan.FromMilliseconds(read.AgeMs))));
+                return false;
+            default:
+                return true;
+        }
+    }
+
     /// <summary>A refresh failed (the function threw, or the store failed): keep the value, retry after TTL × 1.25ⁿ (at most 10 × TTL).</summary>
     protected override void OnRefreshFailed(ScheduledItem item, Exception error)
     {
