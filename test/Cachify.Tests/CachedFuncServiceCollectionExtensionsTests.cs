@@ -11,7 +11,7 @@ namespace CachifyNet.Tests;
 /// and a metrics listener of another test (TelemetryTests' collectors listen to every "Cachify" instrument, on every
 /// thread) records each hit here, allocating 88 B per hit on this thread (a clean-clone CI run showed it).
 /// </remarks>
-[Collection(nameof(MemoryMeasurements))]
+[Collection(nameof(Reliability.MemoryMeasurements))]
 public class CachedFuncServiceCollectionExtensionsTests
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
