@@ -14,12 +14,21 @@ namespace CachifyNet.WebApi.Tests;
 /// Redis mode (<c>Cachify:Backend=Redis</c>, <c>Cachify:Redis</c>), where instances of the app on one Redis stay
 /// coherent: what one refreshes or invalidates, the other answers next.
 /// </summary>
-public sealed class ModeTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+public sealed class ModeTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>, IDisposable
 {
+    // Each app seeds a catalog database of the test's own, as in WebApiTests: never the shared default catalog.db.
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("cachify-webapi-mode-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _directory.Delete(recursive: true);
+    }
+
     [Fact]
     public void MemoryMode_SizeLimitFromConfiguration_BoundsTheAppsMemoryCache()
     {
-        var app = factory.WithWebHostBuilder(web => web.UseSetting("Cachify:LocalCache:SizeLimit", "123"));
+        var app = factory.WithWebHostBuilder(web => web.UseSetting("Cachify:LocalCache:SizeLimit", "123").UseSetting("ConnectionStrings:Catalog", Database));
 
         Assert.Equal(123, app.Services.GetRequiredService<IOptions<MemoryCacheOptions>>().Value.SizeLimit);
         Assert.IsType<MemoryCacheBackend>(app.Services.GetRequiredService<ICacheBackend>());
@@ -65,8 +74,11 @@ public sealed class ModeTests(WebApplicationFactory<Program> factory) : IClassFi
     }
 
     /// <summary>An app instance on Redis and the shared fake clock, its slow service taking no time.</summary>
+    private string Database => $"Data Source={Path.Combine(_directory.FullName, "catalog.db")}";
+
     private WebApplicationFactory<Program> App(string redis, TimeProvider clock)
         => factory.WithWebHostBuilder(web => web
+            .UseSetting("ConnectionStrings:Catalog", Database)
             .UseSetting("Cachify:Backend", "Redis")
             .UseSetting("Cachify:Redis", redis)
             .UseSetting("Cachify:LocalCache:SizeLimit", "100")

@@ -12,9 +12,19 @@ namespace CachifyNet.WebApi.Tests;
 /// The sample API in-process (WebApplicationFactory): cached endpoint, skip-cache, invalidate, metrics. Each test
 /// gets its own app on a fake clock, which drives the slow service's delay, its timestamps and Cachify's TTLs.
 /// </summary>
-public sealed class WebApiTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+public sealed class WebApiTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>, IDisposable
 {
     private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(500);
+
+    // Each test's app seeds a catalog database of its own: apps of tests running at once created the same default
+    // catalog.db and raced in EnsureCreated ("table Products already exists", a clean-clone CI run).
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("cachify-webapi-weather-");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _directory.Delete(recursive: true);
+    }
 
     [Fact]
     public async Task Forecast_ConcurrentRequestsForOneCity_ComputeOnceAndAreServedFromTheCache()
@@ -84,6 +94,7 @@ public sealed class WebApiTests(WebApplicationFactory<Program> factory) : IClass
     /// <summary>The sample app (disposed with the fixture) on <paramref name="clock"/>, its service taking <paramref name="delay"/>.</summary>
     private WebApplicationFactory<Program> App(TimeProvider clock, TimeSpan delay)
         => factory.WithWebHostBuilder(web => web
+            .UseSetting("ConnectionStrings:Catalog", $"Data Source={Path.Combine(_directory.FullName, "catalog.db")}")
             .UseSetting("Weather:DelayMilliseconds", ((int)delay.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture))
             .ConfigureTestServices(services => services.AddSingleton(clock)));
 
