@@ -86,9 +86,20 @@ public sealed class RedisCacheBackend : CacheStoreBackend
     internal static void Validate(RedisCacheOptions options)
     {
         ValidatePrefix(options.KeyPrefix, nameof(options));
+        // All checked here, naming RedisCacheOptions, so that the store backend (and its backplane) is only built from valid options.
         if (options.LocalCache is null)
         {
             throw new ArgumentException("RedisCacheOptions.LocalCache is null. Leave it unset for the defaults, or set new LocalCacheOptions { Enabled = false } to read Redis every time.", nameof(options));
+        }
+
+        if (options.LocalCache.SizeLimit <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.LocalCache.SizeLimit, "RedisCacheOptions.LocalCache.SizeLimit must be positive (it is the most copies the local level holds). Use at least 1, or Enabled = false.");
+        }
+
+        if (options.LocalCache.MaxLifetime is { } max && max <= TimeSpan.Zero && max != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), max, "RedisCacheOptions.LocalCache.MaxLifetime must be positive. Leave it null for the default, or set Enabled = false to read Redis every time.");
         }
 
         if (options.LockTimeout < MinLockTimeout || options.LockTimeout > RedisCacheOptions.MaxTimeout)

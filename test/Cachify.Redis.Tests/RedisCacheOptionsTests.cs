@@ -1,3 +1,4 @@
+using CachifyNet.Stores;
 using StackExchange.Redis;
 
 namespace CachifyNet.Redis.Tests;
@@ -22,6 +23,20 @@ public sealed class RedisCacheOptionsTests : IDisposable
         Assert.Same(SystemTextJsonCacheSerializer.Default, options.Serializer);
         Assert.Same(TimeProvider.System, options.TimeProvider);
         Assert.Null(options.LoggerFactory);
+    }
+
+    [Theory]
+    [InlineData(0, null, "RedisCacheOptions.LocalCache.SizeLimit")]
+    [InlineData(10, -5, "RedisCacheOptions.LocalCache.MaxLifetime")]
+    public void LocalCache_Invalid_IsRefusedNamingTheRedisOption(int sizeLimit, int? maxLifetimeMs, string named)
+    {
+        var options = new RedisCacheOptions
+        {
+            LocalCache = new LocalCacheOptions { SizeLimit = sizeLimit, MaxLifetime = maxLifetimeMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null },
+        };
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RedisCacheBackend(_offline, options));
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
