@@ -91,6 +91,36 @@ public sealed class StoreBackendTests
     }
 
     [Fact]
+    public void Create_StoreWithAnEmptyKind_IsRefusedNamingItAndTheFix()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new CacheStoreBackend(new UnnamedStore()));
+        Assert.Equal("store", error.ParamName);
+        Assert.Contains("UnnamedStore.Kind is empty", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A store whose <see cref="CacheStore.Kind"/> is empty (nothing else of it is used).</summary>
+    private sealed class UnnamedStore : CacheStore
+    {
+        public override string Kind => " ";
+
+        public override byte[]? Read(string key) => null;
+
+        public override ValueTask<byte[]?> ReadAsync(string key, CancellationToken cancellationToken) => new((byte[]?)null);
+
+        public override void Write(string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive)
+        {
+        }
+
+        public override ValueTask WriteAsync(string key, ReadOnlyMemory<byte> value, TimeSpan timeToLive, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public override void Remove(string key)
+        {
+        }
+
+        public override ValueTask RemoveAsync(string key, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
+    [Fact]
     public void Bind_ResultThatWouldLoseState_IsRefusedNamingTheFix()
     {
         using var scope = new Scope("dictionary");

@@ -23,8 +23,8 @@ namespace CachifyNet.Stores;
 /// <see cref="CacheStoreLock"/>), a never-die entry is refreshed by one process per period, and an Invalidate stops
 /// executions running in any process from storing. Without a lock, processes do not coordinate: two processes that miss
 /// the same key at once both run the function, a never-die entry is refreshed by each process that uses it, and an
-/// Invalidate stops only this process's running executions from storing. An entry's age is measured by the clock of the process that wrote it against the reader's
-/// (UTC): keep the clocks of the machines in sync.
+/// Invalidate stops only this process's running executions from storing. An entry's age is measured by the clock of the
+/// process that wrote it against the reader's (UTC): keep the clocks of the machines in sync.
 /// </para>
 /// </remarks>
 /// <example>
@@ -50,6 +50,11 @@ public class CacheStoreBackend : ICacheBackend, IDisposable
     public CacheStoreBackend(CacheStore store, CacheStoreBackendOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(store);
+        if (string.IsNullOrWhiteSpace(store.Kind))
+        {
+            throw new ArgumentException($"{store.GetType().Name}.Kind is empty; it is the backend tag of Cachify's metrics. Return a short name such as \"sqlserver\", or do not override it (\"store\").", nameof(store));
+        }
+
         options ??= new CacheStoreBackendOptions();
         ValidatePrefix(options.KeyPrefix, nameof(options));
         if (!Enum.IsDefined(options.OnError))
@@ -126,7 +131,7 @@ public class CacheStoreBackend : ICacheBackend, IDisposable
 
     Keyspace<TKey, TValue> ICacheBackend.GetKeyspace<TKey, TValue>(WrapperConfig config)
     {
-        SharedKeyRules.Validate(config, "backend", "CacheStore", ".Backend(...)");
+        SharedKeyRules.Validate(config, "backend", Store.Kind == "store" ? "CacheStore" : char.ToUpperInvariant(Store.Kind[0]) + Store.Kind[1..]); // "redis": "Redis"
         var results = ResultContract.Validate<TValue>(Options.Serializer, config.DisplayName, "backend", "a store", "CacheStoreBackendOptions.Serializer");
         var identity = SharedKeyRules.Identity(config);
         var mask = SharedKeyRules.KeyMask(config);

@@ -16,13 +16,13 @@ internal static class SharedKeyRules
     public static string Identity(WrapperConfig config) => config.Identity + config.KeyShape;
 
     /// <summary>Throws when the wrapper cannot be keyed in <paramref name="store"/>, shared by processes; the message names the fix.</summary>
-    public static void Validate(WrapperConfig config, string paramName, string store, string useStore)
+    public static void Validate(WrapperConfig config, string paramName, string store)
     {
         var function = config.Function;
         var mask = KeyMask(config);
 
         // Where the fix goes: in the wrapper's chain, in any order (the settings are checked when the wrapper binds).
-        var before = $" where it is wrapped (in any order with .Backend(...) or {useStore})";
+        const string before = " where it is wrapped (in any order with .Backend(...), or an option that picks the backend such as .UseRedis())";
         const string call = "Where it is wrapped, call";
         for (var i = 0; i < function.ParameterTypes.Length; i++)
         {
