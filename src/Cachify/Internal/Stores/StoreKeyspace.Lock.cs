@@ -65,7 +65,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
                         var again = await Read<TIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
                         if (RefreshedElsewhere(in key, valueKey, binding, refreshing, stamp, in again))
                         {
-                            await Release<TIo>(held, binding).ConfigureAwait(false);
+                            await Release<TIo>(held, binding, wake: false).ConfigureAwait(false);
                             return again.Value;
                         }
 
@@ -146,8 +146,13 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
         where TIo : struct, IStoreIo
         => TIo.IsAsync ? new(ExecuteAsync(binding, args, flight)) : new(Execute(binding, in args, flight));
 
-    /// <summary>Releases a lock held (if still ours); a failure is counted and logged, the lock expires by itself.</summary>
-    private async ValueTask Release<TIo>(HeldLock? held, Binding<TKey, TValue> binding)
+    /// <summary>
+    /// Releases a lock held (if still ours); a failure is counted and logged, the lock expires by itself. With
+    /// <paramref name="wake"/> (no value was stored: the function failed, or its result was not storable), the key's
+    /// notice wakes the processes waiting for the lock at once rather than at their next poll; without it (the value was
+    /// found under the lock, and the commit that stored it already told them), nothing is published.
+    /// </summary>
+    private async ValueTask Release<TIo>(HeldLock? held, Binding<TKey, TValue> binding, bool wake = true)
         where TIo : struct, IStoreIo
     {
         if (held is null)
@@ -166,9 +171,8 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
             return;
         }
 
-        if (_store.Local is { } hub)
+        if (wake && _store.Local is { } hub)
         {
-            // Wake the processes waiting for this lock at once rather than at their next poll.
             try
             {
                 await hub.Publish(held.Key, cleared: false, TIo.IsAsync).ConfigureAwait(false);

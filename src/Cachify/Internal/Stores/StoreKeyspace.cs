@@ -339,7 +339,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             if (read.Status == ReadStatus.Hit)
             {
                 // Another process stored it just before we took the lock: use it, and let the lock go.
-                await Release<TIo>(held, binding).ConfigureAwait(false);
+                await Release<TIo>(held, binding, wake: false).ConfigureAwait(false);
                 if (binding.NeverDie)
                 {
                     RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
