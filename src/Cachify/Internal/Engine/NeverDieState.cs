@@ -19,9 +19,12 @@ internal abstract class NeverDieState<TKey, TValue>
     public abstract void StartRefresh(TKey key, ScheduledItem item);
 
     /// <summary>Clock ticks until the next attempt after <see cref="Failures"/> failures: TTL × 1.25ⁿ, at most 10 × TTL.</summary>
-    public long RetryDelay()
+    public long RetryDelay() => RetryDelay(Failures);
+
+    /// <summary>Clock ticks until the next attempt after <paramref name="failures"/> failures.</summary>
+    public long RetryDelay(int failures)
     {
-        var factor = Math.Min(Math.Pow(1.25, Failures), 10.0);
+        var factor = Math.Min(Math.Pow(1.25, failures), 10.0);
         return (long)Math.Min(Binding.TtlTicks * factor, long.MaxValue / 4.0);
     }
 }

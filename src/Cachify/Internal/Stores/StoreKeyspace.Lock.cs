@@ -17,16 +17,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
     private async ValueTask<TValue> ProduceLocked<TIo, TArgs>(CacheStoreLock storeLock, TKey key, string valueKey, TArgs args, Binding<TKey, TArgs, TValue> binding, Flight<TValue> flight, bool skipCache, NeverDieRegistration<TKey, TValue>? refreshing, int generation, LocalLevel<TKey, TValue>.Stamp? stamp)
         where TIo : struct, IStoreIo
     {
-        var found = default(ReadOutcome);
-        if (refreshing is not null)
-        {
-            found = await Read<TIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
-            if (RefreshedElsewhere(in key, valueKey, binding, refreshing, stamp, in found))
-            {
-                return found.Value;
-            }
-        }
-
+        // A refresh comes here after RefreshDueAsync found the entry due: it checks again only under the lock.
         var owner = NewOwner();
         LockWait? wait = null;
         try
@@ -75,11 +66,15 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
                     return await Own<TIo, TArgs>(key, valueKey, args, binding, flight, skipCache, refreshing, generation, stamp, held).ConfigureAwait(false);
                 }
 
-                if (refreshing is not null && found.Status == ReadStatus.Hit)
+                if (refreshing is not null)
                 {
                     // Another process runs the function for this key (most likely refreshing it): its value will be fresh.
-                    Services.Scheduler.Schedule(refreshing, Services.Now + binding.TtlTicks);
-                    return found.Value;
+                    var current = await Read<TIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
+                    if (current.Status == ReadStatus.Hit)
+                    {
+                        Services.Scheduler.Schedule(refreshing, Services.Now + binding.TtlTicks);
+                        return current.Value;
+                    }
                 }
 
                 if (wait is null)
@@ -123,20 +118,6 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
         {
             wait?.Dispose();
         }
-    }
-
-    /// <summary>Whether a never-die entry due for refresh was refreshed by another process (younger than its TTL): then it is due again when that value reaches its TTL.</summary>
-    private bool RefreshedElsewhere(in TKey key, string valueKey, Binding<TKey, TValue> binding, NeverDieRegistration<TKey, TValue> refreshing, LocalLevel<TKey, TValue>.Stamp? stamp, in ReadOutcome read)
-    {
-        if (read.Status != ReadStatus.Hit || read.AgeMs >= StoreEnvelope.TtlMs(binding.Ttl))
-        {
-            return false;
-        }
-
-        refreshing.State.Failures = 0;
-        Services.Scheduler.Schedule(refreshing, Services.Now + Math.Max(0, binding.TtlTicks - Services.ToTicks(TimeSpan.FromMilliseconds(read.AgeMs))));
-        Keep(in key, valueKey, stamp, in read);
-        return true;
     }
 
     private static string NewOwner() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
@@ -238,8 +219,8 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
         where TIo : struct, IStoreIo
     {
         var expiry = Expiry(binding);
-        var nextAttempt = binding.Ttl.Ticks * Math.Min(Math.Pow(1.25, refreshing.State.Failures + 1), 10.0);
-        var lifetime = expiry == Timeout.InfiniteTimeSpan ? expiry : TimeSpan.FromTicks((long)Math.Min(nextAttempt + expiry.Ticks, TimeSpan.MaxValue.Ticks / 2.0));
+        var nextAttempt = Services.ToTimeSpan(refreshing.State.RetryDelay(refreshing.State.Failures + 1)).Ticks;
+        var lifetime = expiry == Timeout.InfiniteTimeSpan ? expiry : TimeSpan.FromTicks((long)Math.Min((double)nextAttempt + expiry.Ticks, TimeSpan.MaxValue.Ticks / 2.0));
         try
         {
             await TIo.Commit(held.Lock, held.Key, held.Owner, lastGood, lifetime).ConfigureAwait(false);

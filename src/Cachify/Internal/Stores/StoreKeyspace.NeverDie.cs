@@ -39,19 +39,30 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
     protected override async ValueTask<bool> RefreshDueAsync(TKey key, Binding<TKey, TValue> binding, ScheduledItem item)
     {
         var registration = (NeverDieRegistration<TKey, TValue>)item;
-        var read = await Read<AsyncIo>(ValueKey(in key), binding, CancellationToken.None).ConfigureAwait(false);
+        var valueKey = ValueKey(in key);
+        var read = await Read<AsyncIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
         switch (read.Status)
         {
             case ReadStatus.Miss:
                 _neverDie.Drop(registration);
                 return false;
-            case ReadStatus.Hit when read.AgeMs < StoreEnvelope.TtlMs(binding.Ttl):
-                registration.State.Failures = 0;
-                Services.Scheduler.Schedule(registration, Services.Now + Math.Max(0, binding.TtlTicks - Services.ToTicks(TimeSpan.FromMilliseconds(read.AgeMs))));
-                return false;
             default:
-                return true;
+                return !RefreshedElsewhere(in key, valueKey, binding, registration, stamp: null, in read);
         }
+    }
+
+    /// <summary>Whether a never-die entry due for refresh was refreshed by another process (younger than its TTL): then it is due again when that value reaches its TTL.</summary>
+    private bool RefreshedElsewhere(in TKey key, string valueKey, Binding<TKey, TValue> binding, NeverDieRegistration<TKey, TValue> refreshing, LocalLevel<TKey, TValue>.Stamp? stamp, in ReadOutcome read)
+    {
+        if (read.Status != ReadStatus.Hit || read.AgeMs >= StoreEnvelope.TtlMs(binding.Ttl))
+        {
+            return false;
+        }
+
+        refreshing.State.Failures = 0;
+        Services.Scheduler.Schedule(refreshing, Services.Now + Math.Max(0, binding.TtlTicks - Services.ToTicks(TimeSpan.FromMilliseconds(read.AgeMs))));
+        Keep(in key, valueKey, stamp, in read);
+        return true;
     }
 
     /// <summary>A refresh failed (the function threw, or the store failed): keep the value, retry after TTL × 1.25ⁿ (at most 10 × TTL).</summary>
