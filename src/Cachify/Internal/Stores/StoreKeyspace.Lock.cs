@@ -103,13 +103,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue>
                     var read = await Read<TIo>(valueKey, binding, CancellationToken.None).ConfigureAwait(false);
                     if (read.Status == ReadStatus.Hit)
                     {
-                        if (binding.NeverDie)
-                        {
-                            RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
-                        }
-
-                        Keep(in key, valueKey, stamp, in read);
-                        return read.Value;
+                        return Found(in key, in args, binding, valueKey, flight, generation, stamp, in read);
                     }
                 }
             }

@@ -340,13 +340,7 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
             {
                 // Another process stored it just before we took the lock: use it, and let the lock go.
                 await Release<TIo>(held, binding, wake: false).ConfigureAwait(false);
-                if (binding.NeverDie)
-                {
-                    RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
-                }
-
-                Keep(in key, valueKey, stamp, in read);
-                return read.Value;
+                return Found(in key, in args, binding, valueKey, flight, generation, stamp, in read);
             }
 
             if (held is { TookOver: true })
@@ -419,6 +413,18 @@ internal sealed partial class StoreKeyspace<TKey, TValue> : Keyspace<TKey, TValu
         }
 
         return value;
+    }
+
+    /// <summary>The owner found the value in the store: a never-die reader registers to refresh it, and the local level keeps a copy.</summary>
+    private TValue Found<TArgs>(in TKey key, in TArgs args, Binding<TKey, TArgs, TValue> binding, string valueKey, Flight<TValue> flight, int generation, LocalLevel<TKey, TValue>.Stamp? stamp, in ReadOutcome read)
+    {
+        if (binding.NeverDie)
+        {
+            RegisterRead(in key, in args, binding, read.AgeMs, flight, generation);
+        }
+
+        Keep(in key, valueKey, stamp, in read);
+        return read.Value;
     }
 
     /// <summary>The function's generation, written first if there is none; null when the store failed (Silent mode).</summary>
